@@ -1,0 +1,166 @@
+"""Skeleton sequences and their PyG graphs.
+
+Representation of a sequence as a graph (:func:`to_data`)
+---------------------------------------------------------
+One :class:`~torch_geometric.data.Data` per sequence. Every body of the sequence is its own connected
+component of ``J`` nodes (one node per joint), nodes ordered body-major: node ``m * J + j`` is joint ``j`` of
+body ``m``. Node features carry the time axis, ``x`` of shape ``[M * J, T, 3]`` (joint positions; a message
+passing layer with ``node_dim=0`` covers all frames in one ``propagate``). Edges never cross bodies.
+
+Several bodies: a two-person action (SBU, NTU A50-A60) keeps both bodies as two components of the same
+graph; ``num_bodies`` says how many a sample has, and ``body`` gives each node's body within its sample. The
+models in :mod:`skelgraph.nn` run every body through the same network and average the class scores over the
+bodies of a sample (the rule of ST-GCN), so one- and two-body samples batch together without zero padding.
+Frames in which a body is absent are all-zero for that body.
+
+Because every skeleton has exactly ``J`` nodes, a batch reshapes to ``[S, J, T, C]`` (``S`` skeletons) with
+:func:`to_skeletons`, which the dense fast paths of the layers use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from skelgraph.skeleton import Layout
+
+#: Integer metadata fields copied from a sequence to its graph when present.
+META_FIELDS: tuple[str, ...] = ("subject", "camera", "setup", "repetition", "fold")
+
+
+@dataclass
+class SkeletonSequence:
+    """A skeleton sequence as read from a raw file.
+
+    Args:
+        coords: ``(T, M, J, 3)`` float32 array of joint positions: T frames, M bodies, J joints.
+        layout: The skeleton layout of the joints.
+        label: Zero-based class index, or ``None`` when unknown (inference).
+        meta: Whatever the dataset provides: ``subject``, ``camera``, ``setup``, ``repetition`` (integers),
+            ``source`` (the file the sequence came from), ``name`` (sample name).
+    """
+
+    coords: np.ndarray
+    layout: Layout
+    label: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c = np.asarray(self.coords, dtype=np.float32)
+        if c.ndim != 4 or c.shape[2:] != (self.layout.num_joints, 3):
+            raise ValueError(
+                f"coords must have shape (T, M, {self.layout.num_joints}, 3) for layout {self.layout.name!r}, "
+                f"got {c.shape}"
+            )
+        if c.shape[0] == 0 or c.shape[1] == 0:
+            raise ValueError(f"empty sequence: coords shape {c.shape}")
+        self.coords = c
+
+    @property
+    def num_frames(self) -> int:
+        return self.coords.shape[0]
+
+    @property
+    def num_bodies(self) -> int:
+        return self.coords.shape[1]
+
+    def __repr__(self) -> str:
+        name = self.meta.get("name", "")
+        return (
+            f"SkeletonSequence({name!r}, frames={self.num_frames}, bodies={self.num_bodies}, "
+            f"layout={self.layout.name!r}, label={self.label})"
+        )
+
+
+def complete_edge_index(num_nodes: int, device: torch.device | None = None) -> Tensor:
+    """``[2, n (n - 1)]`` edge index of the complete directed graph on ``n`` nodes, no self loops."""
+    src, dst = torch.meshgrid(torch.arange(num_nodes, device=device), torch.arange(num_nodes, device=device),
+                              indexing="ij")
+    keep = src != dst
+    return torch.stack([src[keep], dst[keep]])
+
+
+def skeleton_edge_index(layout: Layout, num_bodies: int, edges: str = "complete") -> Tensor:
+    """Edge index for ``num_bodies`` skeletons laid out body-major; no edge crosses bodies.
+
+    ``edges="complete"``: every joint talks to every other joint of its body (the RRN default).
+    ``edges="bones"``: the bone graph, both directions.
+    """
+    if edges == "complete":
+        one = complete_edge_index(layout.num_joints)
+    elif edges == "bones":
+        one = layout.bone_index
+    else:
+        raise ValueError(f"unknown edges {edges!r}; expected 'complete' or 'bones'")
+    offsets = torch.arange(num_bodies).repeat_interleave(one.size(1)) * layout.num_joints
+    return one.repeat(1, num_bodies) + offsets
+
+
+def to_data(seq: SkeletonSequence, edges: str = "complete") -> Data:
+    """Convert a :class:`SkeletonSequence` into a PyG :class:`Data` (layout described in the module docstring).
+
+    Attributes: ``x`` ``[M*J, T, 3]``, ``edge_index``, ``body`` ``[M*J]``, ``num_frames`` ``[1]`` (frames that
+    hold data, before any padding), ``num_bodies`` ``[1]``, ``y`` ``[1]`` when the label is known, the integer
+    metadata of :data:`META_FIELDS` as ``[1]`` tensors, and ``name`` when known.
+    """
+    T, M, J, _ = seq.coords.shape
+    x = torch.from_numpy(np.ascontiguousarray(seq.coords.transpose(1, 2, 0, 3))).reshape(M * J, T, 3)
+    data = Data(
+        x=x,
+        edge_index=skeleton_edge_index(seq.layout, M, edges),
+        body=torch.arange(M).repeat_interleave(J),
+        num_frames=torch.tensor([T]),
+        num_bodies=torch.tensor([M]),
+    )
+    data.num_nodes = M * J
+    if seq.label is not None:
+        data.y = torch.tensor([seq.label])
+    for key in META_FIELDS:
+        if key in seq.meta:
+            data[key] = torch.tensor([int(seq.meta[key])])
+    if "name" in seq.meta:
+        data.name = str(seq.meta["name"])
+    return data
+
+
+def to_skeletons(x: Tensor, num_joints: int) -> Tensor:
+    """View body-major node features ``[S * J, *rest]`` as ``[S, J, *rest]`` (``S`` skeletons)."""
+    if x.size(0) % num_joints:
+        raise ValueError(f"{x.size(0)} nodes is not a whole number of {num_joints}-joint skeletons")
+    return x.view(x.size(0) // num_joints, num_joints, *x.shape[1:])
+
+
+def skeleton_batch(batch: Tensor, num_joints: int) -> Tensor:
+    """``[S]``: the sample each skeleton of a batch belongs to, from PyG's node-level ``batch`` vector."""
+    return to_skeletons(batch, num_joints)[:, 0]
+
+
+def offdiagonal_index(num_joints: int, device: torch.device | None = None) -> Tensor:
+    """``[J, J - 1]``: row ``i`` lists every joint but ``i``, in increasing order."""
+    k = torch.arange(num_joints - 1, device=device)
+    i = torch.arange(num_joints, device=device)
+    return k[None, :] + (k[None, :] >= i[:, None]).long()
+
+
+def line_features(joints: Tensor) -> Tensor:
+    """Line features of ARRN-LSTM Eq. (2).
+
+    For joint ``i`` the offsets ``c_i - c_j`` to every other joint ``j != i`` in joint order, flattened:
+    ``joints`` ``[..., J, C]`` gives ``[..., J, C (J - 1)]``.
+    """
+    J = joints.size(-2)
+    diff = joints.unsqueeze(-2) - joints.unsqueeze(-3)  # [..., i, j, C] = c_i - c_j
+    idx = offdiagonal_index(J, joints.device)
+    lines = diff[..., torch.arange(J, device=joints.device)[:, None], idx, :]  # Eq. (2)
+    return lines.reshape(*joints.shape[:-1], (J - 1) * joints.size(-1))
+
+
+def node_line_features(x: Tensor, num_joints: int) -> Tensor:
+    """Line features for body-major node features ``x`` ``[S * J, T, C]``: ``[S * J, T, C (J - 1)]``."""
+    sk = to_skeletons(x, num_joints).transpose(1, 2)  # [S, T, J, C]
+    return line_features(sk).transpose(1, 2).reshape(x.size(0), x.size(1), -1)

@@ -1,0 +1,221 @@
+"""Transforms on skeleton graphs (PyG :class:`~torch_geometric.transforms.BaseTransform` subclasses).
+
+They act on the graphs of :func:`skelgraph.data.to_data` (``x`` ``[M * J, T, 3]``, body-major) and compose
+with :class:`torch_geometric.transforms.Compose`. The usual order is::
+
+    Compose([CenterJoints(layout), ViewNormalize(layout), FixedLength(T), RandomRotation(...), LineFeatures()])
+
+Transforms that move joints never touch frames in which a body is absent (all-zero), so zero padding stays
+zero. :class:`LineFeatures` reads ``x``; put it after every transform that changes ``x``.
+Random transforms draw from torch's global generator, so ``torch.manual_seed`` makes them repeatable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform
+
+from skelgraph.data import node_line_features
+from skelgraph.skeleton import Layout, get_layout
+
+
+def _bodies(data: Data) -> Tensor:
+    """``x`` viewed as ``[M, J, T, C]``."""
+    m = int(data.num_bodies)
+    return data.x.view(m, data.x.size(0) // m, *data.x.shape[1:])
+
+
+def _present(bodies: Tensor) -> Tensor:
+    """``[M, 1, T, 1]`` mask of (body, frame) pairs holding data (not all-zero)."""
+    return (bodies != 0).any(dim=-1, keepdim=True).any(dim=1, keepdim=True)
+
+
+class CenterJoints(BaseTransform):
+    """Subtract the body centre: the mean of the layout's centre joints (ARRN-LSTM Section 4.1).
+
+    The centre is taken from the first body that is present in each frame and subtracted from every body,
+    so two-person samples keep the people's relative position. ``per_frame=False`` uses the first frame's
+    centre for the whole sequence (keeps global translation, as in the GCA-LSTM inputs of some works).
+    """
+
+    def __init__(self, layout: Layout | str, per_frame: bool = True) -> None:
+        self.layout = get_layout(layout)
+        self.per_frame = per_frame
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)
+        present = _present(bodies)  # [M, 1, T, 1]
+        centres = bodies[:, self.layout.center_index].mean(dim=1, keepdim=True)  # [M, 1, T, C]
+        # First present body per frame: the main actor's centre.
+        first = present.float().argmax(dim=0, keepdim=True)  # [1, 1, T, 1]
+        centre = centres.gather(0, first.expand(1, 1, -1, centres.size(-1)))  # [1, 1, T, C]
+        if not self.per_frame:
+            any_frame = present.any(dim=0).view(-1)
+            t0 = int(any_frame.float().argmax()) if bool(any_frame.any()) else 0
+            centre = centre[:, :, t0 : t0 + 1]
+        data.x = torch.where(present, bodies - centre, bodies).view_as(data.x)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.layout.name!r}, per_frame={self.per_frame})"
+
+
+def _rotation_to_frame(up: Tensor, across: Tensor) -> Tensor:
+    """Rotation matrix whose rows are the new axes: x along ``across`` (orthogonalised), y along ``up``."""
+    y = up / up.norm().clamp_min(1e-8)
+    x = across - (across @ y) * y
+    if x.norm() < 1e-8:  # degenerate skeleton: keep only the up-alignment
+        x = torch.tensor([1.0, 0.0, 0.0], dtype=up.dtype) - y[0] * y
+    x = x / x.norm().clamp_min(1e-8)
+    z = torch.linalg.cross(x, y)
+    return torch.stack([x, y, z])
+
+
+class ViewNormalize(BaseTransform):
+    """Rotate the sequence so that, in the first frame with a body, hip -> spine points along +y and
+    left -> right shoulder along +x. One rotation for the whole sequence and all bodies (it keeps the motion).
+    Apply after :class:`CenterJoints`; rotation is about the origin.
+    """
+
+    def __init__(self, layout: Layout | str) -> None:
+        self.layout = get_layout(layout)
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)
+        present = _present(bodies)[0, 0, :, 0]
+        if not bool(present.any()):
+            return data
+        t0 = int(present.float().argmax())
+        hip, spine, ls, rs = (bodies[0, self.layout.index(n), t0] for n in self.layout.view)
+        rot = _rotation_to_frame(spine - hip, rs - ls)
+        data.x = data.x @ rot.T.to(data.x.dtype)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.layout.name!r})"
+
+
+class FixedLength(BaseTransform):
+    """Bring every sequence to ``T`` frames (ARRN-LSTM Section 4.1).
+
+    Shorter sequences are zero-padded at the end. Longer ones keep ``T`` of their frames in temporal order:
+    ``mode="random"`` draws them without replacement (training), ``mode="uniform"`` takes evenly spaced
+    frames (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept.
+    """
+
+    def __init__(self, T: int, mode: str = "uniform") -> None:
+        if T < 1:
+            raise ValueError(f"T must be positive, got {T}")
+        if mode not in ("random", "uniform"):
+            raise ValueError(f"unknown mode {mode!r}; expected 'random' or 'uniform'")
+        self.T = T
+        self.mode = mode
+
+    def forward(self, data: Data) -> Data:
+        n = int(data.num_frames)
+        x = data.x[:, :n]
+        if n > self.T:
+            if self.mode == "random":
+                idx = torch.randperm(n)[: self.T].sort().values
+            else:
+                idx = torch.linspace(0, n - 1, self.T).round().long()
+            x = x[:, idx]
+        elif n < self.T:
+            x = torch.cat([x, x.new_zeros(x.size(0), self.T - n, x.size(2))], dim=1)
+        data.x = x
+        data.num_frames = torch.tensor([min(n, self.T)])
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(T={self.T}, mode={self.mode!r})"
+
+
+def _rotation(angles: Tensor) -> Tensor:
+    """Rotation matrix R = Rz @ Ry @ Rx for angles (radians) about x, y, z."""
+    cx, cy, cz = torch.cos(angles)
+    sx, sy, sz = torch.sin(angles)
+    one, zero = torch.ones(()), torch.zeros(())
+    rx = torch.stack([one, zero, zero, zero, cx, -sx, zero, sx, cx]).view(3, 3)
+    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy]).view(3, 3)
+    rz = torch.stack([cz, -sz, zero, sz, cz, zero, zero, zero, one]).view(3, 3)
+    return rz @ ry @ rx
+
+
+class RandomRotation(BaseTransform):
+    """Rotate the whole sequence about the origin by angles drawn uniformly from ``[-d, d]`` degrees per axis.
+
+    ``degrees`` is one bound for all axes or an ``(x, y, z)`` triple (e.g. ``(0, 30, 0)`` for rotation about
+    the vertical axis only).
+    """
+
+    def __init__(self, degrees: float | tuple[float, float, float] = 15.0) -> None:
+        self.degrees = (degrees,) * 3 if isinstance(degrees, (int, float)) else tuple(degrees)
+
+    def forward(self, data: Data) -> Data:
+        bound = torch.tensor(self.degrees, dtype=torch.float32) * math.pi / 180
+        angles = (torch.rand(3) * 2 - 1) * bound
+        data.x = data.x @ _rotation(angles).T.to(data.x.dtype)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(degrees={self.degrees})"
+
+
+class RandomScale(BaseTransform):
+    """Multiply all coordinates by one factor drawn uniformly from ``scales = (low, high)``."""
+
+    def __init__(self, scales: tuple[float, float] = (0.9, 1.1)) -> None:
+        self.scales = scales
+
+    def forward(self, data: Data) -> Data:
+        low, high = self.scales
+        data.x = data.x * (low + torch.rand(()) * (high - low))
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(scales={self.scales})"
+
+
+class GaussianNoise(BaseTransform):
+    """Add i.i.d. Gaussian noise of standard deviation ``sigma`` (in the data's units, e.g. metres) to every
+    coordinate of every real frame (GCA-LSTM robustness study, Table VI). Padding and absent bodies stay zero.
+    """
+
+    def __init__(self, sigma: float) -> None:
+        if sigma < 0:
+            raise ValueError(f"sigma must be non-negative, got {sigma}")
+        self.sigma = sigma
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)
+        noise = torch.randn_like(bodies) * self.sigma
+        data.x = (bodies + noise * _present(bodies)).view_as(data.x)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(sigma={self.sigma})"
+
+
+class LineFeatures(BaseTransform):
+    """Add the ARRN-LSTM line features (Eq. 2) as ``x_line`` ``[M * J, T, 3 (J - 1)]``.
+
+    With ``replace=True`` they replace ``x`` instead (a line-only graph for any PyG model).
+    """
+
+    def __init__(self, replace: bool = False) -> None:
+        self.replace = replace
+
+    def forward(self, data: Data) -> Data:
+        lines = node_line_features(data.x, data.x.size(0) // int(data.num_bodies))
+        if self.replace:
+            data.x = lines
+        else:
+            data.x_line = lines
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(replace={self.replace})"

@@ -1,0 +1,146 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.transforms import Compose
+
+from skelgraph.data import SkeletonSequence, node_line_features, to_data
+from skelgraph.skeleton import NTU
+from skelgraph.transforms import (
+    CenterJoints,
+    FixedLength,
+    GaussianNoise,
+    LineFeatures,
+    RandomRotation,
+    RandomScale,
+    ViewNormalize,
+)
+
+
+def graph(T=8, M=1, seed=0, absent=()):
+    rng = np.random.default_rng(seed)
+    coords = rng.normal(size=(T, M, 25, 3)).astype(np.float32) + np.array([0.5, 0.3, 3.0], dtype=np.float32)
+    for m, t in absent:
+        coords[t, m] = 0
+    return to_data(SkeletonSequence(coords, NTU, label=1))
+
+
+def test_center_puts_centre_at_origin():
+    d = CenterJoints(NTU)(graph(M=2))
+    x = d.x.view(2, 25, -1, 3)
+    centre = x[0, NTU.center_index].mean(0)  # first body's centre, every frame
+    torch.testing.assert_close(centre, torch.zeros_like(centre), atol=1e-5, rtol=0)
+
+
+def test_center_keeps_relative_positions_and_absent_frames():
+    raw = graph(M=2, absent=[(1, 2), (1, 3)])
+    before = raw.x.clone().view(2, 25, -1, 3)
+    d = CenterJoints(NTU)(raw)
+    x = d.x.view(2, 25, -1, 3)
+    assert (x[1, :, 2:4] == 0).all(), "absent body frames must stay zero"
+    # Relative geometry between bodies unchanged in frames where both are present.
+    torch.testing.assert_close(x[1, :, 5] - x[0, :, 5], before[1, :, 5] - before[0, :, 5])
+
+
+def test_center_uses_second_body_when_first_absent():
+    d = CenterJoints(NTU)(graph(M=2, absent=[(0, 1)]))
+    x = d.x.view(2, 25, -1, 3)
+    centre = x[1, NTU.center_index, 1].mean(0)
+    torch.testing.assert_close(centre, torch.zeros(3), atol=1e-5, rtol=0)
+
+
+def test_center_first_frame_only():
+    raw = graph()
+    before = raw.x.clone()
+    d = CenterJoints(NTU, per_frame=False)(raw)
+    shift = before - d.x
+    assert torch.allclose(shift, shift[:1, :1].expand_as(shift), atol=1e-6)
+
+
+def test_view_normalize_axes():
+    d = Compose([CenterJoints(NTU), ViewNormalize(NTU)])(graph())
+    x = d.x.view(25, -1, 3)[:, 0]
+    hip, spine, ls, rs = (x[NTU.index(n)] for n in NTU.view)
+    up = spine - hip
+    assert abs(up[0]) < 1e-5 and abs(up[2]) < 1e-5 and up[1] > 0
+    across = rs - ls
+    assert abs(across[2]) < 1e-5 and across[0] > 0
+
+
+def test_rotation_preserves_distances():
+    torch.manual_seed(0)
+    d0 = graph()
+    dist0 = torch.cdist(d0.x.transpose(0, 1), d0.x.transpose(0, 1))
+    d = RandomRotation(45.0)(graph())
+    dist = torch.cdist(d.x.transpose(0, 1), d.x.transpose(0, 1))
+    torch.testing.assert_close(dist, dist0, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(d.x, d0.x)
+    only_y = RandomRotation((0, 30, 0))(graph())
+    torch.testing.assert_close(only_y.x[..., 1], d0.x[..., 1])
+
+
+def test_scale():
+    torch.manual_seed(0)
+    d0 = graph()
+    d = RandomScale((2.0, 2.0))(graph())
+    torch.testing.assert_close(d.x, 2 * d0.x)
+
+
+@pytest.mark.parametrize("n,T", [(5, 8), (8, 8), (20, 8)])
+@pytest.mark.parametrize("mode", ["uniform", "random"])
+def test_fixed_length(n, T, mode):
+    torch.manual_seed(1)
+    d0 = graph(T=n)
+    # tag each frame with its index to see which were kept
+    d0.x[..., 0] = torch.arange(n, dtype=torch.float32) + 1
+    d = FixedLength(T, mode)(d0.clone())
+    assert d.x.shape == (25, T, 3)
+    assert int(d.num_frames) == min(n, T)
+    kept = d.x[0, :, 0]
+    if n <= T:
+        assert kept[:n].tolist() == list(range(1, n + 1))
+        assert (d.x[:, n:] == 0).all()
+    else:
+        assert (kept[1:] > kept[:-1]).all(), "frames must keep temporal order"
+        assert set(kept.long().tolist()) <= set(range(1, n + 1))
+    if mode == "uniform" and n > T:
+        again = FixedLength(T, mode)(d0.clone())
+        assert torch.equal(again.x, d.x)
+        assert kept[0] == 1 and kept[-1] == n
+
+
+def test_fixed_length_random_varies():
+    torch.manual_seed(2)
+    d0 = graph(T=40)
+    picks = {tuple(FixedLength(8, "random")(d0.clone()).x[0, :, 0].tolist()) for _ in range(5)}
+    assert len(picks) > 1
+
+
+def test_gaussian_noise_sigma_and_padding():
+    torch.manual_seed(3)
+    d0 = FixedLength(400)(graph(T=300))
+    d = GaussianNoise(0.05)(d0.clone())
+    diff = (d.x - d0.x)[:, :300]
+    assert math.isclose(float(diff.std()), 0.05, rel_tol=0.05)
+    assert abs(float(diff.mean())) < 0.005
+    assert (d.x[:, 300:] == 0).all()
+    with pytest.raises(ValueError):
+        GaussianNoise(-1.0)
+
+
+def test_line_features_transform():
+    d = LineFeatures()(graph(M=2))
+    assert d.x_line.shape == (50, 8, 72)
+    torch.testing.assert_close(d.x_line, node_line_features(d.x, 25))
+    r = LineFeatures(replace=True)(graph(M=2))
+    assert r.x.shape == (50, 8, 72)
+
+
+def test_compose_keeps_shapes_and_repr():
+    torch.manual_seed(0)
+    t = Compose([CenterJoints(NTU), ViewNormalize(NTU), FixedLength(10, "random"), RandomRotation(10),
+                 RandomScale(), GaussianNoise(0.01), LineFeatures()])
+    d = t(graph(T=30, M=2))
+    assert d.x.shape == (50, 10, 3) and d.x_line.shape == (50, 10, 72)
+    assert "FixedLength(T=10" in repr(t)
