@@ -1,0 +1,1 @@
+"""Layers and models: RRN / ARRN-LSTM and ST-LSTM / GCA-LSTM."""
