@@ -1,0 +1,408 @@
+"""Training engine: direct and stepwise training, evaluation, checkpoints that resume exactly, DDP.
+
+The engine only assumes the model contract of :mod:`skelgraph.nn`: ``model(data)`` returns class scores
+``[B, K]`` and ``model.training_loss(data)`` the paper's objective. Models trained stepwise (GCA-LSTM
+Algorithm 1) also provide ``num_iterations``, ``iteration_parameters(n)`` and
+``training_loss(data, iteration=n)``.
+
+Exact resume: the data order of epoch ``e`` is a function of ``(seed, e)`` only, and every checkpoint holds the
+model, optimiser, scheduler, stepwise state and all RNG states as they were at the end of the epoch, so a run
+resumed from epoch ``e`` takes the same steps as one that was never stopped.
+
+Several processes: launch the recipe with ``torchrun``; :func:`init_distributed` sets up the process group
+(NCCL on GPUs, gloo on CPUs), every rank sees ``1 / world`` of each global batch (so ``batch_size`` is the
+per-rank batch), gradients are averaged by DDP, metrics are summed across ranks, and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset, Sampler
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from skelgraph.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from skelgraph.training.metrics import ClassificationMeter
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a run (paper defaults live in the recipes' presets).
+
+    ``schedule``: ``"none"``; ``"plateau"`` multiplies the learning rate by ``lr_decay`` when validation
+    accuracy stops improving for ``plateau_patience`` epochs (ARRN-LSTM on NTU: SGD lr 0.01, x0.1);
+    ``"exponential"`` multiplies it by ``lr_decay`` every epoch (GCA-LSTM: SGD lr 1.5e-3, decay 0.95,
+    momentum 0.9). ``stepwise`` trains GCA-LSTM by Algorithm 1: step ``n`` optimises the parameters of
+    iterations ``0..n`` with the loss on iteration ``n`` until the validation loss has not decreased for
+    ``stepwise_patience`` epochs; ``epochs`` bounds the whole run.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    eval_batch_size: int | None = None
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    lr_decay: float = 0.1
+    plateau_patience: int = 5
+    grad_clip: float | None = None
+    stepwise: bool = False
+    stepwise_patience: int = 1
+    device: str = "cpu"
+    amp: bool = False
+    amp_dtype: str = "bfloat16"
+    compile: bool = False
+    seed: int = 0
+    num_workers: int = 0
+    progress: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.schedule not in ("none", "plateau", "exponential"):
+            raise ValueError(f"schedule must be 'none', 'plateau' or 'exponential', got {self.schedule!r}")
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the process group when launched by ``torchrun`` (``RANK`` set); returns ``(rank, world_size)``."""
+    if not torch.distributed.is_initialized() and "RANK" in os.environ:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    return _rank_world()
+
+
+def _rank_world() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffled (or ordered) indices for one rank; the permutation depends on ``(seed, epoch)`` only.
+
+    Rank ``r`` of ``w`` takes every ``w``-th index starting at ``r``, so with per-rank batch ``b`` the ranks
+    together see exactly the samples a single process sees with batch ``w * b``. Training pads the permutation
+    by wrapping around so every rank gets as many samples (as ``DistributedSampler`` does); evaluation does not
+    pad, so every sample is counted once.
+    """
+
+    def __init__(self, size: int, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1,
+                 pad: bool = True) -> None:
+        self.size, self.shuffle, self.seed, self.rank, self.world, self.pad = size, shuffle, seed, rank, world, pad
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.size, generator=g).tolist()
+        else:
+            order = list(range(self.size))
+        if self.pad and self.size % self.world:
+            order += order[: self.world - self.size % self.world]
+        return order[self.rank :: self.world]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._indices())
+
+    def __len__(self) -> int:
+        return len(self._indices())
+
+
+class _Objective(nn.Module):
+    """Routes the training loss through ``forward`` so that DDP's gradient hooks see it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any, iteration: int | None = None) -> torch.Tensor:
+        if iteration is None:
+            return self.model.training_loss(batch)
+        return self.model.training_loss(batch, iteration=iteration)
+
+
+@dataclass
+class RunState:
+    """Everything that changes during a run and is saved in checkpoints."""
+
+    epoch: int = 0
+    step: int = 0
+    best_metric: float = -math.inf
+    best_epoch: int = -1
+    step_best_loss: float = math.inf
+    step_bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    """Train and evaluate a skelgraph model on PyG datasets.
+
+    Args:
+        model: A model following the skelgraph contract.
+        train_set: Training dataset of PyG ``Data`` (transforms applied by the dataset).
+        val_set: Validation dataset, used for model selection, the plateau schedule and stepwise training.
+        config: Hyper-parameters.
+        out_dir: Run folder for ``last.pt``, ``best.pt``, ``log.jsonl`` and plots; ``None`` writes nothing.
+        class_names: Names of the classes, for reports and plots.
+        meta: Extra JSON-serialisable information stored in checkpoints (e.g. how to rebuild the model).
+    """
+
+    def __init__(self, model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
+                 config: TrainConfig | None = None, out_dir: str | Path | None = None,
+                 class_names: Sequence[str] | None = None, meta: dict[str, Any] | None = None) -> None:
+        self.config = config or TrainConfig()
+        self.rank, self.world = _rank_world()
+        self.device = torch.device(self.config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.model = model.to(self.device)
+        self.train_set, self.val_set = train_set, val_set
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.class_names = list(class_names) if class_names is not None else None
+        self.meta = meta or {}
+        self.state = RunState()
+        if self.config.stepwise and not hasattr(model, "iteration_parameters"):
+            raise ValueError(f"{type(model).__name__} does not support stepwise training (no iteration_parameters)")
+        objective: nn.Module = _Objective(self.model)
+        if self.config.compile:
+            objective = torch.compile(objective)
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            objective = nn.parallel.DistributedDataParallel(
+                objective, device_ids=ids, find_unused_parameters=self.config.stepwise)
+        self.objective = objective
+        self.train_sampler = EpochSampler(len(train_set), True, self.config.seed, self.rank, self.world)
+        self.train_loader = self._loader(train_set, self.train_sampler, self.config.batch_size)
+        self.optimizer, self.scheduler = self._build_optimizer()
+        self._writer = None
+
+    # ---------------------------------------------------------------- set-up
+    def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int) -> DataLoader:
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=self.config.num_workers,
+                          persistent_workers=self.config.num_workers > 0)
+
+    def eval_loader(self, dataset: Dataset) -> DataLoader:
+        sampler = EpochSampler(len(dataset), False, rank=self.rank, world=self.world, pad=False)
+        return self._loader(dataset, sampler, self.config.eval_batch_size or self.config.batch_size)
+
+    def _trainable(self) -> list[nn.Parameter]:
+        if self.config.stepwise:
+            return list(self.model.iteration_parameters(self.state.step))
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def _build_optimizer(self) -> tuple[torch.optim.Optimizer, Any]:
+        c = self.config
+        params = self._trainable()
+        if c.optimizer == "sgd":
+            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum,
+                                                         weight_decay=c.weight_decay)
+        else:
+            opt = torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        if c.schedule == "plateau":
+            sched: Any = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=c.lr_decay,
+                                                                    patience=c.plateau_patience)
+        elif c.schedule == "exponential":
+            sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=c.lr_decay)
+        else:
+            sched = None
+        return opt, sched
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    # ---------------------------------------------------------------- checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "state": asdict(self.state),
+            "rng": rng_state(),
+            "config": asdict(self.config),
+            "class_names": self.class_names,
+            "meta": self.meta,
+        }
+
+    def save(self, name: str) -> None:
+        if self.out_dir is not None and self.is_main:
+            save_checkpoint(self.out_dir / name, self.checkpoint_state())
+
+    def resume(self, path: str | Path | None = None) -> bool:
+        """Restore from ``path`` (default ``out_dir/last.pt``); returns whether a checkpoint was found."""
+        path = Path(path) if path is not None else (self.out_dir / "last.pt" if self.out_dir else None)
+        if path is None or not path.exists():
+            return False
+        ckpt = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(ckpt["model"])
+        self.state = RunState(**ckpt["state"])
+        # The optimiser of a stepwise run covers the parameters of its current step: rebuild it first.
+        self.optimizer, self.scheduler = self._build_optimizer()
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None and ckpt["scheduler"] is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        return True
+
+    # ---------------------------------------------------------------- loops
+    def _autocast(self) -> Any:
+        enabled = self.config.amp and self.device.type == "cuda"
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.config.amp_dtype), enabled=enabled)
+
+    def train_epoch(self) -> float:
+        self.model.train()
+        self.train_sampler.set_epoch(self.state.epoch)
+        iteration = self.state.step if self.config.stepwise else None
+        total = torch.zeros(2, dtype=torch.float64)
+        bar = tqdm(self.train_loader, desc=f"epoch {self.state.epoch + 1}", leave=False,
+                   disable=not (self.config.progress and self.is_main))
+        for batch in bar:
+            batch = batch.to(self.device)
+            with self._autocast():
+                loss = self.objective(batch, iteration)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"loss is {float(loss)} at epoch {self.state.epoch + 1}; stopping. The last good checkpoint "
+                    f"({self.out_dir / 'last.pt' if self.out_dir else 'none: no out_dir'}) is kept. Lower the "
+                    "learning rate or enable --grad-clip.")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.grad_clip:
+                nn.utils.clip_grad_norm_(self._trainable(), self.config.grad_clip)
+            self.optimizer.step()
+            n = int(batch.num_graphs)
+            total += torch.tensor([float(loss.detach()) * n, n], dtype=torch.float64)
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        if self.world > 1:
+            torch.distributed.all_reduce(total)
+        return float(total[0] / total[1].clamp_min(1))
+
+    @torch.no_grad()
+    def evaluate(self, dataset: Dataset, iteration: int | None = None) -> ClassificationMeter:
+        """Scores of the whole dataset (summed across ranks). ``iteration`` picks a GCA-LSTM iteration."""
+        self.model.eval()
+        num_classes = self._num_classes()
+        meter = ClassificationMeter(num_classes)
+        for batch in tqdm(self.eval_loader(dataset), desc="eval", leave=False,
+                          disable=not (self.config.progress and self.is_main)):
+            batch = batch.to(self.device)
+            with self._autocast():
+                scores = self.model(batch) if iteration is None else self.model(batch, iteration=iteration)
+            scores = scores.float()
+            meter.update(scores, batch.y, F.cross_entropy(scores, batch.y, reduction="sum"))
+        meter.all_reduce()
+        return meter
+
+    def _num_classes(self) -> int:
+        if self.class_names is not None:
+            return len(self.class_names)
+        n = getattr(self.model, "num_classes", None)
+        if n is None:
+            raise ValueError("pass class_names or give the model a num_classes attribute")
+        return int(n)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        self.state.history.append(record)
+        if self.out_dir is None or not self.is_main:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.config.tensorboard:
+            if self._writer is None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._writer = SummaryWriter(self.out_dir / "tensorboard")
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key != "epoch":
+                    self._writer.add_scalar(key, value, record["epoch"])
+
+    def _advance_stepwise(self, val_loss: float) -> bool:
+        """Algorithm 1's inner ``while``: returns True when training should stop altogether."""
+        s = self.state
+        if val_loss < s.step_best_loss:
+            s.step_best_loss, s.step_bad_epochs = val_loss, 0
+            return False
+        s.step_bad_epochs += 1
+        if s.step_bad_epochs < self.config.stepwise_patience:
+            return False
+        if s.step >= self.model.num_iterations:
+            return True
+        s.step += 1
+        s.step_best_loss, s.step_bad_epochs = math.inf, 0
+        self.optimizer, self.scheduler = self._build_optimizer()
+        return False
+
+    def fit(self) -> list[dict[str, Any]]:
+        """Train until ``config.epochs`` (or the end of the last stepwise step); returns the epoch history."""
+        c = self.config
+        if self.state.epoch == 0 and not self.state.history:
+            torch.manual_seed(c.seed)
+        epochs = tqdm(range(self.state.epoch, c.epochs), desc="training", initial=self.state.epoch, total=c.epochs,
+                      disable=not (c.progress and self.is_main))
+        for _ in epochs:
+            started = time.perf_counter()
+            train_loss = self.train_epoch()
+            record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
+                                      "train_loss": train_loss}
+            if c.stepwise:
+                record["step"] = self.state.step
+            stop = False
+            if self.val_set is not None:
+                it = self.state.step if c.stepwise else None
+                val = self.evaluate(self.val_set, iteration=it).compute()
+                record.update({f"val_{k}": v for k, v in val.items() if k != "samples"})
+                if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    self.scheduler.step(val["top1"])
+                metric = val["top1"] - 1e-6 * val["loss"]  # accuracy first, loss breaks ties
+                improved = metric > self.state.best_metric and (not c.stepwise or
+                                                                self.state.step == self.model.num_iterations)
+                if improved:
+                    self.state.best_metric, self.state.best_epoch = metric, self.state.epoch + 1
+                if c.stepwise:
+                    stop = self._advance_stepwise(val["loss"])
+            else:
+                improved = True
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
+                self.scheduler.step()
+            record["seconds"] = time.perf_counter() - started
+            self.state.epoch += 1
+            self._log(record)
+            if improved:
+                self.save("best.pt")
+            self.save("last.pt")
+            epochs.set_postfix(loss=f"{train_loss:.4f}", **({"val": f"{record['val_top1']:.3f}"}
+                                                              if "val_top1" in record else {}))
+            if stop:
+                break
+        if self._writer is not None:
+            self._writer.close()
+        return self.state.history
+
+    def load_best(self) -> None:
+        """Load the weights of ``best.pt`` (no-op without an out_dir or a best checkpoint)."""
+        if self.out_dir is not None and (self.out_dir / "best.pt").exists():
+            self.model.load_state_dict(load_checkpoint(self.out_dir / "best.pt", self.device)["model"])

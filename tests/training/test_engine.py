@@ -1,0 +1,228 @@
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from engine_helpers import TinyIterative, TinyModel, msr_graphs
+
+from skelgraph.training import EpochSampler, TrainConfig, Trainer, TrainingDiverged, load_checkpoint
+from skelgraph.training import checkpoint as ckpt_mod
+from skelgraph.training.checkpoint import save_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return msr_graphs()
+
+
+def config(**kw):
+    base = dict(epochs=4, batch_size=8, optimizer="adam", lr=0.01, seed=0, progress=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def make_trainer(graphs, out=None, model=None, **kw):
+    torch.manual_seed(0)
+    model = model or TinyModel(dropout=0.2)
+    return Trainer(model, graphs, graphs[:12], config(**kw), out_dir=out, class_names=["a", "b", "c", "d"])
+
+
+def test_loss_decreases_on_real_data(graphs, tmp_path):
+    assert len(graphs) >= 30
+    trainer = make_trainer(graphs, tmp_path, epochs=15)
+    history = trainer.fit()
+    assert history[-1]["train_loss"] < 0.6 * history[0]["train_loss"]
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 15 and json.loads(lines[-1])["epoch"] == 15
+    assert (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
+    meter = trainer.evaluate(graphs)
+    assert meter.count == len(graphs) and meter.confusion.sum() == len(graphs)
+
+
+def test_resume_equals_uninterrupted(graphs, tmp_path):
+    straight = make_trainer(graphs, tmp_path / "a", epochs=4, schedule="exponential", lr_decay=0.9)
+    straight.fit()
+    first = make_trainer(graphs, tmp_path / "b", epochs=2, schedule="exponential", lr_decay=0.9)
+    first.fit()
+    resumed = make_trainer(graphs, tmp_path / "b", epochs=4, schedule="exponential", lr_decay=0.9)
+    # Another model initialisation must not matter: everything comes from the checkpoint.
+    torch.manual_seed(123)
+    assert resumed.resume()
+    resumed.fit()
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert [h["train_loss"] for h in straight.state.history] == [h["train_loss"] for h in resumed.state.history]
+
+
+def test_resume_after_kill_9(graphs, tmp_path):
+    """A run killed with SIGKILL resumes from its last checkpoint to the same final weights."""
+    script = textwrap.dedent(f"""
+        import sys, time, torch
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from engine_helpers import TinyModel, msr_graphs
+        from skelgraph.training import TrainConfig, Trainer
+        import skelgraph.training.engine as engine
+        graphs = msr_graphs()
+        torch.manual_seed(0)
+        cfg = TrainConfig(epochs=40, batch_size=8, optimizer="adam", lr=0.01, seed=0, progress=False)
+        t = Trainer(TinyModel(dropout=0.2), graphs, graphs[:12], cfg, out_dir=sys.argv[1],
+                    class_names=list("abcd"))
+        original = t.train_epoch
+        def slow():
+            time.sleep(0.3)
+            return original()
+        t.train_epoch = slow
+        t.fit()
+    """)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(out)], cwd=ROOT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (out / "last.pt").exists() and load_checkpoint(out / "last.pt")["state"]["epoch"] >= 2:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    epoch = load_checkpoint(out / "last.pt")["state"]["epoch"]
+    assert 2 <= epoch < 40
+    resumed = make_trainer(graphs, out, epochs=epoch + 2)
+    assert resumed.resume()
+    resumed.fit()
+    straight = make_trainer(graphs, tmp_path / "straight", epochs=epoch + 2)
+    straight.fit()
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_atomic_checkpoint_survives_interrupted_write(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"epoch": 1, "w": torch.ones(3)})
+
+    def broken_save(obj, f):
+        f.write(b"partial garbage")
+        raise KeyboardInterrupt("interrupted mid-write")
+
+    monkeypatch.setattr(ckpt_mod.torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, {"epoch": 2, "w": torch.zeros(3)})
+    monkeypatch.undo()
+    loaded = load_checkpoint(path)
+    assert loaded["epoch"] == 1 and torch.equal(loaded["w"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"], "no temporary file left behind"
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(graphs, tmp_path):
+    trainer = make_trainer(graphs, tmp_path, epochs=3)
+    trainer.fit()
+    good = load_checkpoint(tmp_path / "last.pt")
+    trainer.config.epochs = 5
+    with torch.no_grad():
+        trainer.model.fc.weight.fill_(math.nan)
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        trainer.fit()
+    after = load_checkpoint(tmp_path / "last.pt")
+    assert after["state"]["epoch"] == good["state"]["epoch"] == 3
+    assert torch.equal(after["model"]["fc.weight"], good["model"]["fc.weight"])
+
+
+def test_stepwise_trains_growing_parameter_subsets(graphs):
+    torch.manual_seed(0)
+    model = TinyIterative()
+    trainer = Trainer(model, graphs, graphs[:12], config(epochs=30, stepwise=True, stepwise_patience=1),
+                      class_names=list("abcd"))
+    snapshots = {}
+    steps_seen = []
+    original = trainer.train_epoch
+
+    def watched():
+        step = trainer.state.step
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        loss = original()
+        after = model.state_dict()
+        trained = {k for k in before if not torch.equal(before[k], after[k])}
+        snapshots.setdefault(step, set()).update(trained)
+        steps_seen.append(step)
+        return loss
+
+    trainer.train_epoch = watched
+    trainer.fit()
+    assert steps_seen == sorted(steps_seen) and steps_seen[0] == 0
+    assert set(steps_seen) == {0, 1, 2}, steps_seen
+    common = {"encoder.weight", "encoder.bias", "classifier.weight", "classifier.bias"}
+    assert snapshots[0] == common
+    assert snapshots[1] == common | {"refine.0.weight", "refine.0.bias"}
+    assert snapshots[2] == common | {f"refine.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")}
+    assert [h["step"] for h in trainer.state.history] == steps_seen
+
+
+def test_stepwise_needs_the_interface(graphs):
+    with pytest.raises(ValueError, match="stepwise"):
+        Trainer(TinyModel(), graphs, graphs, config(stepwise=True))
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_epoch_sampler_shards_cover_global_batches(world):
+    single = list(EpochSampler(12, True, seed=5))
+    shards = [list(EpochSampler(12, True, seed=5, rank=r, world=world)) for r in range(world)]
+    per_rank = 2
+    for k in range(12 // (world * per_rank)):
+        union = sorted(i for s in shards for i in s[k * per_rank:(k + 1) * per_rank])
+        assert union == sorted(single[k * world * per_rank:(k + 1) * world * per_rank])
+    ev = [list(EpochSampler(10, False, rank=r, world=world, pad=False)) for r in range(world)]
+    assert sorted(i for s in ev for i in s) == list(range(10))
+
+
+DDP_WORKER = textwrap.dedent("""
+    import os, sys, torch
+    sys.path.insert(0, sys.argv[3])
+    import torch.distributed as dist
+    from engine_helpers import TinyModel, msr_graphs
+    from skelgraph.training import TrainConfig, Trainer
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=int(sys.argv[1]), world_size=int(sys.argv[2]),
+                            init_method="file://" + sys.argv[4])
+    world = dist.get_world_size()
+    graphs = msr_graphs()[:32]
+    torch.manual_seed(0)
+    cfg = TrainConfig(epochs=3, batch_size=8 // world, optimizer="sgd", lr=0.05, seed=0, progress=False)
+    t = Trainer(TinyModel(dropout=0.0), graphs, graphs[:13], cfg, out_dir=sys.argv[5], class_names=list("abcd"))
+    t.fit()
+    meter = t.evaluate(graphs[:13])
+    if dist.get_rank() == 0:
+        torch.save({"params": [p.detach() for p in t.model.parameters()], "count": int(meter.count),
+                    "confusion": meter.confusion, "history": t.state.history}, sys.argv[6])
+    dist.destroy_process_group()
+""")
+
+
+def _run_world(world, tmp_path):
+    init = tmp_path / f"init{world}"
+    result = tmp_path / f"result{world}.pt"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", DDP_WORKER, str(r), str(world), str(Path(__file__).parent),
+                               str(init), str(tmp_path / f"run{world}"), str(result)], cwd=ROOT, env=env)
+             for r in range(world)]
+    for p in procs:
+        assert p.wait(timeout=240) == 0
+    return torch.load(result)
+
+
+def test_ddp_two_processes_equal_one_process(tmp_path):
+    one = _run_world(1, tmp_path)
+    two = _run_world(2, tmp_path)
+    for a, b in zip(one["params"], two["params"]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert one["count"] == two["count"] == 13, "evaluation counts every sample exactly once across ranks"
+    assert torch.equal(one["confusion"], two["confusion"])
+    for h1, h2 in zip(one["history"], two["history"]):
+        assert h1["train_loss"] == pytest.approx(h2["train_loss"], rel=1e-5)
+        assert h1["val_top1"] == h2["val_top1"]
+    assert not (tmp_path / "run2" / "log.jsonl").read_text().count("\n") > 3, "only rank 0 writes the log"
