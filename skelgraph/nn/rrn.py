@@ -1,0 +1,164 @@
+"""The Recurrent Relational Network layer (Palm et al., NeurIPS 2018) as used by ARRN-LSTM (ICME 2019, Eq. 5-8)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import GRUCell, Linear, ModuleList
+from torch.utils.checkpoint import checkpoint as activation_checkpoint
+from torch_geometric.nn.conv import MessagePassing
+
+
+class RRN(MessagePassing):
+    r"""Recurrent Relational Network: ``E`` rounds of message passing with an MLP message and a GRU node update,
+    parameters shared across rounds, from `"Recurrent Relational Networks" (Palm et al., NeurIPS 2018)
+    <https://arxiv.org/abs/1711.08028>`_, in the form of ARRN-LSTM (Li et al., ICME 2019, Eq. 5-8).
+
+    .. math::
+        \mathbf{h}_i^{0} &= \mathbf{v}_i \, \Vert \, \mathbf{0}
+
+        \mathbf{m}_{ij}^{e} &= f\left(\mathbf{h}_i^{e-1} \, \Vert \, \mathbf{h}_j^{e-1}\right)
+        \qquad \text{(Eq. 5)}
+
+        \mathbf{m}_{i}^{e} &= \sum_{j \in \mathcal{N}(i)} \mathbf{m}_{ij}^{e} \qquad \text{(Eq. 6)}
+
+        \mathbf{h}_i^{e} &= \mathrm{GRU}\left(\mathbf{v}_i \, \Vert \, \mathbf{m}_i^{e},\ \mathbf{h}_i^{e-1}\right)
+        \qquad \text{(Eq. 7)}
+
+        \mathbf{w}_i &= \mathbf{h}_i^{E} \qquad \text{(Eq. 8)}
+
+    with :math:`f = L_n \circ \mathrm{ReLU} \circ \dots \circ \mathrm{ReLU} \circ L_1` an MLP of ``message_layers``
+    linear layers, :math:`\mathbf{v}_i` the layer input (the node embedding), fed to the GRU at every round as in
+    Palm et al., and :math:`\mathcal{N}(i)` the sources of the edges into ``i``. ``E = 0`` returns
+    :math:`\mathbf{h}^0` (the input, zero-padded to ``out_channels``); ``E = 1`` is a single round.
+
+    Two ways to call it, with equal results:
+
+    * ``forward(x, edge_index)``: any graph, through :meth:`propagate` (one row of ``edge_index`` per edge
+      ``j -> i``; messages are computed per edge).
+    * ``forward(x, num_nodes_per_graph=J)``: every graph is the complete graph on ``J`` nodes without self loops
+      and ``x`` holds ``S`` graphs node-major, ``[S * J, ...]`` (the layout of :func:`skelgraph.data.to_data`
+      with one skeleton per component). This fast path never builds per-edge inputs: :math:`L_1` applied to
+      :math:`[\mathbf{h}_i, \mathbf{h}_j]` splits into :math:`A\mathbf{h}_i + B\mathbf{h}_j`, two per-node terms
+      broadcast over the ``J x J`` pairs; the pairwise activations of the hidden layers are one batched matmul
+      over all pairs; and the last layer, being linear, commutes with the sum:
+      :math:`\sum_{j \ne i} L_n(\mathbf{z}_{ij}) = W_n \sum_{j \ne i} \mathbf{z}_{ij} + (J - 1)\mathbf{b}_n`,
+      so it runs per node. The ``j = i`` term is removed by recomputing it per node, not by masking.
+
+    Node features may carry extra leading dimensions after the node axis (``node_dim=0``), e.g. ``[N, T, C]``
+    for all ``T`` frames of a sequence at once; every frame is an independent graph.
+
+    Args:
+        in_channels: Size of the input :math:`\mathbf{v}_i` (must not exceed ``out_channels``).
+        out_channels: Size of the node state :math:`\mathbf{h}_i` and of the output.
+        E: Number of message passing rounds (ARRN-LSTM Section 4.1: 5).
+        hidden_channels: Width of every message layer, including the message itself (default: ``out_channels``).
+        message_layers: Number of linear layers in :math:`f` (ARRN-LSTM Section 4.1: 3).
+        checkpoint: Recompute each round during the backward pass instead of storing its activations
+            (activation checkpointing): memory for the pairwise activations of one round instead of ``E``.
+        **kwargs: Further arguments of :class:`~torch_geometric.nn.conv.MessagePassing` (``aggr`` and
+            ``node_dim`` are fixed to ``"add"`` and ``0``).
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, *, F_{in})`, edge indices :math:`(2, |\mathcal{E}|)`
+          or ``None`` with ``num_nodes_per_graph=J`` and :math:`|\mathcal{V}| = S J`
+        - **output:** node features :math:`(|\mathcal{V}|, *, F_{out})`
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        E: int = 5,
+        hidden_channels: int | None = None,
+        message_layers: int = 3,
+        checkpoint: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(aggr="add", node_dim=0, **kwargs)
+        if in_channels > out_channels:
+            raise ValueError(f"in_channels ({in_channels}) must not exceed out_channels ({out_channels})")
+        if E < 0:
+            raise ValueError(f"E must be non-negative, got {E}")
+        if message_layers < 1:
+            raise ValueError(f"message_layers must be at least 1, got {message_layers}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.E = E
+        self.hidden_channels = hidden_channels if hidden_channels is not None else out_channels
+        self.message_layers = message_layers
+        self.checkpoint = checkpoint
+
+        widths = [2 * out_channels] + [self.hidden_channels] * message_layers
+        self.mlp = ModuleList(Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.gru = GRUCell(in_channels + self.hidden_channels, out_channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for lin in self.mlp:
+            lin.reset_parameters()
+        self.gru.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor | None = None, num_nodes_per_graph: int | None = None) -> Tensor:
+        """Run ``E`` rounds; give exactly one of ``edge_index`` (any graph) and ``num_nodes_per_graph``
+        (complete graphs, fast path)."""
+        if (edge_index is None) == (num_nodes_per_graph is None):
+            raise ValueError("give exactly one of edge_index and num_nodes_per_graph")
+        if x.size(-1) != self.in_channels:
+            raise ValueError(f"expected {self.in_channels} input channels, got {x.size(-1)}")
+        if num_nodes_per_graph is not None and x.size(0) % num_nodes_per_graph:
+            raise ValueError(f"{x.size(0)} nodes is not a whole number of {num_nodes_per_graph}-node graphs")
+        h = x
+        if self.in_channels < self.out_channels:
+            h = torch.cat([x, x.new_zeros(*x.shape[:-1], self.out_channels - self.in_channels)], dim=-1)
+        for _ in range(self.E):
+            if self.checkpoint and torch.is_grad_enabled():
+                h = activation_checkpoint(self._round, h, x, edge_index, num_nodes_per_graph, use_reentrant=False)
+            else:
+                h = self._round(h, x, edge_index, num_nodes_per_graph)
+        return h  # Eq. (8)
+
+    def _round(self, h: Tensor, v: Tensor, edge_index: Tensor | None, num_nodes_per_graph: int | None) -> Tensor:
+        """One round: messages (Eq. 5-6), then the GRU update (Eq. 7)."""
+        if edge_index is not None:
+            m = self.propagate(edge_index, x=h)
+        else:
+            m = self._complete_graph_messages(h, num_nodes_per_graph)
+        inputs = torch.cat([v, m], dim=-1).reshape(-1, self.in_channels + self.hidden_channels)
+        return self.gru(inputs, h.reshape(-1, self.out_channels)).view_as(h)  # Eq. (7)
+
+    def message(self, x_i: Tensor, x_j: Tensor) -> Tensor:
+        z = torch.cat([x_i, x_j], dim=-1)
+        for k, lin in enumerate(self.mlp):
+            z = lin(z)
+            if k < len(self.mlp) - 1:
+                z = z.relu()
+        return z  # Eq. (5)
+
+    def _complete_graph_messages(self, h: Tensor, J: int) -> Tensor:
+        """Eq. (5)-(6) summed over every ``j != i`` of each ``J``-node graph, with no per-edge inputs."""
+        S, rest, C = h.size(0) // J, h.shape[1:-1], h.size(-1)
+        # Frames (and any other extra dims) become batch dims next to the graph: [S, R, J, C].
+        h = h.reshape(S, J, -1, C).transpose(1, 2)
+        first, last = self.mlp[0], self.mlp[-1]
+        a = F.linear(h, first.weight[:, :C], first.bias)  # L1 on [h_i, .]
+        b = F.linear(h, first.weight[:, C:])  # L1 on [., h_j]
+        if len(self.mlp) == 1:  # f is linear: the sum over j != i is per-node algebra
+            m = (J - 1) * a + b.sum(dim=2, keepdim=True) - b
+        else:
+            z = (a.unsqueeze(3) + b.unsqueeze(2)).relu_()  # [S, R, i, j, H]
+            self_term = (a + b).relu()  # the j = i pairs, [S, R, J, H]
+            for lin in self.mlp[1:-1]:
+                z = lin(z).relu_()
+                self_term = lin(self_term).relu()
+            pair_sum = z.sum(dim=3) - self_term
+            m = F.linear(pair_sum, last.weight) + (J - 1) * last.bias  # L_n after the sum (Eq. 6)
+        return m.transpose(1, 2).reshape(S * J, *rest, m.size(-1))
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, E={self.E}, "
+            f"hidden_channels={self.hidden_channels}, message_layers={self.message_layers})"
+        )
