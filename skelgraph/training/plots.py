@@ -91,7 +91,7 @@ def plot_joint_weights(layout: Layout, joints: torch.Tensor | np.ndarray,
     xyz = np.asarray(joints, dtype=np.float64)
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     panels = w.shape[0]
-    fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(2.4 * panels + 1.2, 4.2), squeeze=False)
     lo, hi = float(np.nanmin(w)), float(np.nanmax(w))
     scale = (w - lo) / (hi - lo) if hi > lo else np.full_like(w, 0.5)
     for p, ax in enumerate(axes[0]):
