@@ -1,0 +1,48 @@
+"""Readers for raw skeleton files: one module per format, vectorised numpy, one exception family.
+
+Every reader returns :class:`~skelgraph.data.SkeletonSequence` objects with 0-based labels and metadata
+(``subject``, ``camera``, ``setup``, ``repetition``, ``name``, ``source`` where the format has them). Bad input
+raises :class:`SkeletonFormatError` (subclasses :class:`EmptySequenceError` and :class:`MissingSkeletonError`
+mark samples that datasets skip and count), whose message names the file, the line and what was expected.
+"""
+
+from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError, SkeletonFormatError
+from skelgraph.io.florence import FLORENCE_CLASSES, read_florence3d
+from skelgraph.io.folder import ARRAY_SUFFIXES, read_array, read_label_file, read_sequence
+from skelgraph.io.msr import read_msr_action3d, read_msr_file_list
+from skelgraph.io.ntu import (
+    NTURecording,
+    parse_ntu_name,
+    parse_ntu_skeleton,
+    read_name_list,
+    read_ntu_skeleton,
+    select_bodies,
+)
+from skelgraph.io.sbu import SBU_CLASSES, read_sbu
+from skelgraph.io.utkinect import UTKINECT_ACTIONS, read_utkinect, read_utkinect_joints, read_utkinect_labels
+
+__all__ = [
+    "ARRAY_SUFFIXES",
+    "FLORENCE_CLASSES",
+    "SBU_CLASSES",
+    "UTKINECT_ACTIONS",
+    "EmptySequenceError",
+    "MissingSkeletonError",
+    "NTURecording",
+    "SkeletonFormatError",
+    "parse_ntu_name",
+    "parse_ntu_skeleton",
+    "read_array",
+    "read_florence3d",
+    "read_label_file",
+    "read_msr_action3d",
+    "read_msr_file_list",
+    "read_name_list",
+    "read_ntu_skeleton",
+    "read_sbu",
+    "read_sequence",
+    "read_utkinect",
+    "read_utkinect_joints",
+    "read_utkinect_labels",
+    "select_bodies",
+]
