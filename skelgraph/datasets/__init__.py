@@ -1,0 +1,34 @@
+"""PyG datasets with the standard protocols of skeleton action recognition.
+
+Every dataset is a :class:`~torch_geometric.data.InMemoryDataset` of graphs made by
+:func:`skelgraph.data.to_data`, exposes ``class_names`` and ``layout``, finds its data under ``root`` (default
+``$SKELGRAPH_DATA/<folder>`` or the repository's ``datasets/<folder>``), rebuilds its processed cache when the
+raw files or the pre-processing parameters change, lists skipped samples in ``skipped``, and raises
+:class:`RawDataMissingError` with instructions when raw data is missing. See ``datasets/README.md``.
+"""
+
+from skelgraph.datasets.base import DATA_ENV, RawDataMissingError, SkeletonDataset, default_root
+from skelgraph.datasets.florence import Florence3D
+from skelgraph.datasets.folder import SkeletonFolder
+from skelgraph.datasets.msr import MSR_ACTIONS, MSR_SUBSETS, MSRAction3D
+from skelgraph.datasets.ntu import NTU60, NTU120, NTU_ACTIONS
+from skelgraph.datasets.sbu import SBU, SBU_FOLDS
+from skelgraph.datasets.utkinect import UTKinect
+
+__all__ = [
+    "DATA_ENV",
+    "MSR_ACTIONS",
+    "MSR_SUBSETS",
+    "NTU60",
+    "NTU120",
+    "NTU_ACTIONS",
+    "SBU",
+    "SBU_FOLDS",
+    "Florence3D",
+    "MSRAction3D",
+    "RawDataMissingError",
+    "SkeletonDataset",
+    "SkeletonFolder",
+    "UTKinect",
+    "default_root",
+]
