@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +33,12 @@ ARRAY_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv", ".json")
 
 def _load_raw(path: Path) -> np.ndarray:
     suffix = path.suffix.lower()
+    # A corrupt .npy/.npz makes numpy raise whatever its header parser or zlib raise (ValueError, EOFError,
+    # tokenize.TokenError, SyntaxError, zlib.error, BadZipFile, ...): all mean "not a valid array file".
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except Exception as e:
             raise SkeletonFormatError(path, None, "a .npy array", str(e)) from None
     if suffix == ".npz":
         try:
@@ -47,7 +48,7 @@ def _load_raw(path: Path) -> np.ndarray:
                     return archive["coords"]
                 if len(keys) == 1:
                     return archive[keys[0]]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        except Exception as e:
             raise SkeletonFormatError(path, None, "a .npz archive", str(e)) from None
         raise SkeletonFormatError(path, None, "a .npz archive with the key 'coords' or a single array", str(keys))
     if suffix == ".json":

@@ -191,7 +191,7 @@ def select_bodies(
                     continue
                 if 1.0 - upright.mean() >= max_noisy_fraction:
                     alive.remove(b)
-                else:
+                elif upright.any():
                     motion[b] = min(motion[b], _motion(pts[upright]))
         if alive:  # step 2c: otherwise keep everyone
             order = alive
