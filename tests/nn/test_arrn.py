@@ -1,0 +1,240 @@
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Batch
+from torch_geometric.transforms import Compose
+
+from skelgraph.data import SkeletonSequence, node_line_features, to_data
+from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, fuse_scores, select_alpha
+from skelgraph.skeleton import MSR_ACTION3D, NTU
+from skelgraph.transforms import CenterJoints, FixedLength, LineFeatures
+
+MSR_DIR = Path(__file__).resolve().parents[2] / "datasets" / "msr_action3d" / "raw" / "MSRAction3DSkeletonReal3D"
+
+
+def tiny_config(**overrides):
+    kw = dict(num_classes=4, T=6, M=6, E=2, att_channels=8, lstm_sizes=(10, 7, 9))
+    kw.update(overrides)
+    return ARRNConfig.preset("ntu", **kw)
+
+
+def make_batch(make_sequence, bodies=(1, 2, 1), T=6, lengths=None):
+    graphs = []
+    for k, m in enumerate(bodies):
+        data = to_data(make_sequence(T=T, M=m, seed=k, label=k % 4))
+        if lengths is not None:
+            data = FixedLength(T)(_truncate(data, lengths[k]))
+        graphs.append(data)
+    return Batch.from_data_list(graphs)
+
+
+def _truncate(data, n):
+    data.x = data.x[:, :n]
+    data.num_frames = torch.tensor([n])
+    return data
+
+
+@pytest.mark.parametrize("streams", [("joint", "line"), ("joint",), ("line",)])
+@pytest.mark.parametrize("mask", [True, False])
+def test_shapes_one_and_two_streams_mixed_bodies(make_sequence, streams, mask):
+    torch.manual_seed(0)
+    model = ARRNLSTM(tiny_config(streams=streams, mask=mask))
+    batch = make_batch(make_sequence)
+    out = model(batch)
+    assert out.shape == (3, 4)
+    assert set(model.stream_logits(batch)) == set(streams)
+    if len(streams) == 2:
+        torch.testing.assert_close(out.exp().sum(-1), torch.ones(3))  # log of fused probabilities
+    assert set(model.mask_weights()) == (set(streams) if mask else set())
+    assert all(w.shape == (25,) for w in model.mask_weights().values())
+
+
+def test_multi_body_rule_and_batch_independence(make_sequence):
+    torch.manual_seed(1)
+    model = ARRNLSTM(tiny_config()).eval()
+    batch = make_batch(make_sequence)
+    logits = model.stream_logits(batch)
+    # Sample 1 has two bodies: its logits are the mean of each body run alone.
+    two = batch.get_example(1)
+    per_body = []
+    for m in range(2):
+        one = two.clone()
+        one.x = two.x[m * 25 : (m + 1) * 25]
+        one.num_bodies = torch.tensor([1])
+        per_body.append(model.stream_logits(Batch.from_data_list([one])))
+    for name in ("joint", "line"):
+        torch.testing.assert_close(logits[name][1], (per_body[0][name][0] + per_body[1][name][0]) / 2)
+    # Each sample's score does not depend on the rest of the batch.
+    out = model(batch)
+    for k in range(3):
+        torch.testing.assert_close(out[k], model(Batch.from_data_list([batch.get_example(k)]))[0])
+    # A lone Data without a batch vector is one sample.
+    torch.testing.assert_close(model(batch.get_example(0)), out[:1])
+
+
+def test_readout_ignores_padding(make_sequence):
+    torch.manual_seed(2)
+    model = ARRNLSTM(tiny_config()).eval()
+    batch = make_batch(make_sequence, lengths=(3, 6, 4))
+    out = model(batch)
+    changed = batch.clone()
+    changed.x = changed.x.clone()
+    padded = torch.arange(6)[None, :] >= changed.num_frames[changed.batch][:, None]  # [N, T]
+    changed.x[padded] = 5.0
+    torch.testing.assert_close(model(changed), out)
+    # With full-length samples both readouts agree.
+    full = make_batch(make_sequence)
+    last = ARRNLSTM(tiny_config(readout="last")).eval()
+    last.load_state_dict(model.state_dict())
+    torch.testing.assert_close(last(full), model(full))
+
+
+def test_line_stream_reads_x_line_or_computes_it(make_sequence):
+    torch.manual_seed(3)
+    model = ARRNLSTM(tiny_config(streams=("line",)))
+    batch = make_batch(make_sequence)
+    with_lines = batch.clone()
+    with_lines.x_line = node_line_features(batch.x, 25)
+    torch.testing.assert_close(model(with_lines), model(batch))
+    shifted = with_lines.clone()
+    shifted.x_line = shifted.x_line + 1
+    assert not torch.allclose(model(shifted), model(batch))
+
+
+def test_fusion_and_alpha(make_sequence):
+    torch.manual_seed(4)
+    model = ARRNLSTM(tiny_config())
+    batch = make_batch(make_sequence)
+    logits = model.stream_logits(batch)
+    pj, pl = logits["joint"].softmax(-1), logits["line"].softmax(-1)
+    for alpha in (0.0, 0.3, 1.0):
+        model.set_alpha(alpha)
+        torch.testing.assert_close(model(batch), (alpha * pj + (1 - alpha) * pl).log())  # Eq. (12)
+    assert model.state_dict()["alpha"] == 1.0
+    with pytest.raises(ValueError):
+        model.set_alpha(1.5)
+
+
+def test_select_alpha_picks_best_validation_accuracy():
+    # Joint is confidently right on samples 0-1 and mildly wrong on 2-3; line the other way round.
+    joint = torch.tensor([[4.0, 0.0], [0.0, 4.0], [0.0, 0.5], [0.5, 0.0]])
+    line = torch.tensor([[0.0, 0.5], [0.5, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    y = torch.tensor([0, 1, 0, 1])
+    alpha = select_alpha(joint, line, y)
+    assert 0.0 < alpha < 1.0
+    accuracy = (fuse_scores(joint, line, alpha).argmax(-1) == y).float().mean()
+    assert accuracy == 1.0
+    for extreme in (0.0, 1.0):
+        assert (fuse_scores(joint, line, extreme).argmax(-1) == y).float().mean() == 0.5
+    # Ties in accuracy go to the lower NLL: here both fuse to 100 % accuracy, alpha = 0.5 is the more confident.
+    assert select_alpha(joint, line, y, candidates=[0.3, 0.5]) == 0.5
+
+
+def test_training_loss_is_sum_of_stream_cross_entropies_and_reaches_every_parameter(make_sequence):
+    torch.manual_seed(5)
+    model = ARRNLSTM(tiny_config(dropout=0.1))
+    batch = make_batch(make_sequence)
+    torch.manual_seed(6)
+    loss = model.training_loss(batch)
+    torch.manual_seed(6)
+    logits = model.stream_logits(batch)
+    torch.testing.assert_close(loss, F.cross_entropy(logits["joint"], batch.y) + F.cross_entropy(logits["line"],
+                                                                                                   batch.y))
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_checkpointing_model_matches(make_sequence):
+    torch.manual_seed(7)
+    plain = ARRNLSTM(tiny_config())
+    ckpt = ARRNLSTM(tiny_config(checkpoint=True))
+    ckpt.load_state_dict(plain.state_dict())
+    batch = make_batch(make_sequence)
+    for model in (plain, ckpt):
+        model.training_loss(batch).backward()
+    for (name, p), q in zip(plain.named_parameters(), ckpt.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
+
+
+def test_presets_and_config_errors():
+    ntu = ARRNConfig.preset("ntu")
+    assert (ntu.num_joints, ntu.num_classes, ntu.T, ntu.M, ntu.E) == (25, 60, 100, 50, 5)
+    assert ntu.lstm_sizes == (512, 512, 512) and ntu.att_channels == 256 and ntu.message_layers == 3
+    florence, msr = ARRNConfig.preset("florence"), ARRNConfig.preset("msr")
+    assert (florence.num_joints, florence.T, florence.M, florence.lstm_sizes[1]) == (15, 25, 20, 256)
+    assert (msr.num_joints, msr.num_classes, msr.T, msr.M, msr.lstm_sizes) == (20, 20, 20, 20, (512, 256, 512))
+    assert ARRNConfig.preset("msr", E=1).E == 1
+    model = ARRNLSTM(msr)
+    assert model.streams["joint"].rrn.E == 5 and model.streams["line"].embed.in_features == 57
+    assert "streams=('joint', 'line')" in repr(model)
+    with pytest.raises(ValueError, match="unknown preset"):
+        ARRNConfig.preset("kinetics")
+    with pytest.raises(ValueError, match="unknown ARRNConfig fields"):
+        ARRNConfig.preset("ntu", hidden=3)
+    with pytest.raises(ValueError, match="streams"):
+        ARRNConfig(num_joints=25, num_classes=3, streams=("bones",))
+    with pytest.raises(ValueError, match="readout"):
+        ARRNConfig(num_joints=25, num_classes=3, readout="mean")
+
+
+def load_msr(names):
+    """A tiny reader for the bundled MSR Action3D Real3D files (x y z c per line, 20 lines per frame).
+
+    Coordinates are centred, brought to T = 20 frames and divided by their overall standard deviation (about
+    0.33 m): on raw metres the class differences are a few centimetres and a tiny run stalls at the class prior.
+    """
+    prepare = Compose([CenterJoints(MSR_ACTION3D), FixedLength(20)])
+    graphs = []
+    for name in names:
+        raw = np.loadtxt(MSR_DIR / f"{name}_skeleton3D.txt").reshape(-1, 20, 4)
+        seq = SkeletonSequence(raw[:, None, :, :3], MSR_ACTION3D, label=int(name[1:3]) - 1)
+        graphs.append(prepare(to_data(seq)))
+    scale = torch.cat([g.x for g in graphs]).std()
+    for g in graphs:
+        g.x = g.x / scale
+    return Batch.from_data_list([LineFeatures()(g) for g in graphs])
+
+
+@pytest.fixture
+def one_thread():
+    # Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP waiting slows LSTMs 100-fold.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_tiny_training_on_real_msr_reduces_loss(one_thread):
+    # Four well separated actions: high arm wave, bend, forward kick, jogging; two subjects each.
+    names = [f"a{a:02d}_s{s:02d}_e01" for a in (1, 13, 14, 16) for s in (1, 2)]
+    batch = load_msr(names)
+    assert batch.x.shape == (8 * 20, 20, 3) and batch.x_line.shape == (8 * 20, 20, 57)
+    torch.manual_seed(0)
+    config = ARRNConfig.preset("msr", M=32, E=1, att_channels=64, lstm_sizes=(64,))
+    model = ARRNLSTM(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)  # Adam, as in Section 4.1 for MSR
+    losses = []
+    for _ in range(80):
+        optimizer.zero_grad()
+        loss = model.training_loss(batch)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    # Learning the class prior alone gives 2 streams x ln(4) = 2.77; the model must go well below it.
+    assert losses[-1] < 0.5 * 2 * math.log(4) < 0.3 * losses[0]
+    model.eval()
+    with torch.no_grad():
+        assert (model(batch).argmax(-1) == batch.y).float().mean() >= 0.75
+    assert not torch.allclose(model.mask_weights()["joint"], torch.ones(20))
+
+
+def test_layout_sizes_follow_config():
+    model = ARRNLSTM(ARRNConfig(num_joints=NTU.num_joints, num_classes=5, M=4, E=1, att_channels=6,
+                                lstm_sizes=(5,), streams=("joint",)))
+    stream = model.streams["joint"]
+    assert stream.att.in_features == 25 * 4 and len(stream.lstms) == 1 and stream.classifier.out_features == 5

@@ -1,0 +1,182 @@
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from skelgraph.data import complete_edge_index
+from skelgraph.nn.rrn import RRN
+
+
+def complete_graphs(S, J):
+    return torch.cat([complete_edge_index(J) + s * J for s in range(S)], dim=1)
+
+
+def reference_rrn(layer, v, edge_index):
+    """Eq. (5)-(8) written plainly: loops over rounds, nodes, edges and frames, GRU equations by hand."""
+    N, T, _ = v.shape
+    C, n_layers = layer.out_channels, len(layer.mlp)
+    h = torch.cat([v, v.new_zeros(N, T, C - v.size(-1))], dim=-1)
+    W_ih, W_hh, b_ih, b_hh = layer.gru.weight_ih, layer.gru.weight_hh, layer.gru.bias_ih, layer.gru.bias_hh
+    for _ in range(layer.E):
+        new_h = torch.empty_like(h)
+        for i in range(N):
+            for t in range(T):
+                m = v.new_zeros(layer.hidden_channels)
+                for j, dst in edge_index.t().tolist():
+                    if dst != i:
+                        continue
+                    z = torch.cat([h[i, t], h[j, t]])
+                    for k, lin in enumerate(layer.mlp):
+                        z = lin.weight @ z + lin.bias
+                        if k < n_layers - 1:
+                            z = torch.clamp(z, min=0)
+                    m = m + z
+                gi = W_ih @ torch.cat([v[i, t], m]) + b_ih
+                gh = W_hh @ h[i, t] + b_hh
+                r = torch.sigmoid(gi[:C] + gh[:C])
+                u = torch.sigmoid(gi[C : 2 * C] + gh[C : 2 * C])
+                n = torch.tanh(gi[2 * C :] + r * gh[2 * C :])
+                new_h[i, t] = (1 - u) * n + u * h[i, t]
+        h = new_h
+    return h
+
+
+@pytest.mark.parametrize("E,message_layers,in_channels", [(0, 3, 3), (1, 3, 4), (3, 3, 3), (2, 1, 4), (2, 2, 4)])
+def test_equals_plain_reference(E, message_layers, in_channels):
+    torch.manual_seed(0)
+    layer = RRN(in_channels, 4, E=E, hidden_channels=5, message_layers=message_layers).double()
+    v = torch.randn(5, 2, in_channels, dtype=torch.double)
+    # A small directed graph with a node of in-degree 0 (node 4) and a node of in-degree 3 (node 0).
+    edge_index = torch.tensor([[1, 2, 3, 0, 2, 4, 0], [0, 0, 0, 1, 1, 2, 3]])
+    torch.testing.assert_close(layer(v, edge_index), reference_rrn(layer, v, edge_index))
+
+
+def test_E0_returns_padded_input_and_E1_is_one_round():
+    torch.manual_seed(0)
+    v = torch.randn(6, 3, 2)
+    ei = complete_graphs(2, 3)
+    zero = RRN(2, 5, E=0)
+    out = zero(v, ei)
+    torch.testing.assert_close(out[..., :2], v)
+    assert (out[..., 2:] == 0).all()
+    torch.testing.assert_close(zero(v, num_nodes_per_graph=3), out)
+    one, three = RRN(2, 5, E=1), RRN(2, 5, E=3)
+    three.load_state_dict(one.state_dict())
+    # E rounds share parameters: three rounds equal the one-round layer applied to its own state three times.
+    h = zero(v, ei)
+    for _ in range(3):
+        h = one._round(h, v, ei, None)
+    torch.testing.assert_close(three(v, ei), h)
+
+
+def _fast_vs_edge(layer, x, J):
+    S = x.size(0) // J
+    outs, grads = [], []
+    for kwargs in ({"edge_index": complete_graphs(S, J)}, {"num_nodes_per_graph": J}):
+        xx = x.clone().requires_grad_()
+        layer.zero_grad()
+        out = layer(xx, **kwargs)
+        # A non-uniform upstream gradient so every output entry matters.
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        outs.append(out.detach())
+        grads.append([xx.grad] + [p.grad.clone() for p in layer.parameters()])
+    return outs, grads
+
+
+@pytest.mark.parametrize("message_layers", [1, 2, 3, 4])
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_fast_path_equals_edge_list_path(message_layers, checkpoint):
+    torch.manual_seed(1)
+    S, J, T = 3, 5, 4  # several skeletons batched, frames as an extra dim
+    layer = RRN(3, 6, E=3, hidden_channels=7, message_layers=message_layers, checkpoint=checkpoint).double()
+    x = torch.randn(S * J, T, 3, dtype=torch.double)
+    (edge_out, fast_out), (edge_grads, fast_grads) = _fast_vs_edge(layer, x, J)
+    torch.testing.assert_close(fast_out, edge_out)
+    for g_edge, g_fast in zip(edge_grads, fast_grads):
+        torch.testing.assert_close(g_fast, g_edge)
+
+
+def test_fast_path_float32_and_no_extra_dims():
+    torch.manual_seed(2)
+    layer = RRN(4, 4, E=2)
+    x = torch.randn(4 * 6, 4)  # [S * J, C]: no frame dim
+    (edge_out, fast_out), (edge_grads, fast_grads) = _fast_vs_edge(layer, x, 6)
+    torch.testing.assert_close(fast_out, edge_out, atol=1e-5, rtol=1e-4)
+    for g_edge, g_fast in zip(edge_grads, fast_grads):
+        torch.testing.assert_close(g_fast, g_edge, atol=1e-5, rtol=1e-4)
+
+
+def test_checkpointing_gives_same_gradients():
+    torch.manual_seed(3)
+    plain = RRN(3, 5, E=3).double()
+    ckpt = RRN(3, 5, E=3, checkpoint=True).double()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2 * 4, 3, 3, dtype=torch.double)
+    for layer in (plain, ckpt):
+        layer(x, num_nodes_per_graph=4).pow(2).sum().backward()
+    for p, q in zip(plain.parameters(), ckpt.parameters()):
+        torch.testing.assert_close(q.grad, p.grad)
+
+
+def test_node_permutation_equivariance():
+    torch.manual_seed(4)
+    layer = RRN(3, 4, E=2).double()
+    N = 7
+    x = torch.randn(N, 2, 3, dtype=torch.double)
+    edge_index = torch.randint(0, N, (2, 15))
+    perm = torch.randperm(N)  # new node k is old node perm[k]
+    inverse = torch.empty_like(perm)
+    inverse[perm] = torch.arange(N)
+    out = layer(x, edge_index)
+    torch.testing.assert_close(layer(x[perm], inverse[edge_index]), out[perm])
+    # Fast path: permuting the joints inside every skeleton permutes the output the same way.
+    S, J = 3, 5
+    x = torch.randn(S * J, 2, 3, dtype=torch.double)
+    joint_perm = torch.randperm(J)
+    node_perm = (torch.arange(S)[:, None] * J + joint_perm[None, :]).flatten()
+    out = layer(x, num_nodes_per_graph=J)
+    torch.testing.assert_close(layer(x[node_perm], num_nodes_per_graph=J), out[node_perm])
+
+
+def test_batch_independence():
+    torch.manual_seed(5)
+    layer = RRN(3, 4, E=3).double()
+    J = 4
+    graphs = [
+        Data(x=torch.randn(J * m, 3, 3, dtype=torch.double), edge_index=complete_graphs(m, J)) for m in (1, 2, 1)
+    ]
+    batch = Batch.from_data_list(graphs)
+    for out in (layer(batch.x, batch.edge_index), layer(batch.x, num_nodes_per_graph=J)):
+        for k, g in enumerate(graphs):
+            torch.testing.assert_close(out[batch.batch == k], layer(g.x, g.edge_index))
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_every_parameter_gets_a_gradient(fast):
+    torch.manual_seed(6)
+    layer = RRN(3, 4, E=2)
+    x = torch.randn(2 * 5, 3, 3)
+    out = layer(x, num_nodes_per_graph=5) if fast else layer(x, complete_graphs(2, 5))
+    out.sum().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_repr_reset_and_errors():
+    layer = RRN(3, 8, E=5)
+    assert repr(layer) == "RRN(3, 8, E=5, hidden_channels=8, message_layers=3)"
+    before = [p.clone() for p in layer.parameters()]
+    layer.reset_parameters()
+    assert any(not torch.equal(a, b) for a, b in zip(before, layer.parameters()))
+    x = torch.randn(6, 3)
+    with pytest.raises(ValueError, match="exactly one"):
+        layer(x)
+    with pytest.raises(ValueError, match="exactly one"):
+        layer(x, complete_graphs(2, 3), num_nodes_per_graph=3)
+    with pytest.raises(ValueError, match="whole number"):
+        layer(x, num_nodes_per_graph=4)
+    with pytest.raises(ValueError, match="input channels"):
+        layer(torch.randn(6, 4), num_nodes_per_graph=3)
+    with pytest.raises(ValueError, match="must not exceed"):
+        RRN(9, 8)
+    with pytest.raises(ValueError):
+        RRN(3, 8, message_layers=0)
