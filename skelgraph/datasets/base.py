@@ -210,7 +210,8 @@ class SkeletonDataset(InMemoryDataset):
         return data
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({len(self)}, split={self.split!r})"
+        skipped = f", skipped={len(self.skipped)}" if self.skipped else ""
+        return f"{type(self).__name__}({len(self)}, split={self.split!r}{skipped})"
 
 
 def in_set(values: Tensor, allowed: Iterable[int]) -> Tensor:
