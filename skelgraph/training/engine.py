@@ -386,6 +386,7 @@ class Trainer:
                     stop = self._advance_stepwise(val["loss"])
             else:
                 improved = True
+                self.state.best_epoch = self.state.epoch + 1
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
                 self.scheduler.step()
             record["seconds"] = time.perf_counter() - started

@@ -79,12 +79,16 @@ def subset(dataset: Dataset, indices: Sequence[int], transform: Callable | None 
 
 
 def dataset_labels(dataset: Dataset) -> list[int]:
-    """Labels of a PyG in-memory dataset without applying its transform."""
-    y = getattr(dataset, "y", None)
-    if isinstance(y, torch.Tensor) and y.numel() == len(dataset):
-        return y.view(-1).tolist()
-    return [int(dataset.get(i).y) for i in range(len(dataset))] if hasattr(dataset, "get") else \
-        [int(d.y) for d in dataset]
+    """Labels of a dataset without applying its transform (read from the collated store of a PyG
+    in-memory dataset when there is one)."""
+    store = getattr(dataset, "_data", None)
+    indices = dataset.indices() if hasattr(dataset, "indices") else range(len(dataset))
+    y = getattr(store, "y", None) if store is not None else None
+    if isinstance(y, torch.Tensor) and y.dim() == 1 and len(indices) and max(indices) < y.numel():
+        return y[torch.as_tensor(list(indices))].tolist()
+    if hasattr(dataset, "get"):
+        return [int(dataset.get(i).y) for i in indices]
+    return [int(d.y) for d in dataset]
 
 
 def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) -> Path | None:
@@ -169,3 +173,28 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
         except ImportError as err:
             print(f"no plots: {err}")
     return result
+
+
+def select_fusion_weight(trainer: Trainer, val_set: Dataset) -> dict[str, Any]:
+    """ARRN-LSTM Eq. (12): pick ``alpha`` on the validation split's per-stream scores and set it in the model."""
+    from skelgraph.nn.arrn import select_alpha
+
+    model = trainer.model
+    model.eval()
+    joint, line, ys = [], [], []
+    with torch.no_grad():
+        for batch in trainer.eval_loader(val_set):
+            batch = batch.to(trainer.device)
+            logits = model.stream_logits(batch)
+            joint.append(logits["joint"].float().cpu())
+            line.append(logits["line"].float().cpu())
+            ys.append(batch.y.cpu())
+    y = torch.cat(ys)
+    if trainer.world > 1:  # every rank needs the same alpha: gather the shards
+        parts: list[Any] = [None] * trainer.world
+        torch.distributed.all_gather_object(parts, (torch.cat(joint), torch.cat(line), y))
+        joint, line, ys = [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts]
+        y = torch.cat(ys)
+    alpha = select_alpha(torch.cat(joint), torch.cat(line), y)
+    model.set_alpha(alpha)
+    return {"alpha": alpha}

@@ -45,7 +45,8 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="validation accuracy", ylim=(0, 1))
     for ax in (ax_loss, ax_acc):
-        ax.legend(loc="best")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best")
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, plt)

@@ -1,0 +1,9 @@
+"""ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Li et al., ICME 2019, Table 4).
+
+    python recipes/arrn_florence.py --help
+"""
+
+from skelgraph.training.recipes import arrn_florence_main
+
+if __name__ == "__main__":
+    arrn_florence_main()

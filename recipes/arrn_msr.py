@@ -1,0 +1,9 @@
+"""ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Li et al., ICME 2019, Table 5).
+
+    python recipes/arrn_msr.py --help
+"""
+
+from skelgraph.training.recipes import arrn_msr_main
+
+if __name__ == "__main__":
+    arrn_msr_main()

@@ -1,0 +1,61 @@
+"""Rebuild a model and its evaluation pipeline from what a checkpoint stores.
+
+A recipe stores ``meta = {"model": model_spec(model), "pipeline": pipeline_spec(...)}`` in every checkpoint,
+so :mod:`skelgraph.predict` can classify new files with nothing but the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+from torch import nn
+from torch_geometric.transforms import Compose
+
+from skelgraph.skeleton import get_layout
+from skelgraph.transforms import CenterJoints, FixedLength, ViewNormalize
+
+
+def _qualname(obj: Any) -> str:
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _import(qualname: str) -> Any:
+    module, _, name = qualname.rpartition(".")
+    if not module.startswith("skelgraph."):
+        raise ValueError(f"refusing to build {qualname!r}: only skelgraph classes can be rebuilt from a checkpoint")
+    return getattr(importlib.import_module(module), name)
+
+
+def model_spec(model: nn.Module) -> dict[str, Any]:
+    """How to rebuild ``model``: its class and its ``config`` dataclass (every skelgraph model has one)."""
+    config = model.config
+    return {"class": _qualname(model), "config_class": _qualname(config), "config": dataclasses.asdict(config)}
+
+
+def build_model(spec: dict[str, Any]) -> nn.Module:
+    """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards)."""
+    config_cls = _import(spec["config_class"])
+    types = {f.name: f.type for f in dataclasses.fields(config_cls)}
+    config = {k: tuple(v) if isinstance(v, list) and "tuple" in str(types.get(k, "")) else v
+              for k, v in spec["config"].items()}
+    return _import(spec["class"])(config_cls(**config))
+
+
+def pipeline_spec(layout: str, T: int, view_normalize: bool = False) -> dict[str, Any]:
+    """The evaluation pre-processing of a recipe: centre on the layout's centre joints, optional view
+    normalisation, ``T`` uniformly sampled frames."""
+    return {"layout": layout, "T": T, "view_normalize": view_normalize}
+
+
+def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None) -> Compose:
+    """The transform of :func:`pipeline_spec`; ``train=True`` samples frames at random (ARRN-LSTM, Section
+    4.1), and ``extra`` transforms (augmentation) run after the frame sampling."""
+    layout = get_layout(spec["layout"])
+    steps: list = [CenterJoints(layout)]
+    if spec.get("view_normalize"):
+        steps.append(ViewNormalize(layout))
+    steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
+    return Compose(steps + list(extra or []))
