@@ -1,0 +1,450 @@
+"""GCA-LSTM (Liu et al., TIP 2018): global context-aware attention over a two-layer ST-LSTM.
+
+Models (all follow the model contract: ``model(data) -> [B, K]`` scores, ``model.training_loss(data)``):
+
+- :class:`GCALSTM`: Section III-B. The first ST-LSTM layer encodes the sequence and initialises the global
+  context memory ``IF(0)`` (Eq. (4), or a one-layer feed-forward network); each of ``N`` attention iterations
+  scores every spatio-temporal step against the memory (Eq. (5)-(6)), runs the second ST-LSTM layer with the
+  scores as informativeness gate (Eq. (7)) and refines the memory from the last step's output (Eq. (8)); the
+  classifier reads ``IF(N)`` (Eq. (9)). Variants: parameter sharing of Table VIII, soft attention (Section V-I).
+- :class:`TwoStreamGCALSTM`: Section IV. A fine (joint-level) and a coarse (body-part-level, Eq. (10)-(13))
+  attention stream share the first layer; each has its own memory and second layer; predictions are averaged.
+- :class:`STLSTMClassifier`: the baselines of Section V: plain two-layer ST-LSTM classifying every step, and
+  "ST-LSTM + Global (1)" (concatenation + feed-forward) and "(2)" (average).
+
+Stepwise training (Section III-C, Algorithm 1): ``forward(data, iteration=n)`` and ``training_loss(data,
+iteration=n)`` classify from ``IF(n)``; ``iteration_parameters(n)`` lists the parameters used by iterations
+``0 .. n``, the ones training step ``n`` optimises.
+
+Several bodies: every skeleton runs through the network on its own; class scores (logits) are averaged over the
+bodies of a sample (the project-wide rule).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.utils import scatter
+
+from skelgraph.data import skeleton_batch
+from skelgraph.nn.pooling import BodyPartPool
+from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder
+from skelgraph.skeleton import BODY_PARTS, Layout
+
+
+def _sample_mean(per_skeleton: Tensor, data: Data, num_joints: int) -> Tensor:
+    """Average ``[S, ...]`` per-skeleton values over the bodies of each sample: ``[B, ...]``."""
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        return per_skeleton.mean(0, keepdim=True)
+    sample = skeleton_batch(batch, num_joints)
+    return scatter(per_skeleton, sample, dim=0, dim_size=data.num_graphs, reduce="mean")
+
+
+def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
+    seen: set[int] = set()
+    return [p for p in params if not (id(p) in seen or seen.add(id(p)))]  # type: ignore[func-returns-value]
+
+
+class InformativenessScore(nn.Module):
+    r"""Informativeness scores of all steps of a grid (GCA-LSTM Eq. (5)-(6); Eq. (10)-(11) over body parts).
+
+    .. math::
+        e_{j,t} = W_{e1} \tanh\left(W_{e2} [h_{j,t}; IF]\right), \qquad
+        r_{j,t} = \frac{\exp e_{j,t}}{\sum_{u,v} \exp e_{u,v}}
+
+    Args:
+        in_channels: Size of ``h_{j,t}``.
+        memory_channels: Size of the global context memory ``IF``.
+        attention_channels: Output size of ``W_{e2}``.
+        grid: ``None`` to share ``W_{e1}, W_{e2}`` by all steps ("sharing within iteration", Table VIII), or
+            ``(rows, frames)`` for one pair of weights per step.
+
+    Shapes:
+        - input ``h`` ``[S, rows, T, in_channels]``, memory ``[S, memory_channels]``
+        - output ``r`` ``[S, rows, T]``, summing to one over ``(rows, T)``
+    """
+
+    def __init__(
+        self, in_channels: int, memory_channels: int, attention_channels: int, grid: tuple[int, int] | None = None
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.memory_channels, self.grid = in_channels, memory_channels, grid
+        cells = () if grid is None else tuple(grid)
+        self.weight2 = nn.Parameter(torch.empty(*cells, attention_channels, in_channels + memory_channels))
+        self.bias2 = nn.Parameter(torch.empty(*cells, attention_channels))
+        self.weight1 = nn.Parameter(torch.empty(*cells, attention_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound2 = 1.0 / math.sqrt(self.weight2.size(-1))
+        nn.init.uniform_(self.weight2, -bound2, bound2)
+        nn.init.uniform_(self.bias2, -bound2, bound2)
+        bound1 = 1.0 / math.sqrt(self.weight1.size(-1))
+        nn.init.uniform_(self.weight1, -bound1, bound1)
+
+    def forward(self, h: Tensor, memory: Tensor) -> Tensor:
+        C = self.in_channels
+        w_h, w_m = self.weight2[..., :C], self.weight2[..., C:]
+        if self.grid is None:
+            # W_e2 [h; IF] = W_e2^h h + W_e2^IF IF: the memory term is computed once per sequence.
+            z = F.linear(h, w_h) + F.linear(memory, w_m, self.bias2)[:, None, None]
+            e = F.linear(torch.tanh(z), self.weight1)  # Eq. (5)
+        else:
+            if tuple(h.shape[1:3]) != tuple(self.grid):
+                raise ValueError(f"per-step attention weights are built for a {self.grid} grid, got {h.shape[1:3]}")
+            z = torch.einsum("sltc,ltac->slta", h, w_h) + torch.einsum("sm,ltam->slta", memory, w_m) + self.bias2
+            e = (torch.tanh(z) * self.weight1).sum(-1)  # Eq. (5)
+        return torch.softmax(e.flatten(1), dim=1).view_as(e)  # Eq. (6)
+
+    def extra_repr(self) -> str:
+        shared = "shared" if self.grid is None else f"per-step {tuple(self.grid)}"
+        return f"{self.in_channels} + {self.memory_channels} -> {self.weight1.size(-1)}, {shared}"
+
+
+class AttentionStream(nn.Module):
+    """One attention stream of GCA-LSTM: global context memory, second ST-LSTM layer, attention, classifier.
+
+    Args:
+        num_positions: Chain length ``L``.
+        chain_parts: ``[L]`` body part of every chain position (only for ``coarse=True``).
+        num_classes: ``K``.
+        hidden_channels: Size of the ST-LSTM states and of the memory (128).
+        num_iterations: ``N`` (2).
+        init: ``"ffn"`` (the paper's choice): ``IF(0) = ReLU(W [h_{1,1}; ...; h_{L,T}])``, one layer over the
+            concatenated first-layer states (needs ``num_frames``); ``"mean"``: Eq. (4).
+        attention: ``"gate"``: the scores gate the second layer's cell (Eq. (7)/(13)) and ``F(n)`` is its last
+            step's output; ``"soft"``: ``F(n) = sum_{j,t} r_{j,t} h_{j,t}`` over the first layer's states
+            (Section V-I; no second layer).
+        share_within: Share ``W_e1, W_e2`` by all steps of an iteration (Table VIII).
+        share_across: Share ``W_e1, W_e2`` by all iterations (Table VIII). ``W_F(n)`` is never shared.
+        coarse: Body-part attention (Eq. (10)-(13)) instead of joint attention.
+        num_frames: ``T``; needed by ``init="ffn"`` and ``share_within=False``.
+        attention_channels: Output size of ``W_e2`` (default: ``hidden_channels``).
+        dropout: Before the classifier.
+    """
+
+    def __init__(
+        self,
+        num_positions: int,
+        num_classes: int,
+        hidden_channels: int = 128,
+        num_iterations: int = 2,
+        init: str = "ffn",
+        attention: str = "gate",
+        share_within: bool = True,
+        share_across: bool = False,
+        coarse: bool = False,
+        chain_parts: Tensor | None = None,
+        num_frames: int | None = None,
+        attention_channels: int | None = None,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if init not in ("ffn", "mean"):
+            raise ValueError(f"unknown init {init!r}; expected 'ffn' or 'mean'")
+        if attention not in ("gate", "soft"):
+            raise ValueError(f"unknown attention {attention!r}; expected 'gate' or 'soft'")
+        if num_iterations < 1:
+            raise ValueError(f"num_iterations must be at least 1, got {num_iterations}")
+        if num_frames is None and (init == "ffn" or not share_within):
+            raise ValueError("num_frames is needed by init='ffn' and by share_within=False (or use init='mean')")
+        if coarse and chain_parts is None:
+            raise ValueError("coarse attention needs chain_parts")
+        H = hidden_channels
+        self.num_iterations, self.init, self.attention, self.coarse = num_iterations, init, attention, coarse
+        self.init_memory = nn.Linear(num_positions * num_frames * H, H) if init == "ffn" else None
+        self.layer = STLSTM(H, H) if attention == "gate" else None
+        if coarse:
+            self.pool = BodyPartPool(chain_parts, len(BODY_PARTS), dim=1)
+        rows = len(BODY_PARTS) if coarse else num_positions
+        grid = None if share_within else (rows, num_frames)
+        A = attention_channels or H
+        self.scores = nn.ModuleList(
+            InformativenessScore(H, H, A, grid) for _ in range(1 if share_across else num_iterations)
+        )
+        self.refine = nn.ModuleList(nn.Linear(2 * H, H) for _ in range(num_iterations))  # W_F(n), Eq. (8)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(H, num_classes)  # W_c, Eq. (9)
+
+    def score(self, n: int, h: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """Scores of iteration ``n`` (1-based): ``(r over the chain [S, L, T], r over the scored grid)``."""
+        scorer = self.scores[0 if len(self.scores) == 1 else n - 1]
+        if not self.coarse:
+            r = scorer(h, memory)  # Eq. (5)-(6)
+            return r, r
+        r_parts = scorer(self.pool(h), memory)  # Eq. (10)-(12)
+        return r_parts.index_select(1, self.pool.part_index), r_parts  # every joint takes its part's score
+
+    def memories(self, h: Tensor, iteration: int | None = None) -> tuple[list[Tensor], list[Tensor]]:
+        """``([IF(0), ..., IF(n)], [r(1), ..., r(n)])`` from first-layer states ``h`` ``[S, L, T, H]``.
+
+        ``n`` is ``iteration`` (default ``N``); ``r(n)`` are the scores over the scored grid (chain positions,
+        or body parts for the coarse stream).
+        """
+        n_last = self.num_iterations if iteration is None else iteration
+        if not 0 <= n_last <= self.num_iterations:
+            raise ValueError(f"iteration must be in 0..{self.num_iterations}, got {iteration}")
+        if self.init_memory is not None:
+            memory = F.relu(self.init_memory(h.flatten(1)))
+        else:
+            memory = h.mean(dim=(1, 2))  # Eq. (4)
+        memories, scores = [memory], []
+        for n in range(1, n_last + 1):
+            r, r_grid = self.score(n, h, memory)
+            if self.layer is not None:
+                attended = self.layer(h, r)[:, -1, -1]  # Eq. (7)/(13); F(n): output of the last step
+            else:
+                attended = torch.einsum("slt,sltc->sc", r, h)  # soft attention, Section V-I
+            memory = F.relu(self.refine[n - 1](torch.cat([attended, memory], dim=-1)))  # Eq. (8)
+            memories.append(memory)
+            scores.append(r_grid)
+        return memories, scores
+
+    def logits(self, memory: Tensor) -> Tensor:
+        return self.classifier(self.dropout(memory))  # Eq. (9) (softmax in the loss)
+
+    def iteration_parameters(self, n: int) -> list[nn.Parameter]:
+        """Parameters used by iterations ``0 .. n`` of this stream."""
+        params = list(self.classifier.parameters())
+        if self.init_memory is not None:
+            params += list(self.init_memory.parameters())
+        if n >= 1 and self.layer is not None:
+            params += list(self.layer.parameters())
+        for k in range(1, n + 1):
+            params += list(self.scores[0 if len(self.scores) == 1 else k - 1].parameters())
+            params += list(self.refine[k - 1].parameters())
+        return params
+
+
+class _ChainModel(nn.Module):
+    """Shared input side: the layout, its chain and the first ST-LSTM layer."""
+
+    def __init__(self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str) -> None:
+        super().__init__()
+        self.layout = layout
+        self.num_joints = layout.num_joints
+        self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain)
+
+    @property
+    def num_positions(self) -> int:
+        return self.encoder.num_positions
+
+    def _chain_to_joints(self, r: Tensor) -> Tensor:
+        """``[S, L, T]`` over chain positions -> ``[S, J, T]``: sum over the positions that visit a joint."""
+        out = r.new_zeros(r.size(0), self.num_joints, r.size(2))
+        return out.index_add_(1, self.encoder.chain, r)
+
+
+class GCALSTM(_ChainModel):
+    """Global Context-Aware Attention LSTM (GCA-LSTM, Section III).
+
+    Args:
+        layout: Skeleton layout of ``data.x``.
+        num_classes: ``K``.
+        num_frames: ``T`` of the inputs (all batches share it); needed by ``init="ffn"`` and
+            ``share_within=False``.
+        num_iterations: ``N`` attention iterations (2).
+        init, attention, share_within, share_across, attention_channels: see :class:`AttentionStream`; the
+            defaults are the paper's choices (feed-forward initialisation, informativeness gate, sharing within
+            iterations, not across).
+        in_channels: Size of the joint features (3 coordinates).
+        hidden_channels: ST-LSTM state and memory size (128).
+        dropout: 0.5, after the first layer and before the classifier.
+        chain: ``"tree"`` (tree traversal) or ``"simple"`` joint order, see :meth:`Layout.chain`.
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        num_classes: int,
+        num_frames: int | None = None,
+        num_iterations: int = 2,
+        init: str = "ffn",
+        attention: str = "gate",
+        share_within: bool = True,
+        share_across: bool = False,
+        attention_channels: int | None = None,
+        in_channels: int = 3,
+        hidden_channels: int = 128,
+        dropout: float = 0.5,
+        chain: str = "tree",
+    ) -> None:
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        self.stream = AttentionStream(
+            self.num_positions, num_classes, hidden_channels, num_iterations, init, attention, share_within,
+            share_across, num_frames=num_frames, attention_channels=attention_channels, dropout=dropout,
+        )
+
+    @property
+    def num_iterations(self) -> int:
+        return self.stream.num_iterations
+
+    def forward(self, data: Data, iteration: int | None = None) -> Tensor:
+        """Class scores (logits) ``[B, K]`` from ``IF(iteration)`` (default ``IF(N)``)."""
+        memories, _ = self.stream.memories(self.encoder(data.x), iteration)
+        return _sample_mean(self.stream.logits(memories[-1]), data, self.num_joints)
+
+    def training_loss(self, data: Data, iteration: int | None = None) -> Tensor:
+        """Negative log-likelihood of the classification from ``IF(iteration)`` (Eq. (9))."""
+        return F.cross_entropy(self(data, iteration), data.y)
+
+    def iteration_parameters(self, n: int) -> list[nn.Parameter]:
+        """Parameters used by iterations ``0 .. n`` (training step ``n`` of Algorithm 1)."""
+        return _unique(list(self.encoder.parameters()) + self.stream.iteration_parameters(n))
+
+    def attention(self, data: Data) -> list[Tensor]:
+        """Informativeness scores ``r(n)`` ``[S, L, T]`` over chain positions, for ``n = 1 .. N`` (Fig. 7)."""
+        return self.stream.memories(self.encoder(data.x))[1]
+
+    def joint_attention(self, data: Data) -> list[Tensor]:
+        """Scores per joint ``[S, J, T]``: the sum over the chain positions that visit the joint (Fig. 8)."""
+        return [self._chain_to_joints(r) for r in self.attention(data)]
+
+
+class TwoStreamGCALSTM(_ChainModel):
+    """Two-stream GCA-LSTM (Section IV): joint-level (fine) and body-part-level (coarse) attention streams.
+
+    The streams share the first ST-LSTM layer; each has its own global context memory, second layer, attention
+    weights and classifier. The prediction averages the two streams' class probabilities, so ``forward``
+    returns log-probabilities; the training loss is the mean of the two streams' negative log-likelihoods.
+    Arguments as :class:`GCALSTM`.
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        num_classes: int,
+        num_frames: int | None = None,
+        num_iterations: int = 2,
+        init: str = "ffn",
+        attention: str = "gate",
+        share_within: bool = True,
+        share_across: bool = False,
+        attention_channels: int | None = None,
+        in_channels: int = 3,
+        hidden_channels: int = 128,
+        dropout: float = 0.5,
+        chain: str = "tree",
+    ) -> None:
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        kwargs = dict(
+            num_positions=self.num_positions, num_classes=num_classes, hidden_channels=hidden_channels,
+            num_iterations=num_iterations, init=init, attention=attention, share_within=share_within,
+            share_across=share_across, num_frames=num_frames, attention_channels=attention_channels,
+            dropout=dropout,
+        )
+        self.fine = AttentionStream(**kwargs)  # type: ignore[arg-type]
+        chain_parts = layout.part_index[self.encoder.chain]
+        self.coarse = AttentionStream(coarse=True, chain_parts=chain_parts, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def num_iterations(self) -> int:
+        return self.fine.num_iterations
+
+    def stream_logits(self, data: Data, iteration: int | None = None) -> tuple[Tensor, Tensor]:
+        """``(fine, coarse)`` logits ``[B, K]`` from ``IF(iteration)`` of each stream."""
+        h = self.encoder(data.x)
+        fine, _ = self.fine.memories(h, iteration)
+        coarse, _ = self.coarse.memories(h, iteration)
+        return (
+            _sample_mean(self.fine.logits(fine[-1]), data, self.num_joints),
+            _sample_mean(self.coarse.logits(coarse[-1]), data, self.num_joints),
+        )
+
+    def forward(self, data: Data, iteration: int | None = None) -> Tensor:
+        """Log of the averaged class probabilities of the two streams ``[B, K]``."""
+        fine, coarse = self.stream_logits(data, iteration)
+        return torch.logaddexp(F.log_softmax(fine, -1), F.log_softmax(coarse, -1)) - math.log(2)
+
+    def training_loss(self, data: Data, iteration: int | None = None) -> Tensor:
+        fine, coarse = self.stream_logits(data, iteration)
+        return 0.5 * (F.cross_entropy(fine, data.y) + F.cross_entropy(coarse, data.y))
+
+    def iteration_parameters(self, n: int) -> list[nn.Parameter]:
+        """Parameters used by iterations ``0 .. n`` of both streams (training step ``n``)."""
+        params = self.fine.iteration_parameters(n) + self.coarse.iteration_parameters(n)
+        return _unique(list(self.encoder.parameters()) + params)
+
+    def attention(self, data: Data) -> dict[str, list[Tensor]]:
+        """``{"fine": [S, L, T] per iteration, "coarse": [S, P, T] per iteration}`` (P = 5 body parts)."""
+        h = self.encoder(data.x)
+        return {"fine": self.fine.memories(h)[1], "coarse": self.coarse.memories(h)[1]}
+
+    def joint_attention(self, data: Data) -> dict[str, list[Tensor]]:
+        """Per joint ``[S, J, T]``: fine summed over chain positions; coarse the joint's part score (Eq. (13))."""
+        scores = self.attention(data)
+        parts = self.layout.part_index.to(data.x.device)
+        return {
+            "fine": [self._chain_to_joints(r) for r in scores["fine"]],
+            "coarse": [r.index_select(1, parts) for r in scores["coarse"]],
+        }
+
+
+class STLSTMClassifier(_ChainModel):
+    """Two-layer ST-LSTM baselines of Section V.
+
+    Args:
+        head: ``"local"``: the plain ST-LSTM (Liu et al., ECCV 2016, without trust gate): a softmax classifier
+            on the second layer's state at every step; the training loss is the mean over steps of the
+            negative log-likelihood and the scores are the mean log-probabilities. ``"global_fc"``: "ST-LSTM +
+            Global (1)", the states of all steps concatenated and fed to a one-layer feed-forward network (ReLU)
+            whose output is classified (needs ``num_frames``). ``"global_mean"``: "ST-LSTM + Global (2)", the
+            average of all states is classified.
+        Other arguments as :class:`GCALSTM`.
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        num_classes: int,
+        head: str = "local",
+        num_frames: int | None = None,
+        in_channels: int = 3,
+        hidden_channels: int = 128,
+        dropout: float = 0.5,
+        chain: str = "tree",
+    ) -> None:
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        if head not in ("local", "global_fc", "global_mean"):
+            raise ValueError(f"unknown head {head!r}; expected 'local', 'global_fc' or 'global_mean'")
+        if head == "global_fc" and num_frames is None:
+            raise ValueError("head='global_fc' needs num_frames")
+        self.head = head
+        self.layer = STLSTM(hidden_channels, hidden_channels)
+        self.dropout = nn.Dropout(dropout)
+        H = hidden_channels
+        self.global_fc = nn.Linear(self.num_positions * num_frames * H, H) if head == "global_fc" else None
+        self.classifier = nn.Linear(H, num_classes)
+
+    def _skeleton_logits(self, data: Data) -> Tensor:
+        """``[S, L, T, K]`` per-step logits (``"local"``) or ``[S, K]``."""
+        h = self.layer(self.encoder(data.x))
+        if self.head == "local":
+            return self.classifier(self.dropout(h))
+        if self.global_fc is not None:
+            g = F.relu(self.global_fc(h.flatten(1)))
+        else:
+            g = h.mean(dim=(1, 2))
+        return self.classifier(self.dropout(g))
+
+    def forward(self, data: Data) -> Tensor:
+        logits = self._skeleton_logits(data)
+        if self.head == "local":
+            logits = F.log_softmax(logits, -1).mean(dim=(1, 2))
+        return _sample_mean(logits, data, self.num_joints)
+
+    def training_loss(self, data: Data) -> Tensor:
+        logits = self._skeleton_logits(data)
+        if self.head != "local":
+            return F.cross_entropy(_sample_mean(logits, data, self.num_joints), data.y)
+        batch = getattr(data, "batch", None)
+        sample = skeleton_batch(batch, self.num_joints) if batch is not None else logits.new_zeros(
+            logits.size(0), dtype=torch.long)
+        target = data.y[sample][:, None, None].expand(logits.shape[:3])
+        per_skeleton = F.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none").mean(dim=(1, 2))
+        return _sample_mean(per_skeleton, data, self.num_joints).mean()

@@ -1,0 +1,321 @@
+"""Spatio-temporal LSTM (ST-LSTM) over joint chains x frames, computed by anti-diagonal wavefront.
+
+The ST-LSTM of Liu et al. (ECCV 2016), as reviewed in GCA-LSTM (Liu et al., TIP 2018, Section III-A), runs a
+two-dimensional recurrence over a grid of ``L`` chain positions (the joints of a frame visited in graph order,
+:meth:`skelgraph.skeleton.Layout.chain`) by ``T`` frames. Cell ``(j, t)`` reads its input ``x_{j,t}``, the
+state of the previous chain position in the same frame ``(j - 1, t)`` and the state of the same chain position
+in the previous frame ``(j, t - 1)``.
+
+Every cell on the anti-diagonal ``j + t = d`` depends only on cells of diagonal ``d - 1``, so a layer takes
+``L + T - 1`` sequential steps instead of ``L * T``; each step is one batched matrix product over all cells of
+the diagonal of all sequences. The input projections of all cells are computed up front in one product.
+:meth:`STLSTM.forward_reference` is the plain per-cell loop kept as the reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from skelgraph.data import to_skeletons
+from skelgraph.skeleton import Layout
+
+
+@dataclass(frozen=True)
+class WavefrontPlan:
+    """Index bookkeeping of the wavefront over an ``L x T`` grid (CPU tensors; see :func:`wavefront_plan`).
+
+    Cells are stored diagonal-major with a zero row on either side of every diagonal ("padded rows"), after
+    a leading zero block that plays the diagonal before the first, so the spatial and temporal predecessors
+    (and successors) of the cells of one diagonal are two shifted contiguous slices of the neighbouring
+    diagonal's block, and the grid border reads zero rows.
+
+    Attributes:
+        num_rows: Number of padded rows.
+        diagonals: Per diagonal ``d``: ``(start, n, prev, a, b)``: the block of ``d`` is padded rows
+            ``[start, start + n + 2)`` with its cells at ``start + 1 .. start + n``; ``prev`` is the start of the
+            block of ``d - 1``; ``a = lo(d) - lo(d - 1)`` and ``b = lo(d) - lo(d + 1)`` where ``lo(d)`` is the
+            smallest chain position on ``d``.
+        rows: ``[L * T]``: padded row of cell ``j * T + t``.
+        sources: ``[num_rows]``: cell ``j * T + t`` of every padded row (0 on pad rows).
+        pads: Indices of the pad rows.
+        spatial_rows, temporal_rows: ``[num_rows]``: for each padded row, the padded row of its cell's spatial
+            (``j - 1``) and temporal (``t - 1``) predecessor; a zero row where there is none (and on pad rows).
+    """
+
+    num_rows: int
+    diagonals: tuple[tuple[int, int, int, int, int], ...]
+    rows: Tensor
+    sources: Tensor
+    pads: Tensor
+    spatial_rows: Tensor
+    temporal_rows: Tensor
+
+
+@lru_cache(maxsize=64)
+def wavefront_plan(num_positions: int, num_frames: int) -> WavefrontPlan:
+    """The :class:`WavefrontPlan` of an ``L x T`` grid (cached)."""
+    L, T = num_positions, num_frames
+    num_diagonals = L + T - 1
+    lo = [max(0, d - T + 1) for d in range(num_diagonals)]
+    sizes = [min(d, L - 1) - lo[d] + 1 for d in range(num_diagonals)]
+    starts, num_rows = [], 2  # rows 0 and 1: the zero block before diagonal 0
+    for n in sizes:
+        starts.append(num_rows)
+        num_rows += n + 2
+    diagonals = tuple(
+        (
+            starts[d],
+            sizes[d],
+            starts[d - 1] if d else 0,
+            lo[d] - (lo[d - 1] if d else 0),
+            lo[d] - (lo[d + 1] if d + 1 < num_diagonals else 0),
+        )
+        for d in range(num_diagonals)
+    )
+    j = torch.arange(L).repeat_interleave(T)
+    d = j + torch.arange(T).repeat(L)
+    rows = torch.tensor(starts)[d] + 1 + j - torch.tensor(lo)[d]
+    sources = torch.zeros(num_rows, dtype=torch.long)
+    sources[rows] = torch.arange(L * T)
+    is_pad = torch.ones(num_rows, dtype=torch.bool)
+    is_pad[rows] = False
+    # Position j sits at local row j - lo(d-1) + 1 of the previous block, whose first and last rows are zero.
+    prev_start = torch.tensor([0, *starts])[d]
+    prev_lo = torch.tensor([0, *lo])[d]
+    spatial_rows = torch.zeros(num_rows, dtype=torch.long)
+    temporal_rows = torch.zeros(num_rows, dtype=torch.long)
+    spatial_rows[rows] = prev_start + j - prev_lo
+    temporal_rows[rows] = prev_start + j - prev_lo + 1
+    return WavefrontPlan(num_rows, diagonals, rows, sources, is_pad.nonzero().flatten(), spatial_rows, temporal_rows)
+
+
+class _Wavefront(torch.autograd.Function):
+    """An ST-LSTM layer by anti-diagonal wavefront, with a hand-written backward.
+
+    Inputs: ``x`` ``[L * T, S, C]`` (cell-major, cell ``j * T + t``), the weights of Eq. (1) split into input
+    ``[5H, C]``, bias ``[5H]``, spatial ``[5H, H]`` and temporal ``[5H, H]`` parts, the optional gate ``r``
+    ``[L * T, S]``. Output: ``h`` ``[L * T, S, H]``.
+
+    By hand, one diagonal is a handful of in-place kernels on buffers allocated once per call (no autograd graph
+    of ``L + T - 1`` steps, no allocation per step), and the input projection and all weight gradients are
+    single matrix products over all cells.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: Tensor,
+        w_input: Tensor,
+        bias: Tensor,
+        w_spatial: Tensor,
+        w_temporal: Tensor,
+        gate: Tensor | None,
+        L: int,
+        T: int,
+    ) -> Tensor:
+        plan = wavefront_plan(L, T)
+        S, H = x.size(1), w_spatial.size(1)
+        device = x.device
+        x_rows = x.index_select(0, plan.sources.to(device))
+        # Input projections of all cells in one product; they become the gate activations in place.
+        acts = torch.addmm(bias, x_rows.view(-1, x.size(-1)), w_input.t()).view(plan.num_rows, S, 5 * H)
+        r = gate.index_select(0, plan.sources.to(device)).unsqueeze(-1) if gate is not None else None
+        pads = plan.pads.to(device)
+        cells = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
+        hidden = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
+        w_s, w_t = w_spatial.t(), w_temporal.t()
+        for start, n, prev, a, _ in plan.diagonals:
+            block = slice(start + 1, start + 1 + n)
+            g = acts[block]
+            # Eq. (1): W [x; h_{j-1,t}; h_{j,t-1}], accumulated in place by the matrix products.
+            g.view(-1, 5 * H).addmm_(hidden[prev + a : prev + a + n].view(-1, H), w_s)
+            g.view(-1, 5 * H).addmm_(hidden[prev + a + 1 : prev + a + 1 + n].view(-1, H), w_t)
+            g[..., : 4 * H].sigmoid_()
+            g[..., 4 * H :].tanh_()
+            i, f_s, f_t, o, u = g.split(H, dim=-1)
+            c = torch.mul(f_s, cells[prev + a : prev + a + n], out=cells[block])
+            c.addcmul_(f_t, cells[prev + a + 1 : prev + a + 1 + n])
+            if r is None:
+                c.addcmul_(i, u)  # Eq. (2)
+            else:
+                c.mul_(1 - r[block]).addcmul_(i * r[block], u)  # Eq. (7)
+            torch.mul(o, torch.tanh(c), out=hidden[block])  # Eq. (3)
+        ctx.save_for_backward(x_rows, acts, cells, hidden, r, w_input, w_spatial, w_temporal)
+        ctx.L, ctx.T = L, T
+        return hidden.index_select(0, plan.rows.to(device))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        x_rows, acts, cells, hidden, r, w_input, w_spatial, w_temporal = ctx.saved_tensors
+        plan = wavefront_plan(ctx.L, ctx.T)
+        S, H = grad_h.size(1), w_spatial.size(1)
+        device = grad_h.device
+        rows = plan.rows.to(device)
+        d_h = grad_h.index_select(0, plan.sources.to(device))  # pad rows never read
+        d_gates = grad_h.new_empty(plan.num_rows, S, 5 * H).index_fill_(0, plan.pads.to(device), 0)
+        d_cells = grad_h.new_zeros(plan.num_rows, S, H)
+        d_gate = grad_h.new_zeros(plan.num_rows, S) if r is not None and ctx.needs_input_grad[5] else None
+        following = None
+        for start, n, prev, a, b in reversed(plan.diagonals):
+            block = slice(start + 1, start + 1 + n)
+            dh = d_h[block]
+            if following is not None:
+                # Successors of position j on diagonal d + 1: (j + 1, t) at local row j - lo(d+1) + 2 and
+                # (j, t + 1) at local row j - lo(d+1) + 1 of that block; zero rows stand for the border.
+                dh.view(-1, H).addmm_(d_gates[following + b + 2 : following + b + 2 + n].view(-1, 5 * H), w_spatial)
+                dh.view(-1, H).addmm_(d_gates[following + b + 1 : following + b + 1 + n].view(-1, 5 * H), w_temporal)
+            i, f_s, f_t, o, u = acts[block].split(H, dim=-1)
+            tanh_c = torch.tanh(cells[block])
+            dg = d_gates[block]
+            d_i, d_fs, d_ft, d_o, d_u = dg.split(H, dim=-1)
+            torch.mul(dh, tanh_c, out=d_o)
+            dc = d_cells[block]
+            dc += torch.ops.aten.tanh_backward(dh * o, tanh_c)  # Eq. (3)
+            c_s = cells[prev + a : prev + a + n]
+            c_t = cells[prev + a + 1 : prev + a + 1 + n]
+            if r is None:
+                dc_in = dc_forget = dc
+            else:
+                dc_in, dc_forget = dc * r[block], dc * (1 - r[block])
+                if d_gate is not None:
+                    mix = torch.mul(i, u).sub_(f_s * c_s).sub_(f_t * c_t)
+                    d_gate[block] = (dc * mix).sum(-1)  # Eq. (7) w.r.t. r
+            # The cell gradient flows to the spatial and temporal predecessors through the forget gates.
+            d_cells[prev + a : prev + a + n].addcmul_(dc_forget, f_s)
+            d_cells[prev + a + 1 : prev + a + 1 + n].addcmul_(dc_forget, f_t)
+            torch.mul(dc_in, u, out=d_i)
+            torch.mul(dc_forget, c_s, out=d_fs)
+            torch.mul(dc_forget, c_t, out=d_ft)
+            torch.mul(dc_in, i, out=d_u)
+            d_sig = dg[..., : 4 * H]
+            torch.ops.aten.sigmoid_backward.grad_input(d_sig, acts[block][..., : 4 * H], grad_input=d_sig)
+            torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)
+            following = start
+        flat = d_gates.view(-1, 5 * H)  # pad rows are zero, so every product below may run over all rows
+        need = ctx.needs_input_grad
+        d_x = (flat @ w_input).view(plan.num_rows, S, -1).index_select(0, rows) if need[0] else None
+        d_w_input = flat.t() @ x_rows.view(-1, x_rows.size(-1)) if need[1] else None
+        d_bias = flat.sum(0) if need[2] else None
+        d_ws = flat.t() @ hidden.index_select(0, plan.spatial_rows.to(device)).view(-1, H) if need[3] else None
+        d_wt = flat.t() @ hidden.index_select(0, plan.temporal_rows.to(device)).view(-1, H) if need[4] else None
+        d_r = d_gate.index_select(0, rows) if d_gate is not None else None
+        return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None
+
+
+def gather_chain(x: Tensor, num_joints: int, chain: Tensor) -> Tensor:
+    """Per-joint node features ``[S * J, T, C]`` (body-major) to chain order ``[S, L, T, C]``."""
+    return to_skeletons(x, num_joints).index_select(1, chain.to(x.device))
+
+
+class STLSTM(nn.Module):
+    r"""One ST-LSTM layer (GCA-LSTM Eq. (1)-(3)), with an optional informativeness gate (Eq. (7), (13)).
+
+    .. math::
+        (i, f^{(S)}, f^{(T)}, o, u)_{j,t} &= (\sigma, \sigma, \sigma, \sigma, \tanh)
+            \left(W [x_{j,t}; h_{j-1,t}; h_{j,t-1}] + b\right) \\
+        c_{j,t} &= r_{j,t} \odot i \odot u + (1 - r_{j,t}) \odot (f^{(S)} \odot c_{j-1,t}
+            + f^{(T)} \odot c_{j,t-1}) \\
+        h_{j,t} &= o \odot \tanh(c_{j,t})
+
+    Without a gate ``r`` the cell update is Eq. (2) (``r = 1`` on the input term and on the forget terms).
+    States outside the grid (``j = 0`` spatially, ``t = 0`` temporally) are zero.
+
+    Args:
+        in_channels: Size of ``x_{j,t}``.
+        hidden_channels: Size of the hidden and cell states (128 in the paper).
+
+    Shapes:
+        - input ``x`` ``[S, L, T, in_channels]``, optional gate ``[S, L, T]``
+        - output ``h`` ``[S, L, T, hidden_channels]``
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int = 128) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        H = hidden_channels
+        # W of Eq. (1) split by source: input (with the bias), spatial predecessor, temporal predecessor.
+        self.weight_input = nn.Parameter(torch.empty(5 * H, in_channels))
+        self.weight_spatial = nn.Parameter(torch.empty(5 * H, H))
+        self.weight_temporal = nn.Parameter(torch.empty(5 * H, H))
+        self.bias = nn.Parameter(torch.empty(5 * H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_channels)
+        for p in (self.weight_input, self.weight_spatial, self.weight_temporal, self.bias):
+            nn.init.uniform_(p, -bound, bound)
+
+    @staticmethod
+    def _cell(gates: Tensor, c_spatial: Tensor, c_temporal: Tensor, gate: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Eq. (1)-(3) (or (7) with ``gate``) from pre-activations ``[..., 5H]`` and the two previous cells."""
+        i, f_s, f_t, o = torch.sigmoid(gates[..., : 4 * c_spatial.size(-1)]).chunk(4, dim=-1)  # Eq. (1)
+        u = torch.tanh(gates[..., 4 * c_spatial.size(-1) :])
+        if gate is None:
+            c = i * u + f_s * c_spatial + f_t * c_temporal  # Eq. (2)
+        else:
+            r = gate.unsqueeze(-1)
+            c = r * (i * u) + (1 - r) * (f_s * c_spatial + f_t * c_temporal)  # Eq. (7)
+        return o * torch.tanh(c), c  # Eq. (3)
+
+    def forward(self, x: Tensor, gate: Tensor | None = None) -> Tensor:
+        S, L, T, C = x.shape
+        cells = x.permute(1, 2, 0, 3).reshape(L * T, S, C)  # cell-major for the wavefront
+        r = gate.permute(1, 2, 0).reshape(L * T, S) if gate is not None else None
+        h = _Wavefront.apply(cells, self.weight_input, self.bias, self.weight_spatial, self.weight_temporal, r, L, T)
+        return h.view(L, T, S, self.hidden_channels).permute(2, 0, 1, 3)
+
+    def forward_reference(self, x: Tensor, gate: Tensor | None = None) -> Tensor:
+        """Plain per-cell loop over ``j`` then ``t`` (the reference for :meth:`forward`; slow)."""
+        S, L, T, _ = x.shape
+        H = self.hidden_channels
+        weight = torch.cat([self.weight_input, self.weight_spatial, self.weight_temporal], dim=1)
+        zero = x.new_zeros(S, H)
+        h: dict[tuple[int, int], Tensor] = {}
+        c: dict[tuple[int, int], Tensor] = {}
+        for j in range(L):
+            for t in range(T):
+                h_s, c_s = (h[j - 1, t], c[j - 1, t]) if j > 0 else (zero, zero)
+                h_t, c_t = (h[j, t - 1], c[j, t - 1]) if t > 0 else (zero, zero)
+                gates = F.linear(torch.cat([x[:, j, t], h_s, h_t], dim=-1), weight, self.bias)
+                h[j, t], c[j, t] = self._cell(gates, c_s, c_t, gate[:, j, t] if gate is not None else None)
+        return torch.stack([torch.stack([h[j, t] for t in range(T)], dim=1) for j in range(L)], dim=1)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels})"
+
+
+class STLSTMEncoder(nn.Module):
+    """The input side shared by the ST-LSTM models: chain gathering and the first ST-LSTM layer.
+
+    Takes body-major joint features ``data.x`` ``[S * J, T, C]``, gathers them along the layout's chain
+    (:meth:`~skelgraph.skeleton.Layout.chain`, tree traversal by default) into ``[S, L, T, C]`` and runs the
+    first ST-LSTM layer, followed by dropout (0.5 in the paper).
+    """
+
+    def __init__(
+        self, layout: Layout, in_channels: int = 3, hidden_channels: int = 128, dropout: float = 0.5,
+        chain: str = "tree",
+    ) -> None:
+        super().__init__()
+        self.num_joints = layout.num_joints
+        self.register_buffer("chain", layout.chain(chain), persistent=False)
+        self.layer = STLSTM(in_channels, hidden_channels)
+        self.dropout = nn.Dropout(dropout)
+
+    @property
+    def num_positions(self) -> int:
+        return self.chain.numel()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[S * J, T, C]`` -> first-layer hidden states ``[S, L, T, H]`` (after dropout)."""
+        return self.dropout(self.layer(gather_chain(x, self.num_joints, self.chain)))
