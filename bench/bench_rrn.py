@@ -23,7 +23,9 @@ Figures per configuration, each measured in a fresh subprocess so runs do not di
   take over inside each round, so this counts only what lives between rounds; ``peak_mb`` includes the
   recomputed round.
 
-Ratios are within one run (same machine, same load). Results are printed and saved as JSON.
+Ratios are within one run (same machine, same load). One torch thread by default: on the shared 2-core
+development machine two OpenMP threads competing with other processes made every path 3-15x slower and
+the timings meaningless; pass ``--threads`` on a dedicated machine. Results are printed and saved as JSON.
 
     python bench/bench_rrn.py                 # batch 8 -> bench/results/rrn.json
     python bench/bench_rrn.py --batch 16
@@ -162,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, 1 with --tiny)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, see the module docstring)")
     parser.add_argument("--tiny", action="store_true", help="small sizes, one repeat (seconds, for CI)")
     parser.add_argument("--skip-model", action="store_true", help="layer only")
     parser.add_argument("--out", type=Path, default=None)
@@ -179,7 +181,7 @@ def main() -> None:
     if args.tiny:
         sizes = dict(T=8, J=25, M=16, E=2, batch=2, repeats=1)
         configs = [c for c in configs if c[1] != "per_frame" and (c[0] == "layer" or c[1] == "fast")]
-    threads = args.threads or (1 if args.tiny else torch.get_num_threads())
+    threads = args.threads
     base = dict(sizes, threads=threads)
     results = []
     for kind, path, ckpt in configs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 from torch.nn import GRUCell, Linear, ModuleList
 from torch.utils.checkpoint import checkpoint as activation_checkpoint
 from torch_geometric.nn.conv import MessagePassing
@@ -44,7 +45,11 @@ class RRN(MessagePassing):
       broadcast over the ``J x J`` pairs; the pairwise activations of the hidden layers are one batched matmul
       over all pairs; and the last layer, being linear, commutes with the sum:
       :math:`\sum_{j \ne i} L_n(\mathbf{z}_{ij}) = W_n \sum_{j \ne i} \mathbf{z}_{ij} + (J - 1)\mathbf{b}_n`,
-      so it runs per node. The ``j = i`` term is removed by recomputing it per node, not by masking.
+      so it runs per node. The ``j = i`` term is removed by recomputing it per node, not by masking. The
+      ``J x J`` hidden activations are computed a chunk of graphs at a time and recomputed chunk by chunk in
+      the backward pass (a fused autograd function), so nothing pairwise is stored for backward and each
+      chunk stays in cache; the cost is one more hidden-layer matmul per round in the backward pass. Double
+      backward is not supported on this path.
 
     Node features may carry extra leading dimensions after the node axis (``node_dim=0``), e.g. ``[N, T, C]``
     for all ``T`` frames of a sequence at once; every frame is an independent graph.
@@ -56,7 +61,8 @@ class RRN(MessagePassing):
         hidden_channels: Width of every message layer, including the message itself (default: ``out_channels``).
         message_layers: Number of linear layers in :math:`f` (ARRN-LSTM Section 4.1: 3).
         checkpoint: Recompute each round during the backward pass instead of storing its activations
-            (activation checkpointing): memory for the pairwise activations of one round instead of ``E``.
+            (activation checkpointing): node-level activations of one round instead of ``E`` (and, on the
+            edge-list path, the per-edge activations of one round instead of ``E``).
         **kwargs: Further arguments of :class:`~torch_geometric.nn.conv.MessagePassing` (``aggr`` and
             ``node_dim`` are fixed to ``"add"`` and ``0``).
 
@@ -140,25 +146,84 @@ class RRN(MessagePassing):
     def _complete_graph_messages(self, h: Tensor, J: int) -> Tensor:
         """Eq. (5)-(6) summed over every ``j != i`` of each ``J``-node graph, with no per-edge inputs."""
         S, rest, C = h.size(0) // J, h.shape[1:-1], h.size(-1)
-        # Frames (and any other extra dims) become batch dims next to the graph: [S, R, J, C].
-        h = h.reshape(S, J, -1, C).transpose(1, 2)
+        # Frames (and any other extra dims) become batch dims next to the graph: [S * R, J, C].
+        h = h.reshape(S, J, -1, C).transpose(1, 2).reshape(-1, J, C)
         first, last = self.mlp[0], self.mlp[-1]
         a = F.linear(h, first.weight[:, :C], first.bias)  # L1 on [h_i, .]
         b = F.linear(h, first.weight[:, C:])  # L1 on [., h_j]
         if len(self.mlp) == 1:  # f is linear: the sum over j != i is per-node algebra
-            m = (J - 1) * a + b.sum(dim=2, keepdim=True) - b
+            m = (J - 1) * a + b.sum(dim=1, keepdim=True) - b
         else:
-            z = (a.unsqueeze(3) + b.unsqueeze(2)).relu_()  # [S, R, i, j, H]
-            self_term = (a + b).relu()  # the j = i pairs, [S, R, J, H]
+            mid = [p for lin in self.mlp[1:-1] for p in (lin.weight, lin.bias)]
+            self_term = (a + b).relu()  # the j = i pairs, per node
             for lin in self.mlp[1:-1]:
-                z = lin(z).relu_()
                 self_term = lin(self_term).relu()
-            pair_sum = z.sum(dim=3) - self_term
+            pair_sum = _PairSum.apply(a, b, *mid) - self_term
             m = F.linear(pair_sum, last.weight) + (J - 1) * last.bias  # L_n after the sum (Eq. 6)
-        return m.transpose(1, 2).reshape(S * J, *rest, m.size(-1))
+        return m.view(S, -1, J, m.size(-1)).transpose(1, 2).reshape(S * J, *rest, m.size(-1))
 
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, E={self.E}, "
             f"hidden_channels={self.hidden_channels}, message_layers={self.message_layers})"
         )
+
+
+#: Pairs (rows of width ``hidden_channels``) per chunk of :class:`_PairSum`: small enough to stay in cache.
+_CHUNK_PAIRS = 4096
+
+
+class _PairSum(torch.autograd.Function):
+    r"""``sum_j z_ij`` with ``z_ij = relu(L_k(... relu(L_2(relu(a_i + b_j)))))`` for all pairs ``(i, j)``
+    (``j = i`` included) of each graph: ``a``, ``b`` ``[G, J, H]`` to ``[G, J, H']``.
+
+    The ``J x J`` activations are computed a chunk of graphs at a time and recomputed in the backward pass, so
+    they never exist for the whole batch (nothing pairwise is saved) and each chunk's passes stay in cache.
+    ``weights`` alternate weight and bias of the hidden layers ``L_2 .. L_k`` (possibly none).
+    """
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor, *weights: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b, *weights)
+        G, J = a.shape[:2]
+        step = max(1, _CHUNK_PAIRS // (J * J))
+        width = weights[-2].size(0) if weights else a.size(-1)
+        out = a.new_empty(G, J, width)
+        for g in range(0, G, step):
+            out[g : g + step] = _pair_activations(a[g : g + step], b[g : g + step], weights)[-1].sum(dim=2)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        a, b, *weights = ctx.saved_tensors
+        G, J = a.shape[:2]
+        step = max(1, _CHUNK_PAIRS // (J * J))
+        grad_a, grad_b = torch.empty_like(a), torch.empty_like(b)
+        grad_w = [torch.zeros_like(w) for w in weights]
+        for g in range(0, G, step):
+            acts = _pair_activations(a[g : g + step], b[g : g + step], weights)
+            # d/d(pre-activation) of the last layer: the sum over j broadcasts grad_out to every pair.
+            grad = _relu_backward(grad_out[g : g + step].unsqueeze(2).expand_as(acts[-1]), acts[-1])
+            for k in range(len(weights) // 2, 0, -1):
+                w, x_in = weights[2 * k - 2], acts[k - 1]
+                flat = grad.reshape(-1, grad.size(-1))
+                grad_w[2 * k - 2] += flat.t() @ x_in.reshape(-1, x_in.size(-1))
+                grad_w[2 * k - 1] += flat.sum(dim=0)
+                grad = _relu_backward(grad @ w, x_in)
+            grad_a[g : g + step] = grad.sum(dim=2)
+            grad_b[g : g + step] = grad.sum(dim=1)
+        return (grad_a, grad_b, *grad_w)
+
+
+def _relu_backward(grad: Tensor, out: Tensor) -> Tensor:
+    """Gradient through ``out = relu(x)``, in one pass (the kernel autograd uses for ReLU)."""
+    return torch.ops.aten.threshold_backward(grad, out, 0)
+
+
+def _pair_activations(a: Tensor, b: Tensor, weights: tuple[Tensor, ...] | list[Tensor]) -> list[Tensor]:
+    """Post-ReLU activations ``[g, i, j, .]`` of every pairwise layer for one chunk of graphs."""
+    acts = [(a.unsqueeze(2) + b.unsqueeze(1)).relu_()]
+    for k in range(0, len(weights), 2):
+        acts.append(F.linear(acts[-1], weights[k], weights[k + 1]).relu_())
+    return acts

@@ -3,6 +3,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from skelgraph.data import complete_edge_index
+from skelgraph.nn import rrn as rrn_module
 from skelgraph.nn.rrn import RRN
 
 
@@ -84,9 +85,12 @@ def _fast_vs_edge(layer, x, J):
 
 @pytest.mark.parametrize("message_layers", [1, 2, 3, 4])
 @pytest.mark.parametrize("checkpoint", [False, True])
-def test_fast_path_equals_edge_list_path(message_layers, checkpoint):
+@pytest.mark.parametrize("chunk_pairs", [4096, 50])
+def test_fast_path_equals_edge_list_path(message_layers, checkpoint, chunk_pairs, monkeypatch):
+    # chunk_pairs=50: two graphs (frames) per chunk, 15 graphs, so several chunks and a short last one.
+    monkeypatch.setattr(rrn_module, "_CHUNK_PAIRS", chunk_pairs)
     torch.manual_seed(1)
-    S, J, T = 3, 5, 4  # several skeletons batched, frames as an extra dim
+    S, J, T = 3, 5, 5  # several skeletons batched, frames as an extra dim
     layer = RRN(3, 6, E=3, hidden_channels=7, message_layers=message_layers, checkpoint=checkpoint).double()
     x = torch.randn(S * J, T, 3, dtype=torch.double)
     (edge_out, fast_out), (edge_grads, fast_grads) = _fast_vs_edge(layer, x, J)
