@@ -1,0 +1,244 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from skelgraph.data import SkeletonSequence, to_data
+from skelgraph.nn.gca_lstm import GCALSTM, InformativenessScore, STLSTMClassifier, TwoStreamGCALSTM
+from skelgraph.skeleton import SBU
+
+T, H, A, K = 5, 8, 6, 4
+L = 2 * (SBU.num_joints - 1) + 1  # tree traversal chain
+
+
+@pytest.fixture
+def batch(make_sequence):
+    seqs = [make_sequence(T=T, M=m, layout=SBU, label=i % K, seed=i) for i, m in enumerate([1, 2, 1])]
+    return Batch.from_data_list([to_data(s) for s in seqs])
+
+
+def _models():
+    return {
+        "gca": GCALSTM(SBU, K, num_frames=T, hidden_channels=H),
+        "gca_mean_soft": GCALSTM(SBU, K, init="mean", attention="soft", hidden_channels=H),
+        "gca_per_step": GCALSTM(SBU, K, num_frames=T, share_within=False, share_across=True, hidden_channels=H),
+        "two_stream": TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H),
+        "st_lstm": STLSTMClassifier(SBU, K, hidden_channels=H),
+        "global1": STLSTMClassifier(SBU, K, head="global_fc", num_frames=T, hidden_channels=H),
+        "global2": STLSTMClassifier(SBU, K, head="global_mean", hidden_channels=H),
+    }
+
+
+def test_fine_scores_sum_to_one(batch):
+    model = GCALSTM(SBU, K, num_frames=T, num_iterations=3, hidden_channels=H).eval()
+    scores = model.attention(batch)
+    assert len(scores) == 3
+    for r in scores:
+        assert r.shape == (4, L, T) and (r > 0).all()
+        torch.testing.assert_close(r.sum(dim=(1, 2)), torch.ones(4))
+    for r in model.joint_attention(batch):
+        assert r.shape == (4, SBU.num_joints, T)
+        torch.testing.assert_close(r.sum(dim=(1, 2)), torch.ones(4))
+
+
+def test_coarse_scores_sum_to_one_and_are_equal_within_a_part(batch):
+    model = TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    scores = model.attention(batch)
+    for r in scores["coarse"]:
+        assert r.shape == (4, 5, T)
+        torch.testing.assert_close(r.sum(dim=(1, 2)), torch.ones(4))
+    for r in scores["fine"]:
+        torch.testing.assert_close(r.sum(dim=(1, 2)), torch.ones(4))
+    # The gate the coarse stream's second layer sees: every chain position takes its part's score (Eq. (13)).
+    h = model.encoder(batch.x)
+    gate, r_parts = model.coarse.score(1, h, torch.randn(4, H))
+    parts = SBU.part_index[SBU.chain("tree")]
+    for k in range(L):
+        torch.testing.assert_close(gate[:, k], r_parts[:, parts[k]])
+    for r in model.joint_attention(batch)["coarse"]:
+        for p in range(5):
+            members = (SBU.part_index == p).nonzero().flatten()
+            assert torch.equal(r[:, members], r[:, members[:1]].expand(-1, members.numel(), -1))
+
+
+def _lstm(c_in):
+    return 5 * H * c_in + 2 * 5 * H * H + 5 * H
+
+
+@pytest.mark.parametrize("share_within", [True, False])
+@pytest.mark.parametrize("share_across", [True, False])
+@pytest.mark.parametrize("N", [1, 2, 3])
+def test_parameter_counts_of_the_sharing_variants(share_within, share_across, N):
+    model = GCALSTM(SBU, K, num_frames=T, num_iterations=N, share_within=share_within, share_across=share_across,
+                    hidden_channels=H, attention_channels=A)
+    scorer = A * 2 * H + A + A  # W_e2 (with bias) and W_e1
+    if not share_within:
+        scorer *= L * T
+    expected = (
+        _lstm(3)  # first layer
+        + L * T * H * H + H  # feed-forward initialisation of IF(0)
+        + _lstm(H)  # second layer
+        + (1 if share_across else N) * scorer
+        + N * (2 * H * H + H)  # W_F(n), never shared
+        + H * K + K  # classifier
+    )
+    assert sum(p.numel() for p in model.parameters()) == expected
+    assert sum(p.numel() for p in model.iteration_parameters(N)) == expected
+
+
+def test_parameter_counts_of_other_models():
+    soft = GCALSTM(SBU, K, init="mean", attention="soft", hidden_channels=H, attention_channels=A)
+    assert sum(p.numel() for p in soft.parameters()) == _lstm(3) + 2 * (A * 2 * H + 2 * A + 2 * H * H + H) + H * K + K
+    two = TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H, attention_channels=A)
+    stream = L * T * H * H + H + _lstm(H) + 2 * (A * 2 * H + 2 * A) + 2 * (2 * H * H + H) + H * K + K
+    assert sum(p.numel() for p in two.parameters()) == _lstm(3) + 2 * stream
+    baselines = {"local": 0, "global_fc": L * T * H * H + H, "global_mean": 0}
+    for head, extra in baselines.items():
+        model = STLSTMClassifier(SBU, K, head=head, num_frames=T, hidden_channels=H)
+        assert sum(p.numel() for p in model.parameters()) == _lstm(3) + _lstm(H) + extra + H * K + K
+
+
+@pytest.mark.parametrize("name", list(_models()))
+def test_batch_independence_and_body_averaging(name, batch, make_sequence):
+    torch.manual_seed(0)
+    model = _models()[name].eval()
+    out = model(batch)
+    assert out.shape == (3, K)
+    for i in range(3):
+        single = Batch.from_data_list([batch.get_example(i)])
+        torch.testing.assert_close(out[i : i + 1], model(single), rtol=1e-5, atol=1e-5)
+    if name in ("gca", "st_lstm"):
+        # A two-body sample scores the mean of its bodies' logits (log-probabilities for the local head).
+        two = make_sequence(T=T, M=2, layout=SBU, seed=1)
+        bodies = [SkeletonSequence(two.coords[:, m : m + 1], SBU) for m in range(2)]
+        each = torch.cat([model(Batch.from_data_list([to_data(b)])) for b in bodies])
+        torch.testing.assert_close(model(Batch.from_data_list([to_data(two)]))[0], each.mean(0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gca", "gca_mean_soft", "gca_per_step", "two_stream"])
+def test_iteration_parameters_cover_exactly_what_an_iteration_uses(name, batch):
+    torch.manual_seed(0)
+    model = _models()[name].eval()
+    N = model.num_iterations
+    previous: set[int] = set()
+    for n in range(N + 1):
+        params = model.iteration_parameters(n)
+        ids = {id(p) for p in params}
+        assert previous < ids
+        previous = ids
+        model.zero_grad()
+        model.training_loss(batch, iteration=n).backward()
+        for p in model.parameters():
+            if id(p) not in ids:
+                assert p.grad is None
+            else:
+                assert p.grad is not None
+    assert previous == {id(p) for p in model.parameters()}
+    with pytest.raises(ValueError, match="iteration"):
+        model(batch, iteration=N + 1)
+
+
+def test_stepwise_iteration_zero_skips_attention(batch):
+    model = GCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    memory = torch.relu(model.stream.init_memory(model.encoder(batch.x).flatten(1)))
+    logits = model.stream.classifier(memory)
+    expected = torch.stack([logits[0], logits[1:3].mean(0), logits[3]])
+    torch.testing.assert_close(model(batch, iteration=0), expected)
+    torch.testing.assert_close(model(batch), model(batch, iteration=2))
+
+
+def test_two_stream_averages_probabilities(batch):
+    model = TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    fine, coarse = model.stream_logits(batch)
+    expected = (fine.softmax(-1) + coarse.softmax(-1)) / 2
+    torch.testing.assert_close(model(batch).exp(), expected)
+    loss = 0.5 * (torch.nn.functional.cross_entropy(fine, batch.y) + torch.nn.functional.cross_entropy(coarse, batch.y))
+    torch.testing.assert_close(model.training_loss(batch), loss)
+
+
+def test_local_head_loss_is_mean_over_steps(batch):
+    model = STLSTMClassifier(SBU, K, hidden_channels=H).eval()
+    logp = model._skeleton_logits(batch).log_softmax(-1)  # [S, L, T, K]
+    sample = torch.tensor([0, 1, 1, 2])
+    per_skeleton = -logp[torch.arange(4), :, :, batch.y[sample]].mean(dim=(1, 2))
+    expected = torch.stack([per_skeleton[0], per_skeleton[1:3].mean(), per_skeleton[3]]).mean()
+    torch.testing.assert_close(model.training_loss(batch), expected)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="num_frames"):
+        GCALSTM(SBU, K)
+    with pytest.raises(ValueError, match="num_frames"):
+        STLSTMClassifier(SBU, K, head="global_fc")
+    with pytest.raises(ValueError, match="attention"):
+        GCALSTM(SBU, K, init="mean", attention="hard")
+    scorer = InformativenessScore(H, H, A, grid=(3, 4))
+    with pytest.raises(ValueError, match="grid"):
+        scorer(torch.zeros(1, 3, 5, H), torch.zeros(1, H))
+
+
+def _per_step_scores_by_hand(scorer, h, memory):
+    e = torch.empty(h.shape[:3])
+    for j in range(h.size(1)):
+        for t in range(h.size(2)):
+            for s in range(h.size(0)):
+                z = scorer.weight2[j, t] @ torch.cat([h[s, j, t], memory[s]]) + scorer.bias2[j, t]
+                e[s, j, t] = scorer.weight1[j, t] @ torch.tanh(z)
+    return torch.softmax(e.flatten(1), 1).view_as(e)
+
+
+def test_informativeness_scores_by_hand():
+    torch.manual_seed(0)
+    h, memory = torch.randn(2, 3, 4, H), torch.randn(2, H)
+    per_step = InformativenessScore(H, H, A, grid=(3, 4))
+    torch.testing.assert_close(per_step(h, memory), _per_step_scores_by_hand(per_step, h, memory))
+    shared = InformativenessScore(H, H, A)
+    expanded = InformativenessScore(H, H, A, grid=(3, 4))
+    with torch.no_grad():
+        for name in ("weight2", "bias2", "weight1"):
+            getattr(expanded, name).copy_(getattr(shared, name).expand_as(getattr(expanded, name)))
+    torch.testing.assert_close(shared(h, memory), expanded(h, memory))
+
+
+# --- a tiny training run on real SBU Kinect Interaction files (bundled copy) ---------------------------------
+
+SBU_RAW = Path(__file__).resolve().parents[2] / "datasets" / "sbu" / "raw"
+
+
+def _read_sbu(path: Path, frames: int) -> SkeletonSequence:
+    """Minimal reader for the test: 91 comma-separated columns (frame, person A xyz * 15, person B xyz * 15)."""
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    coords = table[:, 1:].reshape(-1, 2, 15, 3)
+    coords = coords[np.linspace(0, len(coords) - 1, frames).round().astype(int)]
+    coords = coords - coords[:, :, SBU.index("Torso")].mean(axis=(0, 1))  # centre on the pair's torsos
+    return SkeletonSequence(coords, SBU, label=int(path.parts[-3]) - 1)
+
+
+@pytest.fixture
+def one_thread():
+    # Tiny tensors: a second OpenMP thread only adds synchronisation (and stalls badly on a busy machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_tiny_training_run_on_real_sbu_data_reduces_the_loss(one_thread):
+    files = sorted(SBU_RAW.glob("s01s02/0[1-4]/00[12]/skeleton_pos.txt"))
+    assert len(files) >= 6
+    data = Batch.from_data_list([to_data(_read_sbu(f, frames=6)) for f in files])
+    torch.manual_seed(0)
+    model = GCALSTM(SBU, 4, num_frames=6, hidden_channels=16, dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    with torch.no_grad():
+        before = model.training_loss(data).item()
+    for _ in range(60):
+        opt.zero_grad()
+        model.training_loss(data).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    with torch.no_grad():
+        after = model.training_loss(data).item()
+    assert after < 0.5 * before

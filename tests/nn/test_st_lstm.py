@@ -1,0 +1,74 @@
+import pytest
+import torch
+
+from skelgraph.data import to_data
+from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder, gather_chain, wavefront_plan
+from skelgraph.skeleton import SBU
+
+
+def _grads(out, inputs, weight):
+    return torch.autograd.grad((out * weight).sum(), inputs)
+
+
+@pytest.mark.parametrize("L,T", [(1, 1), (1, 4), (4, 1), (3, 5), (6, 2), (5, 5)])
+@pytest.mark.parametrize("gated", [False, True])
+def test_wavefront_equals_per_cell_loop(L, T, gated):
+    torch.manual_seed(L * 10 + T)
+    layer = STLSTM(3, 5).double()
+    x = torch.randn(2, L, T, 3, dtype=torch.double, requires_grad=True)
+    gate = torch.rand(2, L, T, dtype=torch.double, requires_grad=True) if gated else None
+    fast, ref = layer(x, gate), layer.forward_reference(x, gate)
+    assert fast.shape == (2, L, T, 5)
+    torch.testing.assert_close(fast, ref, rtol=1e-10, atol=1e-12)
+    inputs = [x, *layer.parameters()] + ([gate] if gated else [])
+    weight = torch.randn_like(fast)
+    for a, b in zip(_grads(fast, inputs, weight), _grads(ref, inputs, weight)):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_wavefront_gradcheck():
+    torch.manual_seed(0)
+    layer = STLSTM(2, 3).double()
+    x = torch.randn(2, 3, 4, 2, dtype=torch.double, requires_grad=True)
+    gate = torch.rand(2, 3, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, g: layer(x, g), (x, gate))
+    assert torch.autograd.gradcheck(lambda x: layer(x), (x,))
+
+
+def test_wavefront_plan_visits_every_cell_once_with_its_predecessors():
+    L, T = 4, 3
+    plan = wavefront_plan(L, T)
+    assert sorted(plan.rows.tolist()) == sorted(set(plan.rows.tolist()))
+    assert len(plan.diagonals) == L + T - 1 and sum(n for _, n, *_ in plan.diagonals) == L * T
+    row_of = {(j, t): plan.rows[j * T + t].item() for j in range(L) for t in range(T)}
+    pads = set(plan.pads.tolist())
+    for (j, t), row in row_of.items():
+        sp, tp = plan.spatial_rows[row].item(), plan.temporal_rows[row].item()
+        assert sp == row_of[j - 1, t] if j > 0 else sp in pads
+        assert tp == row_of[j, t - 1] if t > 0 else tp in pads
+        assert plan.sources[row].item() == j * T + t
+
+
+def test_batch_independence_and_float32():
+    torch.manual_seed(1)
+    layer = STLSTM(3, 16)
+    x = torch.randn(3, 7, 6, 3)
+    gate = torch.rand(3, 7, 6)
+    out = layer(x, gate)
+    for s in range(3):
+        torch.testing.assert_close(out[s : s + 1], layer(x[s : s + 1], gate[s : s + 1]), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out, layer.forward_reference(x, gate), rtol=1e-5, atol=1e-6)
+
+
+def test_encoder_gathers_the_tree_chain(make_sequence):
+    data = to_data(make_sequence(T=4, M=2, layout=SBU))
+    chain = SBU.chain("tree")
+    chained = gather_chain(data.x, SBU.num_joints, chain)
+    assert chained.shape == (2, chain.numel(), 4, 3)
+    for s in range(2):
+        for k, j in enumerate(chain.tolist()):
+            assert torch.equal(chained[s, k], data.x[s * SBU.num_joints + j])
+    encoder = STLSTMEncoder(SBU, hidden_channels=8, dropout=0.0).eval()
+    assert encoder.num_positions == 2 * (SBU.num_joints - 1) + 1
+    torch.testing.assert_close(encoder(data.x), encoder.layer(chained))
+    assert "STLSTM(3, 8)" in repr(encoder)
