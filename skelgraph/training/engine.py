@@ -353,6 +353,8 @@ class Trainer:
             return True
         s.step += 1
         s.step_best_loss, s.step_bad_epochs = math.inf, 0
+        # best.pt holds the best epoch of the deepest step reached: earlier steps classify from earlier iterations.
+        s.best_metric = -math.inf
         self.optimizer, self.scheduler = self._build_optimizer()
         return False
 
@@ -378,8 +380,7 @@ class Trainer:
                 if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                     self.scheduler.step(val["top1"])
                 metric = val["top1"] - 1e-6 * val["loss"]  # accuracy first, loss breaks ties
-                improved = metric > self.state.best_metric and (not c.stepwise or
-                                                                self.state.step == self.model.num_iterations)
+                improved = metric > self.state.best_metric
                 if improved:
                     self.state.best_metric, self.state.best_epoch = metric, self.state.epoch + 1
                 if c.stepwise:

@@ -187,3 +187,141 @@ def arrn_florence_main(argv: list[str] | None = None) -> dict[str, Any]:
 
     return _over_folds(run, args.folds, "Florence 3D leave-one-actor-out", out_root)
 
+
+
+GCA_MODELS = {
+    "gca": "GCA-LSTM (Section III)",
+    "gca2": "two-stream GCA-LSTM (Section IV)",
+    "st-lstm": "ST-LSTM (Liu et al., ECCV 2016, without trust gate)",
+    "global1": "ST-LSTM + Global (1): concatenation + FC",
+    "global2": "ST-LSTM + Global (2): average",
+}
+
+
+def _gca_args(p: argparse.ArgumentParser, T: int) -> None:
+    p.add_argument("--model", choices=sorted(GCA_MODELS), default="gca",
+                   help="; ".join(f"{k}: {v}" for k, v in GCA_MODELS.items()))
+    p.add_argument("--training", choices=["direct", "stepwise"], default="stepwise",
+                   help="direct, or stepwise (Algorithm 1; GCA models only)")
+    p.add_argument("--T", type=int, default=T, help="frames per sample")
+    p.add_argument("--N", type=int, default=2, help="attention iterations")
+    p.add_argument("--init", choices=["ffn", "mean"], default="ffn", help="global context initialisation (Eq. 4)")
+    p.add_argument("--attention", choices=["gate", "soft"], default="gate",
+                   help="informativeness gate (Eq. 7) or the soft-attention variant of Section V-I")
+    p.add_argument("--no-share-within", action="store_true", help="Table VIII: separate We1/We2 per iteration")
+    p.add_argument("--share-across", action="store_true", help="Table VIII: share We1/We2 across iterations")
+    p.add_argument("--hidden", type=int, default=128, help="ST-LSTM state and global memory size")
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--chain", choices=["tree", "simple"], default="tree", help="joint chain of the ST-LSTM")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the training split held out for model selection and stepwise training")
+
+
+def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int) -> tuple[Any, dict[str, Any]]:
+    from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
+
+    common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
+                  dropout=args.dropout, chain=args.chain)
+    if args.model in ("gca", "gca2"):
+        kwargs = dict(common, num_iterations=args.N, init=args.init, attention=args.attention,
+                      share_within=not args.no_share_within, share_across=args.share_across)
+        cls = GCALSTM if args.model == "gca" else TwoStreamGCALSTM
+    else:
+        head = {"st-lstm": "local", "global1": "global_fc", "global2": "global_mean"}[args.model]
+        kwargs, cls = dict(common, head=head), STLSTMClassifier
+    return cls(**kwargs), kwargs
+
+
+def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
+             dataset_meta: dict[str, Any]) -> dict[str, Any]:
+    layout = train_full.layout
+    spec = pipeline_spec(layout.name, args.T)
+    train_full.transform = build_transform(spec, train=True)
+    test.transform = build_transform(spec)
+    train, val = _val_split(train_full, args.val_fraction, args.seed, build_transform(spec))
+    model, kwargs = _gca_model(args, layout, len(train_full.class_names))
+    stepwise = args.training == "stepwise" and hasattr(model, "iteration_parameters")
+    if stepwise and val is None:
+        raise SystemExit("stepwise training needs a validation split: use --val-fraction > 0")
+    meta = {"model": model_spec(model, **kwargs), "pipeline": spec, "dataset": dataset_meta,
+            "training": "stepwise" if stepwise else "direct"}
+    config = train_config(args, optimizer="sgd", momentum=0.9, schedule="exponential", lr_decay=0.95,
+                          stepwise=stepwise)
+    result = run_experiment(model, train, val, test, config, out, class_names=list(train_full.class_names),
+                            layout=layout, meta=meta, resume=args.resume)
+    _report(result, out)
+    return result
+
+
+def gca_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
+    """``recipes/gca_lstm_ntu.py``: GCA-LSTM (one or two streams, direct or stepwise) on NTU RGB+D."""
+    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120, SAMPLES_DIR
+
+    p = base_parser("GCA-LSTM on NTU RGB+D (Liu et al., TIP 2018, Tables II, VII)", epochs=60, batch_size=32,
+                    lr=1.5e-3)
+    p.add_argument("--dataset", choices=["ntu60", "ntu120"], default="ntu60")
+    p.add_argument("--benchmark", choices=["xsub", "xview", "xset"], default="xsub")
+    _gca_args(p, T=100)
+    args = p.parse_args(argv)
+    cls = NTU60 if args.dataset == "ntu60" else NTU120
+    root = args.data_root or default_root(cls.folder)
+    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
+    if not full:
+        print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
+        args.val_fraction, args.training = 0.0, "direct"
+    train_full = cls(root, benchmark=args.benchmark, split="train")
+    test = cls(root, benchmark=args.benchmark, split="test")
+    out = args.out or f"runs/{args.model}_{args.dataset}_{args.benchmark}_{args.training}{'' if full else '_demo'}"
+    return _gca_run(args, train_full, test, out, {"name": args.dataset, "benchmark": args.benchmark, "full": full})
+
+
+def gca_sbu_main(argv: list[str] | None = None) -> dict[str, Any]:
+    """``recipes/gca_lstm_sbu.py``: GCA-LSTM and the ST-LSTM baselines on SBU Kinect Interaction, 5-fold
+    cross-validation over sets (Table IX)."""
+    from skelgraph.datasets.sbu import SBU, SBU_FOLDS
+
+    p = base_parser("GCA-LSTM / ST-LSTM on SBU Kinect Interaction, 5-fold (Liu et al., TIP 2018, Table IX)",
+                    epochs=100, batch_size=16, lr=1.5e-3)
+    p.add_argument("--folds", type=int, nargs="+", default=list(range(len(SBU_FOLDS))), help="folds to run (0-4)")
+    p.add_argument("--tiny", action="store_true", help="a few samples only (smoke test of the recipe)")
+    _gca_args(p, T=20)
+    args = p.parse_args(argv)
+    out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
+
+    def run(fold: int) -> dict[str, Any]:
+        train_full = SBU(args.data_root, fold=fold, split="train")
+        test = SBU(args.data_root, fold=fold, split="test")
+        if args.tiny:
+            train_full, test = train_full[::6], test[::8]
+        return _gca_run(args, train_full, test, osp.join(out_root, f"fold{fold}"), {"name": "sbu", "fold": fold})
+
+    return _over_folds(run, args.folds, f"SBU 5-fold {GCA_MODELS[args.model]}", out_root)
+
+
+def gca_utkinect_main(argv: list[str] | None = None) -> dict[str, Any]:
+    """``recipes/gca_lstm_utkinect.py``: GCA-LSTM on UTKinect-Action3D (leave-one-sequence-out or
+    cross-subject)."""
+    from skelgraph.datasets.utkinect import UTKinect
+
+    p = base_parser("GCA-LSTM on UTKinect-Action3D (Liu et al., TIP 2018, Table V)", epochs=100, batch_size=16,
+                    lr=1.5e-3)
+    p.add_argument("--protocol", choices=["loso", "xsub"], default="xsub",
+                   help="leave-one-sequence-out (every fold) or cross-subject")
+    p.add_argument("--folds", type=int, nargs="*", default=None, help="folds to run (default: all)")
+    _gca_args(p, T=20)
+    args = p.parse_args(argv)
+    out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}"
+    if args.folds is not None:
+        folds = args.folds
+    elif args.protocol == "xsub":
+        folds = [0]
+    else:
+        folds = list(range(len(UTKinect(args.data_root, protocol="loso").folds)))
+
+    def run(fold: int) -> dict[str, Any]:
+        train_full = UTKinect(args.data_root, protocol=args.protocol, fold=fold, split="train")
+        test = UTKinect(args.data_root, protocol=args.protocol, fold=fold, split="test")
+        return _gca_run(args, train_full, test, osp.join(out_root, f"fold{fold}"),
+                        {"name": "utkinect", "protocol": args.protocol, "fold": fold})
+
+    return _over_folds(run, folds, f"UTKinect {args.protocol}", out_root)

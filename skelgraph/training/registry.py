@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 from torch_geometric.transforms import Compose
 
-from skelgraph.skeleton import get_layout
+from skelgraph.skeleton import Layout, get_layout
 from skelgraph.transforms import CenterJoints, FixedLength, ViewNormalize
 
 
@@ -29,19 +29,29 @@ def _import(qualname: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def model_spec(model: nn.Module) -> dict[str, Any]:
-    """How to rebuild ``model``: its class and its ``config`` dataclass (every skelgraph model has one)."""
+def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
+    """How to rebuild ``model``: its class plus either its ``config`` dataclass (ARRN-LSTM) or the keyword
+    arguments it was built with (``kwargs``; a :class:`~skelgraph.skeleton.Layout` is stored by name)."""
+    if kwargs:
+        kw = {k: v.name if isinstance(v, Layout) else v for k, v in kwargs.items()}
+        return {"class": _qualname(model), "kwargs": kw}
     config = model.config
     return {"class": _qualname(model), "config_class": _qualname(config), "config": dataclasses.asdict(config)}
 
 
 def build_model(spec: dict[str, Any]) -> nn.Module:
     """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards)."""
+    cls = _import(spec["class"])
+    if "kwargs" in spec:
+        kw = dict(spec["kwargs"])
+        if "layout" in kw:
+            kw["layout"] = get_layout(kw["layout"])
+        return cls(**kw)
     config_cls = _import(spec["config_class"])
     types = {f.name: f.type for f in dataclasses.fields(config_cls)}
     config = {k: tuple(v) if isinstance(v, list) and "tuple" in str(types.get(k, "")) else v
               for k, v in spec["config"].items()}
-    return _import(spec["class"])(config_cls(**config))
+    return cls(config_cls(**config))
 
 
 def pipeline_spec(layout: str, T: int, view_normalize: bool = False) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skelgraph.predict import main as predict_main
-from skelgraph.training.recipes import arrn_msr_main, arrn_ntu_main
+from skelgraph.training.recipes import arrn_msr_main, arrn_ntu_main, gca_ntu_main, gca_sbu_main
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = sorted((ROOT / "recipes").glob("*.py"))
@@ -68,3 +68,26 @@ def test_arrn_msr_tiny(tmp_path):
     assert 0.0 <= saved["per_fold"]["AS1"]["top1"] <= 1.0
     metrics = json.loads((out / "AS1" / "metrics.json").read_text())
     assert 0.0 <= metrics["alpha"] <= 1.0, "two-stream fusion weight chosen on validation"
+
+
+@pytest.mark.parametrize("model,training", [("gca", "stepwise"), ("gca2", "direct"), ("global1", "direct")])
+def test_gca_sbu_tiny(tmp_path, model, training):
+    out = tmp_path / "sbu"
+    summary = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(out), "--tiny", "--folds", "0",
+                            "--model", model, "--training", training, "--epochs", "2", "--T", "6", "--hidden", "8",
+                            "--no-progress"])
+    assert summary["summary"]["n"] == 1
+    metrics = json.loads((out / "fold0" / "metrics.json").read_text())
+    assert metrics["meta"]["training"] == training
+    assert metrics["test"]["samples"] > 0
+    if model.startswith("gca"):
+        assert (out / "fold0" / "attention.png").exists()
+        sample = ROOT / "datasets/sbu/raw/s01s02/03/001/skeleton_pos.txt"
+        assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
+
+
+def test_gca_ntu_demo(tmp_path):
+    result = gca_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(tmp_path / "run"),
+                           "--epochs", "1", "--T", "6", "--hidden", "8", "--model", "gca2", "--no-progress"])
+    assert result["meta"]["training"] == "direct", "no validation split on the five samples: direct training"
+    assert result["test"]["samples"] == 2

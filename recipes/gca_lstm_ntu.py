@@ -1,0 +1,9 @@
+"""GCA-LSTM on NTU RGB+D: one or two streams, direct or stepwise training (Liu et al., TIP 2018).
+
+    python recipes/gca_lstm_ntu.py --help
+"""
+
+from skelgraph.training.recipes import gca_ntu_main
+
+if __name__ == "__main__":
+    gca_ntu_main()

@@ -1,0 +1,9 @@
+"""GCA-LSTM, ST-LSTM and ST-LSTM + Global on SBU Kinect Interaction, 5-fold (Liu et al., TIP 2018, Table IX).
+
+    python recipes/gca_lstm_sbu.py --help
+"""
+
+from skelgraph.training.recipes import gca_sbu_main
+
+if __name__ == "__main__":
+    gca_sbu_main()
