@@ -180,6 +180,23 @@ class RandomScale(BaseTransform):
         return f"{self.__class__.__name__}(scales={self.scales})"
 
 
+class ScaleCoordinates(BaseTransform):
+    """Multiply all coordinates by a fixed ``factor``, e.g. ``1 / std`` of the centred training coordinates so
+    that networks see unit-scale inputs (metres make classes differ by centimetres, which slows learning)."""
+
+    def __init__(self, factor: float) -> None:
+        if not factor > 0:
+            raise ValueError(f"factor must be positive, got {factor}")
+        self.factor = float(factor)
+
+    def forward(self, data: Data) -> Data:
+        data.x = data.x * self.factor
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.factor:.6g})"
+
+
 class GaussianNoise(BaseTransform):
     """Add i.i.d. Gaussian noise of standard deviation ``sigma`` (in the data's units, e.g. metres) to every
     coordinate of every real frame (GCA-LSTM robustness study, Table VI). Padding and absent bodies stay zero.

@@ -144,3 +144,13 @@ def test_compose_keeps_shapes_and_repr():
     d = t(graph(T=30, M=2))
     assert d.x.shape == (50, 10, 3) and d.x_line.shape == (50, 10, 72)
     assert "FixedLength(T=10" in repr(t)
+
+
+def test_scale_coordinates():
+    from skelgraph.transforms import ScaleCoordinates
+
+    d0 = graph()
+    torch.testing.assert_close(ScaleCoordinates(4.0)(graph()).x, 4 * d0.x)
+    assert "ScaleCoordinates(4)" == repr(ScaleCoordinates(4.0))
+    with pytest.raises(ValueError):
+        ScaleCoordinates(0.0)

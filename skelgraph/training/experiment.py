@@ -91,6 +91,29 @@ def dataset_labels(dataset: Dataset) -> list[int]:
     return [int(d.y) for d in dataset]
 
 
+def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000) -> float:
+    """``1 / std`` of the centred joint coordinates of a (training) dataset, over the frames where a body is
+    present; at most ``max_samples`` evenly spaced samples are read. Multiplying by it gives unit-scale inputs."""
+    from skelgraph.transforms import CenterJoints
+
+    center = CenterJoints(layout)
+    indices = list(dataset.indices()) if hasattr(dataset, "indices") else list(range(len(dataset)))
+    step = max(1, len(indices) // max_samples)
+    total, total_sq, count = 0.0, 0.0, 0
+    for i in indices[::step]:
+        data = dataset.get(i) if hasattr(dataset, "get") else dataset[i]
+        x = center(copy.copy(data)).x
+        present = (x != 0).any(dim=-1)
+        values = x[present].double()
+        total += float(values.sum())
+        total_sq += float((values**2).sum())
+        count += values.numel()
+    if count == 0:
+        return 1.0
+    var = total_sq / count - (total / count) ** 2
+    return 1.0 / var**0.5 if var > 0 else 1.0
+
+
 def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) -> Path | None:
     """Draw the model's joint weights on the sample's skeleton: ARRN mask weights per stream, or GCA-LSTM
     informativeness per attention iteration (averaged over frames). Returns None for other models."""

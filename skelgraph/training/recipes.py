@@ -7,6 +7,9 @@ training split.
 
 GCA-LSTM (Liu et al., TIP 2018, Section V): SGD lr 1.5e-3, decay 0.95, momentum 0.9, dropout 0.5, hidden and
 memory size 128, N = 2 attention iterations, direct or stepwise (Algorithm 1) training.
+
+Both: coordinates are multiplied by ``1 / std`` of the centred training coordinates (stored in the checkpoint's
+pipeline, so inference applies the same factor); in metres, classes differ by centimetres and training stalls.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from skelgraph.datasets.base import default_root
 from skelgraph.training.experiment import (
     base_parser,
+    coordinate_scale,
     dataset_labels,
     run_experiment,
     select_fusion_weight,
@@ -64,7 +68,7 @@ def _arrn_model(args: argparse.Namespace, preset: str, num_classes: int) -> Any:
 
 def _arrn_run(args: argparse.Namespace, model: Any, train_full: Any, test: Any, layout_name: str, out: str,
               dataset_meta: dict[str, Any], **paper: Any) -> dict[str, Any]:
-    spec = pipeline_spec(layout_name, args.T)
+    spec = pipeline_spec(layout_name, args.T, scale=coordinate_scale(train_full, train_full.layout))
     train_full.transform = build_transform(spec, train=True)
     test.transform = build_transform(spec)
     train, val = _val_split(train_full, args.val_fraction, args.seed, build_transform(spec))
@@ -235,7 +239,7 @@ def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int) -> tuple
 def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
              dataset_meta: dict[str, Any]) -> dict[str, Any]:
     layout = train_full.layout
-    spec = pipeline_spec(layout.name, args.T)
+    spec = pipeline_spec(layout.name, args.T, scale=coordinate_scale(train_full, layout))
     train_full.transform = build_transform(spec, train=True)
     test.transform = build_transform(spec)
     train, val = _val_split(train_full, args.val_fraction, args.seed, build_transform(spec))

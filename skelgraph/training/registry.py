@@ -14,7 +14,7 @@ from torch import nn
 from torch_geometric.transforms import Compose
 
 from skelgraph.skeleton import Layout, get_layout
-from skelgraph.transforms import CenterJoints, FixedLength, ViewNormalize
+from skelgraph.transforms import CenterJoints, FixedLength, ScaleCoordinates, ViewNormalize
 
 
 def _qualname(obj: Any) -> str:
@@ -54,10 +54,10 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(config_cls(**config))
 
 
-def pipeline_spec(layout: str, T: int, view_normalize: bool = False) -> dict[str, Any]:
+def pipeline_spec(layout: str, T: int, view_normalize: bool = False, scale: float = 1.0) -> dict[str, Any]:
     """The evaluation pre-processing of a recipe: centre on the layout's centre joints, optional view
-    normalisation, ``T`` uniformly sampled frames."""
-    return {"layout": layout, "T": T, "view_normalize": view_normalize}
+    normalisation, coordinates multiplied by ``scale``, ``T`` uniformly sampled frames."""
+    return {"layout": layout, "T": T, "view_normalize": view_normalize, "scale": scale}
 
 
 def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None) -> Compose:
@@ -67,5 +67,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     steps: list = [CenterJoints(layout)]
     if spec.get("view_normalize"):
         steps.append(ViewNormalize(layout))
+    if spec.get("scale", 1.0) != 1.0:
+        steps.append(ScaleCoordinates(spec["scale"]))
     steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
     return Compose(steps + list(extra or []))
