@@ -1,1 +1,28 @@
-"""Layers and models: RRN / ARRN-LSTM and ST-LSTM / GCA-LSTM."""
+"""Layers and models: RRN / ARRN-LSTM and ST-LSTM / GCA-LSTM.
+
+Layers drop into any PyG model: :class:`RRN` is a ``MessagePassing`` layer on any ``edge_index`` (with a
+complete-graph fast path), :class:`STLSTM` runs over any ``[S, L, T, C]`` chain x frame grid, and
+:func:`part_mean` / :class:`BodyPartPool` pool joints into body parts with scatter operations.
+"""
+
+from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, ARRNStream, fuse_scores, select_alpha
+from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
+from skelgraph.nn.pooling import BodyPartPool, part_mean
+from skelgraph.nn.rrn import RRN
+from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder
+
+__all__ = [
+    "ARRNLSTM",
+    "ARRNConfig",
+    "ARRNStream",
+    "BodyPartPool",
+    "GCALSTM",
+    "RRN",
+    "STLSTM",
+    "STLSTMClassifier",
+    "STLSTMEncoder",
+    "TwoStreamGCALSTM",
+    "fuse_scores",
+    "part_mean",
+    "select_alpha",
+]
