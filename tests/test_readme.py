@@ -1,0 +1,24 @@
+"""The README's tour runs as written."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_tour_runs():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    assert tuple(namespace["scores"].shape) == (16, 8)
+    assert tuple(namespace["h"].shape) == (50, 100, 32)
+
+
+def test_readme_has_exactly_two_setup_commands():
+    bash = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    setup = [b for b in bash if "python3 -m venv" in b]
+    assert len(setup) == 2
+    assert setup[0].strip().endswith("python recipes/arrn_ntu.py")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert setup[1].strip() in ci, ".ci/run runs the README's test command verbatim"
