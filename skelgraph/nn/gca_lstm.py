@@ -46,8 +46,7 @@ def _sample_mean(per_skeleton: Tensor, data: Data, num_joints: int) -> Tensor:
 
 
 def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
-    seen: set[int] = set()
-    return [p for p in params if not (id(p) in seen or seen.add(id(p)))]  # type: ignore[func-returns-value]
+    return list(dict.fromkeys(params))  # tensors hash by identity; keeps first-seen order
 
 
 class InformativenessScore(nn.Module):

@@ -131,6 +131,7 @@ class _Wavefront(torch.autograd.Function):
         pads = plan.pads.to(device)
         cells = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
         hidden = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
+        tanh_cells = x.new_empty(plan.num_rows, S, H)  # kept for the backward; pad rows never read
         w_s, w_t = w_spatial.t(), w_temporal.t()
         for start, n, prev, a, _ in plan.diagonals:
             block = slice(start + 1, start + 1 + n)
@@ -147,15 +148,15 @@ class _Wavefront(torch.autograd.Function):
                 c.addcmul_(i, u)  # Eq. (2)
             else:
                 c.mul_(1 - r[block]).addcmul_(i * r[block], u)  # Eq. (7)
-            torch.mul(o, torch.tanh(c), out=hidden[block])  # Eq. (3)
-        ctx.save_for_backward(x_rows, acts, cells, hidden, r, w_input, w_spatial, w_temporal)
+            torch.mul(o, torch.tanh(c, out=tanh_cells[block]), out=hidden[block])  # Eq. (3)
+        ctx.save_for_backward(x_rows, acts, cells, tanh_cells, hidden, r, w_input, w_spatial, w_temporal)
         ctx.L, ctx.T = L, T
         return hidden.index_select(0, plan.rows.to(device))
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x_rows, acts, cells, hidden, r, w_input, w_spatial, w_temporal = ctx.saved_tensors
+        x_rows, acts, cells, tanh_cells, hidden, r, w_input, w_spatial, w_temporal = ctx.saved_tensors
         plan = wavefront_plan(ctx.L, ctx.T)
         S, H = grad_h.size(1), w_spatial.size(1)
         device = grad_h.device
@@ -174,7 +175,7 @@ class _Wavefront(torch.autograd.Function):
                 dh.view(-1, H).addmm_(d_gates[following + b + 2 : following + b + 2 + n].view(-1, 5 * H), w_spatial)
                 dh.view(-1, H).addmm_(d_gates[following + b + 1 : following + b + 1 + n].view(-1, 5 * H), w_temporal)
             i, f_s, f_t, o, u = acts[block].split(H, dim=-1)
-            tanh_c = torch.tanh(cells[block])
+            tanh_c = tanh_cells[block]
             dg = d_gates[block]
             d_i, d_fs, d_ft, d_o, d_u = dg.split(H, dim=-1)
             torch.mul(dh, tanh_c, out=d_o)
@@ -200,13 +201,25 @@ class _Wavefront(torch.autograd.Function):
             torch.ops.aten.sigmoid_backward.grad_input(d_sig, acts[block][..., : 4 * H], grad_input=d_sig)
             torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)
             following = start
-        flat = d_gates.view(-1, 5 * H)  # pad rows are zero, so every product below may run over all rows
+        flat = d_gates.view(-1, 5 * H)  # pad rows are zero, so the products below may run over all rows
         need = ctx.needs_input_grad
         d_x = (flat @ w_input).view(plan.num_rows, S, -1).index_select(0, rows) if need[0] else None
-        d_w_input = flat.t() @ x_rows.view(-1, x_rows.size(-1)) if need[1] else None
-        d_bias = flat.sum(0) if need[2] else None
-        d_ws = flat.t() @ hidden.index_select(0, plan.spatial_rows.to(device)).view(-1, H) if need[3] else None
-        d_wt = flat.t() @ hidden.index_select(0, plan.temporal_rows.to(device)).view(-1, H) if need[4] else None
+        d_w_input = d_bias = d_ws = d_wt = None
+        if any(need[1:5]):
+            # All weight gradients in one product, reading the large d_gates once: [x | 1 | h_{j-1,t} | h_{j,t-1}].
+            C = x_rows.size(-1)
+            operands = torch.cat(
+                [
+                    x_rows,
+                    x_rows.new_ones(plan.num_rows, S, 1),
+                    hidden.index_select(0, plan.spatial_rows.to(device)),
+                    hidden.index_select(0, plan.temporal_rows.to(device)),
+                ],
+                dim=-1,
+            )
+            d_w = flat.t() @ operands.view(-1, C + 1 + 2 * H)
+            d_w_input, d_bias, d_ws, d_wt = (g.contiguous() for g in d_w.split([C, 1, H, H], dim=1))
+            d_bias = d_bias.view(-1)
         d_r = d_gate.index_select(0, rows) if d_gate is not None else None
         return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None
 
