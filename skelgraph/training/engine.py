@@ -285,9 +285,9 @@ class Trainer:
                 loss = self.objective(batch, iteration)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
-                    f"loss is {float(loss.detach())} at epoch {self.state.epoch + 1}; stopping. The last good checkpoint "
-                    f"({self.out_dir / 'last.pt' if self.out_dir else 'none: no out_dir'}) is kept. Lower the "
-                    "learning rate or enable --grad-clip.")
+                    f"loss is {float(loss.detach())} at epoch {self.state.epoch + 1}; stopping. The last good "
+                    f"checkpoint ({self.out_dir / 'last.pt' if self.out_dir else 'none: no out_dir'}) is kept. "
+                    "Lower the learning rate or enable --grad-clip.")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.grad_clip:

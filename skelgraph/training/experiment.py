@@ -35,6 +35,8 @@ def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
+                   help="override the paper's optimiser (its learning-rate schedule is kept)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast) on CUDA")
@@ -47,6 +49,8 @@ def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
 
 def train_config(args: argparse.Namespace, **paper: Any) -> TrainConfig:
     """A :class:`TrainConfig` from the common options plus the recipe's paper settings."""
+    if getattr(args, "optimizer", None):
+        paper["optimizer"] = args.optimizer
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                        seed=args.seed, num_workers=args.workers, amp=args.amp, compile=args.compile,
                        grad_clip=args.grad_clip, tensorboard=args.tensorboard, progress=not args.no_progress,
