@@ -7,9 +7,11 @@ state of the previous chain position in the same frame ``(j - 1, t)`` and the st
 in the previous frame ``(j, t - 1)``.
 
 Every cell on the anti-diagonal ``j + t = d`` depends only on cells of diagonal ``d - 1``, so a layer takes
-``L + T - 1`` sequential steps instead of ``L * T``; each step is one batched matrix product over all cells of
-the diagonal of all sequences. The input projections of all cells are computed up front in one product.
-:meth:`STLSTM.forward_reference` is the plain per-cell loop kept as the reference the tests compare against.
+``L + T - 1`` sequential steps instead of ``L * T``; each step multiplies the states of the whole previous
+diagonal of all sequences at once (two matrix products accumulated in place into the gate pre-activations, one
+per predecessor weight). The input projections of all cells are computed up front in one product, and so are
+all weight gradients in the hand-written backward. :meth:`STLSTM.forward_reference` is the plain per-cell loop
+kept as the reference the tests compare against (values and gradients).
 """
 
 from __future__ import annotations
@@ -240,7 +242,9 @@ class STLSTM(nn.Module):
         h_{j,t} &= o \odot \tanh(c_{j,t})
 
     Without a gate ``r`` the cell update is Eq. (2) (``r = 1`` on the input term and on the forget terms).
-    States outside the grid (``j = 0`` spatially, ``t = 0`` temporally) are zero.
+    States outside the grid (``j = 0`` spatially, ``t = 0`` temporally) are zero. :meth:`forward` runs the
+    wavefront with a hand-written backward (first derivatives only); :meth:`forward_reference` is the per-cell
+    loop.
 
     Args:
         in_channels: Size of ``x_{j,t}``.
