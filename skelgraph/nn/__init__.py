@@ -6,23 +6,33 @@ complete-graph fast path), :class:`STLSTM` runs over any ``[S, L, T, C]`` chain 
 """
 
 from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, ARRNStream, fuse_scores, select_alpha
-from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
+from skelgraph.nn.gca_lstm import (
+    GCALSTM,
+    AttentionStream,
+    InformativenessScore,
+    STLSTMClassifier,
+    TwoStreamGCALSTM,
+)
 from skelgraph.nn.pooling import BodyPartPool, part_mean
 from skelgraph.nn.rrn import RRN
-from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder
+from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder, gather_chain, wavefront_plan
 
 __all__ = [
     "ARRNLSTM",
     "ARRNConfig",
     "ARRNStream",
+    "AttentionStream",
     "BodyPartPool",
     "GCALSTM",
+    "InformativenessScore",
     "RRN",
     "STLSTM",
     "STLSTMClassifier",
     "STLSTMEncoder",
     "TwoStreamGCALSTM",
     "fuse_scores",
+    "gather_chain",
     "part_mean",
     "select_alpha",
+    "wavefront_plan",
 ]
