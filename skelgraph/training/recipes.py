@@ -214,6 +214,8 @@ def _gca_args(p: argparse.ArgumentParser, T: int) -> None:
                    help="informativeness gate (Eq. 7) or the soft-attention variant of Section V-I")
     p.add_argument("--no-share-within", action="store_true", help="Table VIII: separate We1/We2 per iteration")
     p.add_argument("--share-across", action="store_true", help="Table VIII: share We1/We2 across iterations")
+    p.add_argument("--stepwise-patience", type=int, default=1,
+                   help="stepwise: epochs without a lower validation loss before the next step (Algorithm 1: 1)")
     p.add_argument("--hidden", type=int, default=128, help="ST-LSTM state and global memory size")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--chain", choices=["tree", "simple"], default="tree", help="joint chain of the ST-LSTM")
@@ -250,7 +252,7 @@ def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
     meta = {"model": model_spec(model, **kwargs), "pipeline": spec, "dataset": dataset_meta,
             "training": "stepwise" if stepwise else "direct"}
     config = train_config(args, optimizer="sgd", momentum=0.9, schedule="exponential", lr_decay=0.95,
-                          stepwise=stepwise)
+                          stepwise=stepwise, stepwise_patience=args.stepwise_patience)
     result = run_experiment(model, train, val, test, config, out, class_names=list(train_full.class_names),
                             layout=layout, meta=meta, resume=args.resume)
     _report(result, out)
