@@ -12,6 +12,7 @@ def test_readme_tour_runs():
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     assert tuple(namespace["scores"].shape) == (16, 8)
+    assert tuple(namespace["gca_scores"].shape) == (16, 8)
     assert tuple(namespace["h"].shape) == (50, 100, 32)
 
 
