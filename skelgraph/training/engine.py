@@ -406,5 +406,7 @@ class Trainer:
 
     def load_best(self) -> None:
         """Load the weights of ``best.pt`` (no-op without an out_dir or a best checkpoint)."""
+        if self.world > 1:
+            torch.distributed.barrier()  # rank 0 may still be writing it
         if self.out_dir is not None and (self.out_dir / "best.pt").exists():
             self.model.load_state_dict(load_checkpoint(self.out_dir / "best.pt", self.device)["model"])
