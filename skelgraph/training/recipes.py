@@ -15,7 +15,9 @@ pipeline, so inference applies the same factor); in metres, classes differ by ce
 from __future__ import annotations
 
 import argparse
+import json
 import os.path as osp
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -117,7 +119,7 @@ def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
     full = osp.isdir(osp.join(root, "raw", FULL_DIR))
     if not full:
         print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
-        explicit = set(argv if argv is not None else __import__("sys").argv[1:])
+        explicit = set(argv if argv is not None else sys.argv[1:])
         if "--epochs" not in explicit:
             args.epochs = 4
         if "--batch-size" not in explicit:
@@ -135,8 +137,6 @@ def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _over_folds(run: Callable[[Any], dict[str, Any]], folds: list[Any], label: str, out: str) -> dict[str, Any]:
     """Run every fold / subset and summarise the test top-1 (mean and spread)."""
-    import json
-
     results = {str(f): run(f) for f in folds}
     summary = fold_summary([r["test"]["top1"] for r in results.values()])
     print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']} "
