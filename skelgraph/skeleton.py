@@ -118,8 +118,12 @@ class Layout:
             raise ValueError(f"unknown chain kind {kind!r}; expected 'tree' or 'simple'")
         start = self.index(root if root is not None else self.root)
         walk = [start]
+        # networkx walks neighbours in insertion order: add the edges sorted so children come in file order.
+        ordered = nx.Graph()
+        ordered.add_nodes_from(range(self.num_joints))
+        ordered.add_edges_from(sorted(tuple(sorted(e)) for e in self.graph.edges))
         # An Euler tour: networkx reports each tree edge forward on entry and reverse on leaving.
-        for u, v, direction in nx.dfs_labeled_edges(self.graph, source=start, sort_neighbors=sorted):
+        for u, v, direction in nx.dfs_labeled_edges(ordered, source=start):
             if u == v:
                 continue
             if direction == "forward":
