@@ -39,11 +39,15 @@ from skelgraph.training.registry import build_transform, model_spec, pipeline_sp
 STREAM_CHOICES = {"two": ("joint", "line"), "joint": ("joint",), "line": ("line",)}
 
 
-def _val_split(train_full: Any, fraction: float, seed: int, eval_transform: Any) -> tuple[Any, Any]:
-    """Training subset and a stratified validation subset (evaluation transform) of a training split."""
-    tr, va = stratified_split(dataset_labels(train_full), fraction, seed)
-    val = subset(train_full, va, eval_transform) if va else None
-    return subset(train_full, tr), val
+def _prepare(args: argparse.Namespace, train_full: Any, test: Any) -> tuple[dict[str, Any], Any, Any]:
+    """The recipe pipeline (centre, scale to unit variance, T frames) set on both splits, and the training
+    subset plus a stratified validation subset (evaluation transform) carved from the training split."""
+    spec = pipeline_spec(train_full.layout.name, args.T, scale=coordinate_scale(train_full, train_full.layout))
+    train_full.transform = build_transform(spec, train=True)
+    test.transform = build_transform(spec)
+    tr, va = stratified_split(dataset_labels(train_full), args.val_fraction, args.seed)
+    val = subset(train_full, va, build_transform(spec)) if va else None
+    return spec, subset(train_full, tr), val
 
 
 def _arrn_args(p: argparse.ArgumentParser, T: int, M: int) -> None:
@@ -68,12 +72,9 @@ def _arrn_model(args: argparse.Namespace, preset: str, num_classes: int) -> Any:
                                       dropout=args.dropout, checkpoint=args.checkpoint_activations))
 
 
-def _arrn_run(args: argparse.Namespace, model: Any, train_full: Any, test: Any, layout_name: str, out: str,
+def _arrn_run(args: argparse.Namespace, model: Any, train_full: Any, test: Any, out: str,
               dataset_meta: dict[str, Any], **paper: Any) -> dict[str, Any]:
-    spec = pipeline_spec(layout_name, args.T, scale=coordinate_scale(train_full, train_full.layout))
-    train_full.transform = build_transform(spec, train=True)
-    test.transform = build_transform(spec)
-    train, val = _val_split(train_full, args.val_fraction, args.seed, build_transform(spec))
+    spec, train, val = _prepare(args, train_full, test)
     two = len(model.config.streams) == 2
     after = (lambda trainer: select_fusion_weight(trainer, val)) if two and val is not None else None
     meta = {"model": model_spec(model), "pipeline": spec, "dataset": dataset_meta}
@@ -103,10 +104,22 @@ NTU_MISSING = textwrap.dedent("""\
 """)
 
 
-def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
-    """``recipes/arrn_ntu.py``: ARRN-LSTM on NTU RGB+D 60/120, CS/CV (/CSet), joint, line or two streams."""
+def _ntu_splits(args: argparse.Namespace) -> tuple[Any, Any, bool]:
+    """NTU train and test splits of ``args.dataset`` / ``args.benchmark`` and whether the full set is there.
+    Without it, explains where to get it and uses the bundled samples (no validation split: too few)."""
     from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120, SAMPLES_DIR
 
+    cls = NTU60 if args.dataset == "ntu60" else NTU120
+    root = args.data_root or default_root(cls.folder)
+    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
+    if not full:
+        print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
+        args.val_fraction = 0.0
+    return cls(root, benchmark=args.benchmark, split="train"), cls(root, benchmark=args.benchmark, split="test"), full
+
+
+def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
+    """``recipes/arrn_ntu.py``: ARRN-LSTM on NTU RGB+D 60/120, CS/CV (/CSet), joint, line or two streams."""
     p = base_parser("ARRN-LSTM on NTU RGB+D (Li et al., ICME 2019)", epochs=60, batch_size=32, lr=0.01)
     p.add_argument("--dataset", choices=["ntu60", "ntu120"], default="ntu60")
     p.add_argument("--benchmark", choices=["xsub", "xview", "xset"], default="xsub",
@@ -114,22 +127,16 @@ def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before lr x0.1")
     _arrn_args(p, T=100, M=50)
     args = p.parse_args(argv)
-    cls = NTU60 if args.dataset == "ntu60" else NTU120
-    root = args.data_root or default_root(cls.folder)
-    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
-    if not full:
-        print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
+    train_full, test, full = _ntu_splits(args)
+    if not full:  # a short demonstration unless asked otherwise
         explicit = set(argv if argv is not None else sys.argv[1:])
         if "--epochs" not in explicit:
             args.epochs = 4
         if "--batch-size" not in explicit:
             args.batch_size = 4
-        args.val_fraction = 0.0
-    train_full = cls(root, benchmark=args.benchmark, split="train")
-    test = cls(root, benchmark=args.benchmark, split="test")
     model = _arrn_model(args, "ntu" if args.dataset == "ntu60" else "ntu120", len(train_full.class_names))
     out = args.out or f"runs/arrn_{args.dataset}_{args.benchmark}_{args.stream}{'' if full else '_demo'}"
-    return _arrn_run(args, model, train_full, test, "ntu", out,
+    return _arrn_run(args, model, train_full, test, out,
                      {"name": args.dataset, "benchmark": args.benchmark, "full": full},
                      optimizer="sgd", momentum=0.9, schedule="plateau", lr_decay=0.1,
                      plateau_patience=args.patience)
@@ -165,7 +172,7 @@ def arrn_msr_main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.tiny:
             train_full, test = train_full[::8], test[::12]
         model = _arrn_model(args, "msr", len(train_full.class_names))
-        return _arrn_run(args, model, train_full, test, "msr_action3d", osp.join(out_root, subset_name),
+        return _arrn_run(args, model, train_full, test, osp.join(out_root, subset_name),
                          {"name": "msr_action3d", "subset": subset_name}, optimizer="adam")
 
     return _over_folds(run, args.subset, "MSR Action3D cross-subject", out_root)
@@ -186,7 +193,7 @@ def arrn_florence_main(argv: list[str] | None = None) -> dict[str, Any]:
         train_full = Florence3D(args.data_root, fold=fold, split="train")
         test = Florence3D(args.data_root, fold=fold, split="test")
         model = _arrn_model(args, "florence", len(train_full.class_names))
-        return _arrn_run(args, model, train_full, test, "florence_3d", osp.join(out_root, f"fold{fold}"),
+        return _arrn_run(args, model, train_full, test, osp.join(out_root, f"fold{fold}"),
                          {"name": "florence_3d", "fold": fold}, optimizer="adam")
 
     return _over_folds(run, args.folds, "Florence 3D leave-one-actor-out", out_root)
@@ -241,10 +248,7 @@ def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int) -> tuple
 def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
              dataset_meta: dict[str, Any]) -> dict[str, Any]:
     layout = train_full.layout
-    spec = pipeline_spec(layout.name, args.T, scale=coordinate_scale(train_full, layout))
-    train_full.transform = build_transform(spec, train=True)
-    test.transform = build_transform(spec)
-    train, val = _val_split(train_full, args.val_fraction, args.seed, build_transform(spec))
+    spec, train, val = _prepare(args, train_full, test)
     model, kwargs = _gca_model(args, layout, len(train_full.class_names))
     stepwise = args.training == "stepwise" and hasattr(model, "iteration_parameters")
     if stepwise and val is None:
@@ -261,22 +265,15 @@ def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
 
 def gca_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
     """``recipes/gca_lstm_ntu.py``: GCA-LSTM (one or two streams, direct or stepwise) on NTU RGB+D."""
-    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120, SAMPLES_DIR
-
     p = base_parser("GCA-LSTM on NTU RGB+D (Liu et al., TIP 2018, Tables II, VII)", epochs=60, batch_size=32,
                     lr=1.5e-3)
     p.add_argument("--dataset", choices=["ntu60", "ntu120"], default="ntu60")
     p.add_argument("--benchmark", choices=["xsub", "xview", "xset"], default="xsub")
     _gca_args(p, T=100)
     args = p.parse_args(argv)
-    cls = NTU60 if args.dataset == "ntu60" else NTU120
-    root = args.data_root or default_root(cls.folder)
-    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
+    train_full, test, full = _ntu_splits(args)
     if not full:
-        print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
-        args.val_fraction, args.training = 0.0, "direct"
-    train_full = cls(root, benchmark=args.benchmark, split="train")
-    test = cls(root, benchmark=args.benchmark, split="test")
+        args.training = "direct"  # stepwise training needs the validation split the samples cannot give
     out = args.out or f"runs/{args.model}_{args.dataset}_{args.benchmark}_{args.training}{'' if full else '_demo'}"
     return _gca_run(args, train_full, test, out, {"name": args.dataset, "benchmark": args.benchmark, "full": full})
 
