@@ -236,3 +236,45 @@ class LineFeatures(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(replace={self.replace})"
+
+
+class StackBodies(BaseTransform):
+    """Put the bodies of a sample side by side in the channels: ``x`` ``[M * J, T, C]`` -> ``[J, T, C * bodies]``.
+
+    The alternative to the project's default multi-body rule (every body through the network on its own, class
+    scores averaged), for interactions where the network must see both people at once (SBU Kinect Interaction).
+    A joint's features become ``[first body; second body; ...]``, a missing body is zeros (as an absent frame
+    is), and the graph keeps one skeleton's edges. A model then takes ``in_channels = C * bodies``. Put it after
+    every transform that moves joints (they work per body) and before :class:`LineFeatures`.
+
+    Args:
+        bodies: Channel blocks per joint (2 for the NTU and SBU two-person samples).
+
+    Raises:
+        ValueError: A sample has more than ``bodies`` bodies (none is dropped silently).
+    """
+
+    def __init__(self, bodies: int = 2) -> None:
+        if bodies < 1:
+            raise ValueError(f"bodies must be at least 1, got {bodies}")
+        self.bodies = bodies
+
+    def forward(self, data: Data) -> Data:
+        x = _bodies(data)  # [M, J, T, C]
+        M, J = x.shape[:2]
+        if M > self.bodies:
+            name = getattr(data, "name", None)
+            raise ValueError(f"sample {name or ''} has {M} bodies; StackBodies({self.bodies}) keeps at most "
+                             f"{self.bodies} (choose the bodies first, or stack more)")
+        if M < self.bodies:
+            x = torch.cat([x, x.new_zeros(self.bodies - M, *x.shape[1:])])
+        data.x = x.permute(1, 2, 0, 3).reshape(J, x.size(2), -1)  # per joint: [body 0 channels, body 1, ...]
+        if data.edge_index is not None:
+            data.edge_index = data.edge_index[:, (data.edge_index < J).all(dim=0)]  # first body's edges
+        data.body = torch.zeros(J, dtype=torch.long)
+        data.num_bodies = torch.tensor([1])
+        data.num_nodes = J
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(bodies={self.bodies})"

@@ -14,6 +14,7 @@ from skelgraph.transforms import (
     LineFeatures,
     RandomRotation,
     RandomScale,
+    StackBodies,
     ViewNormalize,
 )
 
@@ -154,3 +155,43 @@ def test_scale_coordinates():
     assert "ScaleCoordinates(4)" == repr(ScaleCoordinates(4.0))
     with pytest.raises(ValueError):
         ScaleCoordinates(0.0)
+
+
+def test_stack_bodies_puts_each_joints_bodies_side_by_side():
+    d = graph(T=6, M=2, absent=[(1, 4)])
+    x = d.x.clone().view(2, 25, 6, 3)
+    s = StackBodies(2)(d)
+    assert s.x.shape == (25, 6, 6) and s.num_nodes == 25 and int(s.num_bodies) == 1
+    for j in range(25):  # plain reference: joint j's channels are [body 0 xyz, body 1 xyz]
+        for t in range(6):
+            assert torch.equal(s.x[j, t], torch.cat([x[0, j, t], x[1, j, t]]))
+    assert torch.equal(s.x[:, 4, 3:], torch.zeros(25, 3))  # the absent frame of body 1 stays zero
+    assert s.edge_index.max() < 25 and s.edge_index.size(1) == 25 * 24  # one skeleton's complete graph
+    assert torch.equal(s.body, torch.zeros(25, dtype=torch.long))
+
+
+def test_stack_bodies_zero_fills_a_missing_body_and_refuses_extra_ones():
+    one = graph(T=5, M=1)
+    x = one.x.clone()
+    s = StackBodies(2)(one)
+    assert torch.equal(s.x[..., :3], x) and torch.equal(s.x[..., 3:], torch.zeros_like(x))
+    with pytest.raises(ValueError, match="3 bodies"):
+        StackBodies(2)(graph(M=3))
+    with pytest.raises(ValueError):
+        StackBodies(0)
+
+
+def test_stack_bodies_batches_and_feeds_a_six_channel_model():
+    from torch_geometric.loader import DataLoader
+
+    from skelgraph.nn import GCALSTM
+
+    t = Compose([CenterJoints(NTU), FixedLength(8), StackBodies(2)])
+    graphs = [t(graph(T=8, M=m, seed=m)) for m in (1, 2, 2)]
+    batch = next(iter(DataLoader(graphs, batch_size=3)))
+    assert batch.x.shape == (75, 8, 6)
+    model = GCALSTM(NTU, 5, num_frames=8, in_channels=6, hidden_channels=8).eval()
+    with torch.no_grad():
+        together = model(batch)
+        alone = torch.cat([model(g) for g in graphs])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)

@@ -12,6 +12,7 @@ from skelgraph.nn.gca_lstm import (
     InformativenessScore,
     STLSTMClassifier,
     TwoStreamGCALSTM,
+    WideLinear,
 )
 from skelgraph.nn.pooling import BodyPartPool, part_mean
 from skelgraph.nn.rrn import RRN
@@ -30,6 +31,7 @@ __all__ = [
     "STLSTMClassifier",
     "STLSTMEncoder",
     "TwoStreamGCALSTM",
+    "WideLinear",
     "fuse_scores",
     "gather_chain",
     "part_mean",

@@ -14,7 +14,7 @@ from torch import nn
 from torch_geometric.transforms import Compose
 
 from skelgraph.skeleton import Layout, get_layout
-from skelgraph.transforms import CenterJoints, FixedLength, ScaleCoordinates, ViewNormalize
+from skelgraph.transforms import CenterJoints, FixedLength, ScaleCoordinates, StackBodies, ViewNormalize
 
 
 def _qualname(obj: Any) -> str:
@@ -54,10 +54,13 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(config_cls(**config))
 
 
-def pipeline_spec(layout: str, T: int, view_normalize: bool = False, scale: float = 1.0) -> dict[str, Any]:
+def pipeline_spec(
+    layout: str, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0
+) -> dict[str, Any]:
     """The evaluation pre-processing of a recipe: centre on the layout's centre joints, optional view
-    normalisation, coordinates multiplied by ``scale``, ``T`` uniformly sampled frames."""
-    return {"layout": layout, "T": T, "view_normalize": view_normalize, "scale": scale}
+    normalisation, coordinates multiplied by ``scale``, ``T`` uniformly sampled frames, and with
+    ``stack_bodies > 0`` that many bodies side by side in the channels (:class:`~skelgraph.transforms.StackBodies`)."""
+    return {"layout": layout, "T": T, "view_normalize": view_normalize, "scale": scale, "stack_bodies": stack_bodies}
 
 
 def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None) -> Compose:
@@ -70,4 +73,6 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     if spec.get("scale", 1.0) != 1.0:
         steps.append(ScaleCoordinates(spec["scale"]))
     steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
+    if spec.get("stack_bodies", 0):
+        steps.append(StackBodies(spec["stack_bodies"]))
     return Compose(steps + list(extra or []))

@@ -70,15 +70,19 @@ def test_arrn_msr_tiny(tmp_path):
     assert 0.0 <= metrics["alpha"] <= 1.0, "two-stream fusion weight chosen on validation"
 
 
-@pytest.mark.parametrize("model,training", [("gca", "stepwise"), ("gca2", "direct"), ("global1", "direct")])
-def test_gca_sbu_tiny(tmp_path, model, training):
+@pytest.mark.parametrize("model,training,bodies", [("gca", "stepwise", "stacked"), ("gca2", "direct", "stacked"),
+                                                   ("global1", "direct", "stacked"), ("gca", "direct", "separate")])
+def test_gca_sbu_tiny(tmp_path, model, training, bodies):
     out = tmp_path / "sbu"
     summary = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(out), "--tiny", "--folds", "0",
                             "--model", model, "--training", training, "--epochs", "2", "--T", "6", "--hidden", "8",
-                            "--no-progress"])
+                            "--bodies", bodies, "--no-progress"])
     assert summary["summary"]["n"] == 1
     metrics = json.loads((out / "fold0" / "metrics.json").read_text())
     assert metrics["meta"]["training"] == training
+    stacked = bodies == "stacked"
+    assert metrics["meta"]["pipeline"]["stack_bodies"] == (2 if stacked else 0)
+    assert metrics["meta"]["model"]["kwargs"]["in_channels"] == (6 if stacked else 3)
     assert metrics["test"]["samples"] > 0
     if model.startswith("gca"):
         assert (out / "fold0" / "attention.png").exists()
