@@ -370,6 +370,8 @@ class Trainer:
             train_loss = self.train_epoch()
             record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                                       "train_loss": train_loss}
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
+                self.scheduler.step()  # before a stepwise step change, which starts a fresh optimiser and schedule
             if c.stepwise:
                 record["step"] = self.state.step
             stop = False
@@ -388,8 +390,6 @@ class Trainer:
             else:
                 improved = True
                 self.state.best_epoch = self.state.epoch + 1
-            if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
-                self.scheduler.step()
             record["seconds"] = time.perf_counter() - started
             self.state.epoch += 1
             self._log(record)

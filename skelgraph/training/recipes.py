@@ -149,8 +149,8 @@ def _over_folds(run: Callable[[Any], dict[str, Any]], folds: list[Any], label: s
     """Run every fold / subset and summarise the test top-1 (mean and spread)."""
     results = {str(f): run(f) for f in folds}
     summary = fold_summary([r["test"]["top1"] for r in results.values()])
-    print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']} "
-          + ", ".join(f"{k}: {r['test']['top1']:.2%}" for k, r in results.items()))
+    print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']} ("
+          + ", ".join(f"{k}: {r['test']['top1']:.2%}" for k, r in results.items()) + ")")
     out_summary = {"summary": summary, "per_fold": {k: r["test"] for k, r in results.items()}}
     with open(osp.join(out, "summary.json"), "w") as f:
         json.dump(out_summary, f, indent=2)

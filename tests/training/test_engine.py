@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,16 @@ def test_ddp_two_processes_equal_one_process(tmp_path):
         assert h1["train_loss"] == pytest.approx(h2["train_loss"], rel=1e-5)
         assert h1["val_top1"] == h2["val_top1"]
     assert not (tmp_path / "run2" / "log.jsonl").read_text().count("\n") > 3, "only rank 0 writes the log"
+
+
+def test_stepwise_steps_start_at_the_full_learning_rate_and_decay_within_a_step(graphs):
+    torch.manual_seed(0)
+    cfg = config(epochs=30, stepwise=True, stepwise_patience=1, schedule="exponential", lr_decay=0.5)
+    trainer = Trainer(TinyIterative(), graphs, graphs[:12], cfg, class_names=list("abcd"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "lr_scheduler.step() before optimizer.step()"
+        history = trainer.fit()
+    for prev, rec in zip(history, history[1:]):
+        expected = cfg.lr if rec["step"] != prev["step"] else prev["lr"] * 0.5
+        assert rec["lr"] == pytest.approx(expected), (prev, rec)
+    assert history[0]["lr"] == cfg.lr and len({h["step"] for h in history}) == 3
