@@ -12,7 +12,6 @@ from skelgraph.nn.gca_lstm import (
     InformativenessScore,
     STLSTMClassifier,
     TwoStreamGCALSTM,
-    WideLinear,
 )
 from skelgraph.nn.pooling import BodyPartPool, part_mean
 from skelgraph.nn.rrn import RRN
@@ -31,7 +30,6 @@ __all__ = [
     "STLSTMClassifier",
     "STLSTMEncoder",
     "TwoStreamGCALSTM",
-    "WideLinear",
     "fuse_scores",
     "gather_chain",
     "part_mean",

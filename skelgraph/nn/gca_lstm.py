@@ -45,40 +45,6 @@ def _sample_mean(per_skeleton: Tensor, data: Data, num_joints: int) -> Tensor:
     return scatter(per_skeleton, sample, dim=0, dim_size=data.num_graphs, reduce="mean")
 
 
-class WideLinear(nn.Module):
-    r"""A linear layer over a very wide input (the ``L * T * H`` concatenated ST-LSTM states of the feed-forward
-    initialisation of ``IF(0)`` and of "ST-LSTM + Global (1)"), with its weight scaled at run time.
-
-    The stored weight is drawn with unit-order entries and multiplied by ``1 / sqrt(in_features)`` in every
-    forward (an "equalised learning rate", Karras et al., ICLR 2018), so at initialisation it is the usual
-    ``nn.Linear``. The reason is Adam: it moves every weight by about ``lr`` per step whatever its gradient, so
-    with a plain ``nn.Linear`` over 125,440 inputs (SBU: 49 x 20 x 128) one step moves a pre-activation by up to
-    ``lr * sum |h|`` (about 10 at lr 1e-3), and after the first epoch almost every ReLU unit of ``IF(0)`` was
-    dead (0.2 % active, the classifier at the class prior; measured on SBU fold 0). With the scale a step moves it
-    by ``lr * sum |h| / sqrt(in_features)``. Under plain SGD the layer then learns ``1 / in_features`` times as
-    fast as an ``nn.Linear`` would; give it a larger learning rate there if it matters.
-    """
-
-    def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        self.scale = 1.0 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        # nn.Linear's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) once multiplied by the run-time scale.
-        nn.init.uniform_(self.weight, -1.0, 1.0)
-        nn.init.uniform_(self.bias, -self.scale, self.scale)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight * self.scale, self.bias)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, scale=1/sqrt(in_features)"
-
-
 def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
     return list(dict.fromkeys(params))  # tensors hash by identity; keeps first-seen order
 
@@ -190,7 +156,7 @@ class AttentionStream(nn.Module):
             raise ValueError("coarse attention needs chain_parts")
         H = hidden_channels
         self.num_iterations, self.init, self.attention, self.coarse = num_iterations, init, attention, coarse
-        self.init_memory = WideLinear(num_positions * num_frames * H, H) if init == "ffn" else None
+        self.init_memory = nn.Linear(num_positions * num_frames * H, H) if init == "ffn" else None
         self.layer = STLSTM(H, H) if attention == "gate" else None
         if coarse:
             self.pool = BodyPartPool(chain_parts, len(BODY_PARTS), dim=1)
@@ -451,7 +417,7 @@ class STLSTMClassifier(_ChainModel):
         self.layer = STLSTM(hidden_channels, hidden_channels)
         self.dropout = nn.Dropout(dropout)
         H = hidden_channels
-        self.global_fc = WideLinear(self.num_positions * num_frames * H, H) if head == "global_fc" else None
+        self.global_fc = nn.Linear(self.num_positions * num_frames * H, H) if head == "global_fc" else None
         self.classifier = nn.Linear(H, num_classes)
 
     def _skeleton_logits(self, data: Data) -> Tensor:

@@ -167,6 +167,11 @@ class _Wavefront(torch.autograd.Function):
         d_gates = grad_h.new_empty(plan.num_rows, S, 5 * H).index_fill_(0, plan.pads.to(device), 0)
         d_cells = grad_h.new_zeros(plan.num_rows, S, H)
         d_gate = grad_h.new_zeros(plan.num_rows, S) if r is not None and ctx.needs_input_grad[5] else None
+        need = ctx.needs_input_grad
+        # Recurrent weight gradients, accumulated diagonal by diagonal from the same predecessor slices the
+        # forward read (no gathered copy of the hidden states).
+        d_ws = grad_h.new_zeros(5 * H, H) if need[3] else None
+        d_wt = grad_h.new_zeros(5 * H, H) if need[4] else None
         following = None
         for start, n, prev, a, b in reversed(plan.diagonals):
             block = slice(start + 1, start + 1 + n)
@@ -202,26 +207,16 @@ class _Wavefront(torch.autograd.Function):
             d_sig = dg[..., : 4 * H]
             torch.ops.aten.sigmoid_backward.grad_input(d_sig, acts[block][..., : 4 * H], grad_input=d_sig)
             torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)
+            dg_flat = dg.view(-1, 5 * H).t()
+            if d_ws is not None:
+                d_ws.addmm_(dg_flat, hidden[prev + a : prev + a + n].view(-1, H))
+            if d_wt is not None:
+                d_wt.addmm_(dg_flat, hidden[prev + a + 1 : prev + a + 1 + n].view(-1, H))
             following = start
         flat = d_gates.view(-1, 5 * H)  # pad rows are zero, so the products below may run over all rows
-        need = ctx.needs_input_grad
         d_x = (flat @ w_input).view(plan.num_rows, S, -1).index_select(0, rows) if need[0] else None
-        d_w_input = d_bias = d_ws = d_wt = None
-        if any(need[1:5]):
-            # All weight gradients in one product, reading the large d_gates once: [x | 1 | h_{j-1,t} | h_{j,t-1}].
-            C = x_rows.size(-1)
-            operands = torch.cat(
-                [
-                    x_rows,
-                    x_rows.new_ones(plan.num_rows, S, 1),
-                    hidden.index_select(0, plan.spatial_rows.to(device)),
-                    hidden.index_select(0, plan.temporal_rows.to(device)),
-                ],
-                dim=-1,
-            )
-            d_w = flat.t() @ operands.view(-1, C + 1 + 2 * H)
-            d_w_input, d_bias, d_ws, d_wt = (g.contiguous() for g in d_w.split([C, 1, H, H], dim=1))
-            d_bias = d_bias.view(-1)
+        d_w_input = flat.t() @ x_rows.view(-1, x_rows.size(-1)) if need[1] else None
+        d_bias = flat.sum(0) if need[2] else None
         d_r = d_gate.index_select(0, rows) if d_gate is not None else None
         return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None
 
@@ -249,16 +244,24 @@ class STLSTM(nn.Module):
     Args:
         in_channels: Size of ``x_{j,t}``.
         hidden_channels: Size of the hidden and cell states (128 in the paper).
+        forget_bias: Added to the initial biases of both forget gates (default ``-1``: each gate starts near
+            0.27). Every cell adds ``f^{(S)} c_{j-1,t} + f^{(T)} c_{j,t-1}``, so the cell state grows like
+            ``(f^{(S)} + f^{(T)})^{j + t}`` over the grid's diagonals wherever the two gates sum above one. With
+            the plain initialisation (gates near 0.5, summing to about 1 +- the input terms) the first layer's
+            cells on SBU (a 29 x 20 grid) reached a mean ``|c|`` of 600 at the last step, 63 % of them beyond
+            ``|c| > 2`` where ``tanh`` saturates, and training crawled (GCA-LSTM on SBU fold 0: training loss
+            1.67 after 12 epochs, against 1.43 with ``-1``). ``0`` gives the plain initialisation.
 
     Shapes:
         - input ``x`` ``[S, L, T, in_channels]``, optional gate ``[S, L, T]``
         - output ``h`` ``[S, L, T, hidden_channels]``
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int = 128) -> None:
+    def __init__(self, in_channels: int, hidden_channels: int = 128, forget_bias: float = -1.0) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
+        self.forget_bias = forget_bias
         H = hidden_channels
         # W of Eq. (1) split by source: input (with the bias), spatial predecessor, temporal predecessor.
         self.weight_input = nn.Parameter(torch.empty(5 * H, in_channels))
@@ -271,6 +274,9 @@ class STLSTM(nn.Module):
         bound = 1.0 / math.sqrt(self.hidden_channels)
         for p in (self.weight_input, self.weight_spatial, self.weight_temporal, self.bias):
             nn.init.uniform_(p, -bound, bound)
+        H = self.hidden_channels
+        with torch.no_grad():
+            self.bias[H : 3 * H] += self.forget_bias  # gate order i, f^(S), f^(T), o, u
 
     @staticmethod
     def _cell(gates: Tensor, c_spatial: Tensor, c_temporal: Tensor, gate: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -297,18 +303,22 @@ class STLSTM(nn.Module):
         H = self.hidden_channels
         weight = torch.cat([self.weight_input, self.weight_spatial, self.weight_temporal], dim=1)
         zero = x.new_zeros(S, H)
+        # Unbound once: indexing x[:, j, t] per cell would give every cell a backward that writes a full-size
+        # zero gradient (quadratic in L * T when x or the gate needs a gradient, as in a second layer).
+        inputs = [row.unbind(1) for row in x.unbind(1)]
+        gates_in = [row.unbind(1) for row in gate.unbind(1)] if gate is not None else None
         h: dict[tuple[int, int], Tensor] = {}
         c: dict[tuple[int, int], Tensor] = {}
         for j in range(L):
             for t in range(T):
                 h_s, c_s = (h[j - 1, t], c[j - 1, t]) if j > 0 else (zero, zero)
                 h_t, c_t = (h[j, t - 1], c[j, t - 1]) if t > 0 else (zero, zero)
-                gates = F.linear(torch.cat([x[:, j, t], h_s, h_t], dim=-1), weight, self.bias)
-                h[j, t], c[j, t] = self._cell(gates, c_s, c_t, gate[:, j, t] if gate is not None else None)
+                gates = F.linear(torch.cat([inputs[j][t], h_s, h_t], dim=-1), weight, self.bias)
+                h[j, t], c[j, t] = self._cell(gates, c_s, c_t, gates_in[j][t] if gates_in is not None else None)
         return torch.stack([torch.stack([h[j, t] for t in range(T)], dim=1) for j in range(L)], dim=1)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels})"
+        return f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, forget_bias={self.forget_bias})"
 
 
 class STLSTMEncoder(nn.Module):

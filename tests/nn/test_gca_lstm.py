@@ -6,7 +6,7 @@ import torch
 from torch_geometric.data import Batch
 
 from skelgraph.data import SkeletonSequence, to_data
-from skelgraph.nn.gca_lstm import GCALSTM, InformativenessScore, STLSTMClassifier, TwoStreamGCALSTM, WideLinear
+from skelgraph.nn.gca_lstm import GCALSTM, InformativenessScore, STLSTMClassifier, TwoStreamGCALSTM
 from skelgraph.skeleton import SBU
 
 T, H, A, K = 5, 8, 6, 4
@@ -234,7 +234,7 @@ def test_tiny_training_run_on_real_sbu_data_reduces_the_loss(one_thread):
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     with torch.no_grad():
         before = model.training_loss(data).item()
-    for _ in range(150):  # 60 steps were enough for some initialisations only (loss 1.40 -> 0.87 here)
+    for _ in range(150):  # 60 steps fall short for some initialisations (seed 3: loss 1.40 -> 1.71 at step 60)
         opt.zero_grad()
         model.training_loss(data).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -242,29 +242,3 @@ def test_tiny_training_run_on_real_sbu_data_reduces_the_loss(one_thread):
     with torch.no_grad():
         after = model.training_loss(data).item()
     assert after < 0.5 * before
-
-
-def test_wide_linear_starts_as_nn_linear_and_bounds_an_adam_step():
-    n, lr = 40_000, 1e-3
-    torch.manual_seed(0)
-    wide = WideLinear(n, 16)
-    effective = wide.weight * wide.scale
-    bound = 1 / n**0.5
-    assert effective.abs().max() <= bound and abs(effective.std().item() - bound / 3**0.5) < 0.02 * bound
-    assert wide.bias.abs().max() <= bound
-    h = 0.1 + 0.05 * torch.rand(8, n)  # positive, correlated inputs like concatenated ST-LSTM states
-    for layer in (wide, torch.nn.Linear(n, 16)):
-        before = layer(h).detach()
-        opt = torch.optim.Adam(layer.parameters(), lr=lr)
-        layer(h).relu().sum().backward()
-        opt.step()  # Adam's first step moves every weight by lr in the gradient's sign
-        change = (layer(h).detach() - before).abs().max().item()
-        scale = getattr(layer, "scale", 1.0)
-        assert change == pytest.approx(lr * (h.abs().sum(1).max().item() * scale + 1), rel=0.02)
-    # The plain layer's step is sqrt(n) = 200 times larger: pre-activations of order 1 swing by about 5.
-    assert lr * h.sum(1).max().item() > 4
-
-
-def test_feed_forward_initialisation_and_global1_use_the_wide_layer():
-    assert isinstance(GCALSTM(SBU, K, num_frames=T, hidden_channels=H).stream.init_memory, WideLinear)
-    assert isinstance(STLSTMClassifier(SBU, K, head="global_fc", num_frames=T, hidden_channels=H).global_fc, WideLinear)

@@ -71,4 +71,32 @@ def test_encoder_gathers_the_tree_chain(make_sequence):
     encoder = STLSTMEncoder(SBU, hidden_channels=8, dropout=0.0).eval()
     assert encoder.num_positions == 2 * (SBU.num_joints - 1) + 1
     torch.testing.assert_close(encoder(data.x), encoder.layer(chained))
-    assert "STLSTM(3, 8)" in repr(encoder)
+    assert "STLSTM(3, 8, forget_bias=-1.0)" in repr(encoder)
+
+
+def _last_cell_states(layer: STLSTM, x: torch.Tensor) -> torch.Tensor:
+    """Cell state of the grid's last step, by the plain per-cell recurrence (Eq. (1)-(2))."""
+    S, L, T, _ = x.shape
+    weight = torch.cat([layer.weight_input, layer.weight_spatial, layer.weight_temporal], dim=1)
+    zero = x.new_zeros(S, layer.hidden_channels)
+    h, c = {}, {}
+    for j in range(L):
+        for t in range(T):
+            h_s, c_s = (h[j - 1, t], c[j - 1, t]) if j else (zero, zero)
+            h_t, c_t = (h[j, t - 1], c[j, t - 1]) if t else (zero, zero)
+            gates = torch.nn.functional.linear(torch.cat([x[:, j, t], h_s, h_t], -1), weight, layer.bias)
+            h[j, t], c[j, t] = layer._cell(gates, c_s, c_t, None)
+    return c[L - 1, T - 1]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_forget_bias_keeps_cell_states_bounded_over_the_grid(seed):
+    torch.manual_seed(seed)
+    x = torch.randn(8, 29, 20, 3)  # the SBU tree chain x 20 frames
+    with torch.no_grad():
+        bounded = _last_cell_states(STLSTM(3, 32), x).abs().mean()
+        plain = _last_cell_states(STLSTM(3, 32, forget_bias=0.0), x).abs().mean()
+    assert bounded < 1.0, bounded
+    assert plain > 5.0, plain  # two forget gates near 0.5 each: the sum over the grid's paths blows up
+    layer = STLSTM(3, 32)
+    assert torch.all(layer.bias[32:96] < -1 + 1 / 32**0.5 + 1e-6) and torch.all(layer.bias[:32] > -1 / 32**0.5 - 1e-6)
