@@ -125,6 +125,7 @@ class AttentionStream(nn.Module):
         num_frames: ``T``; needed by ``init="ffn"`` and ``share_within=False``.
         attention_channels: Output size of ``W_e2`` (default: ``hidden_channels``).
         dropout: Before the classifier.
+        forget_bias: Initial forget-gate bias offset of the second ST-LSTM layer, see :class:`STLSTM`.
     """
 
     def __init__(
@@ -142,6 +143,7 @@ class AttentionStream(nn.Module):
         num_frames: int | None = None,
         attention_channels: int | None = None,
         dropout: float = 0.5,
+        forget_bias: float = -1.0,
     ) -> None:
         super().__init__()
         if init not in ("ffn", "mean"):
@@ -157,7 +159,7 @@ class AttentionStream(nn.Module):
         H = hidden_channels
         self.num_iterations, self.init, self.attention, self.coarse = num_iterations, init, attention, coarse
         self.init_memory = nn.Linear(num_positions * num_frames * H, H) if init == "ffn" else None
-        self.layer = STLSTM(H, H) if attention == "gate" else None
+        self.layer = STLSTM(H, H, forget_bias) if attention == "gate" else None
         if coarse:
             self.pool = BodyPartPool(chain_parts, len(BODY_PARTS), dim=1)
         rows = len(BODY_PARTS) if coarse else num_positions
@@ -223,11 +225,13 @@ class AttentionStream(nn.Module):
 class _ChainModel(nn.Module):
     """Shared input side: the layout, its chain and the first ST-LSTM layer."""
 
-    def __init__(self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str) -> None:
+    def __init__(
+        self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str, forget_bias: float
+    ) -> None:
         super().__init__()
         self.layout = layout
         self.num_joints = layout.num_joints
-        self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain)
+        self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
 
     @property
     def num_positions(self) -> int:
@@ -255,6 +259,8 @@ class GCALSTM(_ChainModel):
         hidden_channels: ST-LSTM state and memory size (128).
         dropout: 0.5, after the first layer and before the classifier.
         chain: ``"tree"`` (tree traversal) or ``"simple"`` joint order, see :meth:`Layout.chain`.
+        forget_bias: Initial offset of both forget-gate biases of every ST-LSTM layer (-1; 0 for the plain
+            initialisation), see :class:`~skelgraph.nn.st_lstm.STLSTM`.
     """
 
     def __init__(
@@ -272,11 +278,13 @@ class GCALSTM(_ChainModel):
         hidden_channels: int = 128,
         dropout: float = 0.5,
         chain: str = "tree",
+        forget_bias: float = -1.0,
     ) -> None:
-        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
         self.stream = AttentionStream(
             self.num_positions, num_classes, hidden_channels, num_iterations, init, attention, share_within,
             share_across, num_frames=num_frames, attention_channels=attention_channels, dropout=dropout,
+            forget_bias=forget_bias,
         )
 
     @property
@@ -329,13 +337,14 @@ class TwoStreamGCALSTM(_ChainModel):
         hidden_channels: int = 128,
         dropout: float = 0.5,
         chain: str = "tree",
+        forget_bias: float = -1.0,
     ) -> None:
-        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
         kwargs = dict(
             num_positions=self.num_positions, num_classes=num_classes, hidden_channels=hidden_channels,
             num_iterations=num_iterations, init=init, attention=attention, share_within=share_within,
             share_across=share_across, num_frames=num_frames, attention_channels=attention_channels,
-            dropout=dropout,
+            dropout=dropout, forget_bias=forget_bias,
         )
         self.fine = AttentionStream(**kwargs)  # type: ignore[arg-type]
         chain_parts = layout.part_index[self.encoder.chain]
@@ -407,14 +416,15 @@ class STLSTMClassifier(_ChainModel):
         hidden_channels: int = 128,
         dropout: float = 0.5,
         chain: str = "tree",
+        forget_bias: float = -1.0,
     ) -> None:
-        super().__init__(layout, in_channels, hidden_channels, dropout, chain)
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
         if head not in ("local", "global_fc", "global_mean"):
             raise ValueError(f"unknown head {head!r}; expected 'local', 'global_fc' or 'global_mean'")
         if head == "global_fc" and num_frames is None:
             raise ValueError("head='global_fc' needs num_frames")
         self.head = head
-        self.layer = STLSTM(hidden_channels, hidden_channels)
+        self.layer = STLSTM(hidden_channels, hidden_channels, forget_bias)
         self.dropout = nn.Dropout(dropout)
         H = hidden_channels
         self.global_fc = nn.Linear(self.num_positions * num_frames * H, H) if head == "global_fc" else None

@@ -331,12 +331,12 @@ class STLSTMEncoder(nn.Module):
 
     def __init__(
         self, layout: Layout, in_channels: int = 3, hidden_channels: int = 128, dropout: float = 0.5,
-        chain: str = "tree",
+        chain: str = "tree", forget_bias: float = -1.0,
     ) -> None:
         super().__init__()
         self.num_joints = layout.num_joints
         self.register_buffer("chain", layout.chain(chain), persistent=False)
-        self.layer = STLSTM(in_channels, hidden_channels)
+        self.layer = STLSTM(in_channels, hidden_channels, forget_bias)
         self.dropout = nn.Dropout(dropout)
 
     @property

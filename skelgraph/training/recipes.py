@@ -229,6 +229,9 @@ def _gca_args(p: argparse.ArgumentParser, T: int, bodies: str = "separate") -> N
     p.add_argument("--hidden", type=int, default=128, help="ST-LSTM state and global memory size")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--chain", choices=["tree", "simple"], default="tree", help="joint chain of the ST-LSTM")
+    p.add_argument("--forget-bias", type=float, default=-1.0,
+                   help="initial offset of the ST-LSTM forget-gate biases (0: plain initialisation, whose cell "
+                        "states grow over the grid and saturate)")
     p.add_argument("--bodies", choices=["separate", "stacked"], default=bodies,
                    help="two-person samples: every body through the network on its own, scores averaged "
                         "(separate), or both bodies' coordinates side by side per joint (stacked: 6 channels)")
@@ -241,7 +244,7 @@ def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int) -> tuple
 
     common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
                   in_channels=3 * (STACKED_BODIES if args.bodies == "stacked" else 1),
-                  dropout=args.dropout, chain=args.chain)
+                  dropout=args.dropout, chain=args.chain, forget_bias=args.forget_bias)
     if args.model in ("gca", "gca2"):
         kwargs = dict(common, num_iterations=args.N, init=args.init, attention=args.attention,
                       share_within=not args.no_share_within, share_across=args.share_across)

@@ -19,15 +19,16 @@ def batch(make_sequence):
     return Batch.from_data_list([to_data(s) for s in seqs])
 
 
-def _models():
+def _models(**extra):
     return {
-        "gca": GCALSTM(SBU, K, num_frames=T, hidden_channels=H),
-        "gca_mean_soft": GCALSTM(SBU, K, init="mean", attention="soft", hidden_channels=H),
-        "gca_per_step": GCALSTM(SBU, K, num_frames=T, share_within=False, share_across=True, hidden_channels=H),
-        "two_stream": TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H),
-        "st_lstm": STLSTMClassifier(SBU, K, hidden_channels=H),
-        "global1": STLSTMClassifier(SBU, K, head="global_fc", num_frames=T, hidden_channels=H),
-        "global2": STLSTMClassifier(SBU, K, head="global_mean", hidden_channels=H),
+        "gca": GCALSTM(SBU, K, num_frames=T, hidden_channels=H, **extra),
+        "gca_mean_soft": GCALSTM(SBU, K, init="mean", attention="soft", hidden_channels=H, **extra),
+        "gca_per_step": GCALSTM(SBU, K, num_frames=T, share_within=False, share_across=True, hidden_channels=H,
+                                **extra),
+        "two_stream": TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H, **extra),
+        "st_lstm": STLSTMClassifier(SBU, K, hidden_channels=H, **extra),
+        "global1": STLSTMClassifier(SBU, K, head="global_fc", num_frames=T, hidden_channels=H, **extra),
+        "global2": STLSTMClassifier(SBU, K, head="global_mean", hidden_channels=H, **extra),
     }
 
 
@@ -242,3 +243,14 @@ def test_tiny_training_run_on_real_sbu_data_reduces_the_loss(one_thread):
     with torch.no_grad():
         after = model.training_loss(data).item()
     assert after < 0.5 * before
+
+
+@pytest.mark.parametrize("name", list(_models()))
+def test_forget_bias_reaches_every_st_lstm_layer(name):
+    from skelgraph.nn.st_lstm import STLSTM
+
+    layers = [m for m in _models(forget_bias=-3.0)[name].modules() if isinstance(m, STLSTM)]
+    assert len(layers) == (1 if name == "gca_mean_soft" else 2 + (name == "two_stream"))  # soft: no second layer
+    assert all(layer.forget_bias == -3.0 for layer in layers)
+    for layer in layers:
+        assert torch.all(layer.bias[H : 3 * H] < -3.0 + 1 / H**0.5 + 1e-6)
