@@ -17,7 +17,7 @@ recipes). Its FLOPs are counted analytically (:func:`arrn_flops`, :func:`gca_flo
   for those whose input is data;
 * ``executed``: what the code actually runs: the RRN fast path recomputes its pairwise hidden layer in the
   backward pass (3x forward there instead of 2x) and the ST-LSTM wavefront runs its input projection and
-  weight gradients over the padded rows of its plan (plus a bias column).
+  its gradients over the padded rows of its plan.
 
 The executed count is cross-checked against :class:`torch.utils.flop_counter.FlopCounterMode` over one step,
 forward and backward separately. FlopCounterMode has no formula for the oneDNN LSTM kernel
@@ -140,17 +140,19 @@ def arrn_flops(config: ARRNConfig, S: int) -> Count:
 def _st_lstm(c: Count, component: str, S: int, L: int, T: int, C: int, H: int, input_grad: bool) -> None:
     """One ST-LSTM layer (Eq. 1): per cell ``5H x (C + 2H)``; executed as the wavefront of ``st_lstm.py``."""
     cells = L * T
-    R = wavefront_plan(L, T).num_rows  # padded rows: input projection and weight gradients run over them
+    R = wavefront_plan(L, T).num_rows  # padded rows: the input projection and its gradients run over them
     fwd = 2.0 * S * cells * 5 * H * (C + 2 * H)
     projection = 2.0 * S * R * 5 * H * C  # all cells' inputs in one product
     recurrent = 2.0 * S * cells * 5 * H * 2 * H  # per diagonal: h_{j-1,t} and h_{j,t-1}, in-place addmm_
     recurrent_grad = 2.0 * S * (cells - 1) * 5 * H * 2 * H  # the same back (the last cell has no successor)
-    weight_grads = 2.0 * S * R * 5 * H * (C + 1 + 2 * H)  # one product, bias column included
+    recurrent_weight_grads = 2.0 * S * cells * 5 * H * 2 * H  # per diagonal, in-place addmm_
+    input_weight_grad = 2.0 * S * R * 5 * H * C  # one product (the bias gradient is a sum)
     input_grads = 2.0 * S * R * 5 * H * C if input_grad else 0.0
     bwd = fwd + 2.0 * S * cells * 5 * H * 2 * H + (2.0 * S * cells * 5 * H * C if input_grad else 0.0)
-    # FlopCounterMode has no formula for the in-place aten.addmm_ of the recurrences.
-    c.add(component, fwd, bwd, backward_executed=recurrent_grad + weight_grads + input_grads,
-          forward_executed=projection + recurrent, uncounted=recurrent + recurrent_grad)
+    # FlopCounterMode has no formula for the in-place aten.addmm_ of the recurrences and weight gradients.
+    c.add(component, fwd, bwd,
+          backward_executed=recurrent_grad + recurrent_weight_grads + input_weight_grad + input_grads,
+          forward_executed=projection + recurrent, uncounted=recurrent + recurrent_grad + recurrent_weight_grads)
 
 
 def _attention_stream(c: Count, name: str, S: int, L: int, T: int, H: int, N: int, K: int, rows: int) -> None:
