@@ -249,8 +249,9 @@ class STLSTM(nn.Module):
             ``(f^{(S)} + f^{(T)})^{j + t}`` over the grid's diagonals wherever the two gates sum above one. With
             the plain initialisation (gates near 0.5, summing to about 1 +- the input terms) the first layer's
             cells on SBU (a 29 x 20 grid) reached a mean ``|c|`` of 600 at the last step, 63 % of them beyond
-            ``|c| > 2`` where ``tanh`` saturates, and training crawled (GCA-LSTM on SBU fold 0: training loss
-            1.67 after 12 epochs, against 1.43 with ``-1``). ``0`` gives the plain initialisation.
+            ``|c| > 2`` where ``tanh`` saturates, and training crawled (GCA-LSTM on SBU fold 0 after 40 epochs:
+            70.9 % test accuracy with ``0``, 81.8 % with ``-1``; ``recipes/gca_lstm_sbu.py --forget-bias``).
+            ``0`` gives the plain initialisation.
 
     Shapes:
         - input ``x`` ``[S, L, T, in_channels]``, optional gate ``[S, L, T]``
