@@ -51,6 +51,7 @@ from torch_geometric.data import Data
 from skelgraph.data import SkeletonSequence, to_data
 from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
 from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
+from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import NTU
 from skelgraph.training.engine import TrainConfig, Trainer
 from skelgraph.training.registry import build_transform, pipeline_spec
@@ -105,6 +106,7 @@ def worker(spec: dict) -> dict:
     """Time ``warmup + batches`` training batches of one model (in its own process)."""
     torch.manual_seed(0)
     torch.set_num_threads(spec["threads"])
+    flush_denormals()  # as the training engine does on CPU
     B, T = spec["batch"], spec["T"]
     model, lr = build_model(spec["model"], T, spec["tiny"])
     dataset = SyntheticNTU((spec["warmup"] + spec["batches"]) * B, build_transform(pipeline_spec("ntu", T),

@@ -59,7 +59,7 @@ from torch_geometric.data import Batch, Data
 
 from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
 from skelgraph.nn.gca_lstm import GCALSTM, TwoStreamGCALSTM
-from skelgraph.nn.st_lstm import wavefront_plan
+from skelgraph.nn.st_lstm import flush_denormals, wavefront_plan
 from skelgraph.skeleton import BODY_PARTS, NTU
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,6 +246,7 @@ def worker(spec: dict) -> dict:
     """One (model, threads) configuration, in its own process."""
     torch.manual_seed(0)
     torch.set_num_threads(spec["threads"])
+    flush_denormals()  # as the training engine does on CPU
     model, count = build(spec)
     model.train()
     data = ntu_batch(spec["batch"], spec["T"])

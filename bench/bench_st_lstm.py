@@ -30,7 +30,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from skelgraph.nn.gca_lstm import GCALSTM
-from skelgraph.nn.st_lstm import STLSTM
+from skelgraph.nn.st_lstm import STLSTM, flush_denormals
 from skelgraph.skeleton import NTU
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,19 +96,47 @@ def check_gca(model: GCALSTM, data: Batch) -> None:
     model.float().train()
 
 
+def gemm_rate(repeats: int = 3, n: int = 2048) -> float:
+    """Best float32 ``n x n`` matrix product rate (FLOP/s) in this process: the hardware limit of the products."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    return max(2.0 * n**3 / timed(lambda: a @ b) for _ in range(repeats))
+
+
+def layer_flops(batch_size: int, L: int, T: int, C: int, H: int) -> float:
+    """Matrix-product FLOPs of one ST-LSTM layer, forward + backward, input without gradient (as timed): per
+    cell ``5H x (C + 2H)`` forward; backward: all weight gradients (as much again) and the gradients to the two
+    predecessor states (no gradient to the input). Equals ``bench_flops.py``'s model count of a first layer."""
+    cells = batch_size * L * T
+    forward = 2.0 * cells * 5 * H * (C + 2 * H)
+    return 2 * forward + 2.0 * cells * 5 * H * 2 * H
+
+
 def bench_layer(batch_size: int, frames: int, hidden: int, repeats: int) -> dict:
     torch.manual_seed(0)
     layer = STLSTM(3, hidden)
     L = NTU.chain("tree").numel()
     x = torch.randn(batch_size, L, frames, 3)  # joint coordinates: the first layer's input needs no gradient
     check_layer(layer, x[:2])
-    return compare(
+    row = compare(
         f"layer  S={batch_size} L={L} T={frames}",
         lambda: layer(x).sum().backward(),
         lambda: layer.forward_reference(x).sum().backward(),
         repeats,
         repeats,
     )
+    # The ceiling: both implementations do the same products, so no implementation beats FLOPs / GEMM rate.
+    flops, rate = layer_flops(batch_size, L, frames, 3, hidden), gemm_rate()
+    row.update(
+        gflop=flops / 1e9,
+        gemm_gflops=rate / 1e9,
+        fraction_of_gemm={k: flops / t / rate for k, t in row["best_s"].items()},
+        ceiling_ratio=row["best_s"]["loop"] / (flops / rate),
+    )
+    print(f"{'':<28} {flops / 1e9:.0f} GFLOP; GEMM {rate / 1e9:.0f} GFLOP/s: wavefront at "
+          f"{row['fraction_of_gemm']['wavefront']:.0%}, loop at {row['fraction_of_gemm']['loop']:.0%} of it; "
+          f"ratio ceiling {row['ceiling_ratio']:.1f}x", flush=True)
+    return row
 
 
 def bench_gca(batch_size: int, frames: int, hidden: int, repeats: int) -> dict:
@@ -138,6 +166,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    flush = flush_denormals()  # as the training engine does on CPU
     if args.tiny:
         frames, hidden, batches, repeats = 6, 16, (4, 1), 1
     else:
@@ -150,6 +179,7 @@ def main() -> None:
     result = {
         "torch": torch.__version__,
         "threads": args.threads,
+        "flush_denormals": flush,
         "machine": platform.platform(),
         "cpu_count": os.cpu_count(),
         "frames": frames,

@@ -22,6 +22,7 @@ from torch_geometric.data import Batch
 
 from skelgraph.data import SkeletonSequence, to_data
 from skelgraph.io import SkeletonFormatError, read_msr_action3d, read_ntu_skeleton, read_sbu, read_sequence
+from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import Layout, get_layout
 from skelgraph.training.checkpoint import load_checkpoint
 from skelgraph.training.registry import build_model, build_transform
@@ -84,6 +85,8 @@ class Predictor:
 def predict_files(checkpoint: str | Path, files: list[str | Path], top: int = 5, device: str = "cpu",
                   plot: str | Path | None = None) -> list[Prediction]:
     """Classify ``files`` with ``checkpoint``; optionally draw the first file's attention to ``plot``."""
+    if torch.device(device).type == "cpu":
+        flush_denormals()
     predictor = Predictor(checkpoint, device)
     sequences = [read_any(f, predictor.layout) for f in files]
     predictions = predictor(sequences, top)

@@ -15,7 +15,7 @@ from skelgraph.nn.gca_lstm import (
 )
 from skelgraph.nn.pooling import BodyPartPool, part_mean
 from skelgraph.nn.rrn import RRN
-from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder, gather_chain, wavefront_plan
+from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder, flush_denormals, gather_chain, wavefront_plan
 
 __all__ = [
     "ARRNLSTM",
@@ -30,6 +30,7 @@ __all__ = [
     "STLSTMClassifier",
     "STLSTMEncoder",
     "TwoStreamGCALSTM",
+    "flush_denormals",
     "fuse_scores",
     "gather_chain",
     "part_mean",

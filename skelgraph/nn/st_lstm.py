@@ -221,6 +221,18 @@ class _Wavefront(torch.autograd.Function):
         return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None
 
 
+def flush_denormals() -> bool:
+    """Treat denormal floats as zero on this CPU (``torch.set_flush_denormal(True)``; TensorFlow's default).
+
+    ST-LSTM gradients decay through the forget gates (about 0.27 each at initialisation) over hundreds of grid
+    steps, and the gated second layer's cells carry inputs scaled by scores near ``1 / (L T)``; both pass through
+    the denormal range, where CPU arithmetic is many times slower: a GCA-LSTM training step at NTU size (batch 4)
+    took 11.2 s instead of 1.5 s. Values below ``1e-38`` change nothing in training. The setting is process
+    state: it stays on after training. Returns False where the CPU cannot flush denormals.
+    """
+    return torch.set_flush_denormal(True)
+
+
 def gather_chain(x: Tensor, num_joints: int, chain: Tensor) -> Tensor:
     """Per-joint node features ``[S * J, T, C]`` (body-major) to chain order ``[S, L, T, C]``."""
     return to_skeletons(x, num_joints).index_select(1, chain.to(x.device))
@@ -237,6 +249,8 @@ class STLSTM(nn.Module):
         h_{j,t} &= o \odot \tanh(c_{j,t})
 
     Without a gate ``r`` the cell update is Eq. (2) (``r = 1`` on the input term and on the forget terms).
+    On CPU, call :func:`flush_denormals` before training with it (the training engine does): its gradients pass
+    through the denormal range and run several times slower otherwise.
     States outside the grid (``j = 0`` spatially, ``t = 0`` temporally) are zero. :meth:`forward` runs the
     wavefront with a hand-written backward (first derivatives only); :meth:`forward_reference` is the per-cell
     loop.

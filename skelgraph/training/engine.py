@@ -32,6 +32,7 @@ from torch.utils.data import Dataset, Sampler
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from skelgraph.training.metrics import ClassificationMeter
 
@@ -176,6 +177,8 @@ class Trainer:
         self.config = config or TrainConfig()
         self.rank, self.world = _rank_world()
         self.device = torch.device(self.config.device)
+        if self.device.type == "cpu":
+            flush_denormals()
         if self.device.type == "cuda" and self.world > 1:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.model = model.to(self.device)

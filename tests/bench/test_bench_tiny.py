@@ -89,3 +89,21 @@ def test_epoch_tiny(tiny_runs) -> None:
         # Every sample has one or two bodies.
         assert all(batch <= s <= 2 * batch for s in row["batch_skeletons"])
         assert row["epoch_s"] > 0
+
+
+def test_st_lstm_tiny_reports_the_gemm_ceiling(tiny_runs) -> None:
+    result = finished(tiny_runs, "bench_st_lstm.py")
+    layers = [r for r in result["rows"] if r["name"].startswith("layer")]
+    assert layers
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from bench_flops import Count, _st_lstm
+    finally:
+        sys.path.pop(0)
+    for row in layers:
+        S, L, T = (int(part.split("=")[1]) for part in row["name"].split()[1:])
+        count = Count()
+        _st_lstm(count, "layer", S, L, T, 3, result["hidden"], input_grad=False)
+        # The same analytic FLOPs as the FLOP benchmark's model count of a first layer.
+        assert row["gflop"] * 1e9 == pytest.approx(count.total("forward") + count.total("backward"))
+        assert row["ceiling_ratio"] == pytest.approx(row["best_s"]["loop"] * row["gemm_gflops"] / row["gflop"])

@@ -100,3 +100,15 @@ def test_forget_bias_keeps_cell_states_bounded_over_the_grid(seed):
     assert plain > 5.0, plain  # two forget gates near 0.5 each: the sum over the grid's paths blows up
     layer = STLSTM(3, 32)
     assert torch.all(layer.bias[32:96] < -1 + 1 / 32**0.5 + 1e-6) and torch.all(layer.bias[:32] > -1 / 32**0.5 - 1e-6)
+
+
+def test_flush_denormals_makes_denormal_inputs_zero():
+    from skelgraph.nn.st_lstm import flush_denormals
+
+    try:
+        if not flush_denormals():
+            pytest.skip("this CPU cannot flush denormals")
+        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)
+    assert (torch.tensor([1e-39]) * 1.0).item() != 0.0

@@ -240,3 +240,12 @@ def test_stepwise_steps_start_at_the_full_learning_rate_and_decay_within_a_step(
         expected = cfg.lr if rec["step"] != prev["step"] else prev["lr"] * 0.5
         assert rec["lr"] == pytest.approx(expected), (prev, rec)
     assert history[0]["lr"] == cfg.lr and len({h["step"] for h in history}) == 3
+
+
+def test_training_on_cpu_flushes_denormals(graphs):
+    torch.set_flush_denormal(False)
+    try:
+        Trainer(TinyModel(), graphs, None, config(epochs=1))
+        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0  # ST-LSTM gradients decay into this range
+    finally:
+        torch.set_flush_denormal(False)
