@@ -48,8 +48,6 @@ class WavefrontPlan:
         rows: ``[L * T]``: padded row of cell ``j * T + t``.
         sources: ``[num_rows]``: cell ``j * T + t`` of every padded row (0 on pad rows).
         pads: Indices of the pad rows.
-        spatial_rows, temporal_rows: ``[num_rows]``: for each padded row, the padded row of its cell's spatial
-            (``j - 1``) and temporal (``t - 1``) predecessor; a zero row where there is none (and on pad rows).
     """
 
     num_rows: int
@@ -57,8 +55,6 @@ class WavefrontPlan:
     rows: Tensor
     sources: Tensor
     pads: Tensor
-    spatial_rows: Tensor
-    temporal_rows: Tensor
 
 
 @lru_cache(maxsize=64)
@@ -89,14 +85,7 @@ def wavefront_plan(num_positions: int, num_frames: int) -> WavefrontPlan:
     sources[rows] = torch.arange(L * T)
     is_pad = torch.ones(num_rows, dtype=torch.bool)
     is_pad[rows] = False
-    # Position j sits at local row j - lo(d-1) + 1 of the previous block, whose first and last rows are zero.
-    prev_start = torch.tensor([0, *starts])[d]
-    prev_lo = torch.tensor([0, *lo])[d]
-    spatial_rows = torch.zeros(num_rows, dtype=torch.long)
-    temporal_rows = torch.zeros(num_rows, dtype=torch.long)
-    spatial_rows[rows] = prev_start + j - prev_lo
-    temporal_rows[rows] = prev_start + j - prev_lo + 1
-    return WavefrontPlan(num_rows, diagonals, rows, sources, is_pad.nonzero().flatten(), spatial_rows, temporal_rows)
+    return WavefrontPlan(num_rows, diagonals, rows, sources, is_pad.nonzero().flatten())
 
 
 class _Wavefront(torch.autograd.Function):

@@ -41,12 +41,23 @@ def test_wavefront_plan_visits_every_cell_once_with_its_predecessors():
     assert sorted(plan.rows.tolist()) == sorted(set(plan.rows.tolist()))
     assert len(plan.diagonals) == L + T - 1 and sum(n for _, n, *_ in plan.diagonals) == L * T
     row_of = {(j, t): plan.rows[j * T + t].item() for j in range(L) for t in range(T)}
-    pads = set(plan.pads.tolist())
+    pads = set(plan.pads.tolist()) | {0, 1}  # rows 0 and 1: the zero block before the first diagonal
     for (j, t), row in row_of.items():
-        sp, tp = plan.spatial_rows[row].item(), plan.temporal_rows[row].item()
+        assert plan.sources[row].item() == j * T + t
+        # The slice arithmetic of the wavefront: cell k of diagonal d reads rows prev + a + k (spatial
+        # predecessor) and prev + a + 1 + k (temporal); its successors sit at rows b + 2 + k and b + 1 + k of the
+        # next diagonal's block.
+        start, n, prev, a, b = plan.diagonals[j + t]
+        k = row - start - 1
+        assert 0 <= k < n
+        sp, tp = prev + a + k, prev + a + 1 + k
         assert sp == row_of[j - 1, t] if j > 0 else sp in pads
         assert tp == row_of[j, t - 1] if t > 0 else tp in pads
-        assert plan.sources[row].item() == j * T + t
+        if j + t + 1 < L + T - 1:
+            following = plan.diagonals[j + t + 1][0]
+            ss, ts = following + b + 2 + k, following + b + 1 + k
+            assert ss == row_of[j + 1, t] if j + 1 < L else ss in pads
+            assert ts == row_of[j, t + 1] if t + 1 < T else ts in pads
 
 
 def test_batch_independence_and_float32():
