@@ -37,13 +37,12 @@ import json
 import math
 import os
 import platform
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import run_worker
 from torch import nn
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
@@ -145,14 +144,6 @@ def worker(spec: dict) -> dict:
     )
 
 
-def run_spec(spec: dict) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
-                          text=True, cwd=ROOT)
-    if proc.returncode:
-        raise RuntimeError(f"worker {spec['model']} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
 
@@ -191,7 +182,7 @@ def main() -> None:
     rows = []
     for name in args.models:
         spec = dict(base, model=name)
-        res = worker(spec) if args.tiny else run_spec(spec)  # tiny: in-process, to stay fast
+        res = worker(spec) if args.tiny else run_worker(__file__, spec)  # tiny: in-process, to stay fast
         rows.append(dict(model=name, **res))
         print(f"{name:8s} {res['time_per_batch_s']:8.3f} {res['time_per_skeleton_ms']:11.1f} "
               f"{_duration(res['epoch_s']):>9s}", flush=True)

@@ -46,13 +46,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from _common import run_worker
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torch_geometric.data import Batch, Data
@@ -298,14 +297,6 @@ def worker(spec: dict) -> dict:
     return out
 
 
-def run_spec(spec: dict) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
-                          text=True, cwd=ROOT)
-    if proc.returncode:
-        raise RuntimeError(f"worker {spec['model']} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
@@ -340,7 +331,7 @@ def main() -> None:
     for n_threads in threads:
         for name in args.models:
             spec = dict(base, model=name, batch=batches[name], threads=n_threads, profile=n_threads == threads[0])
-            res = worker(spec) if args.tiny else run_spec(spec)  # tiny: in-process, to stay fast
+            res = worker(spec) if args.tiny else run_worker(__file__, spec)  # tiny: in-process, to stay fast
             f, fc = res["flops"], res["flop_counter"]
             print(f"{name:6s} {n_threads:3d} {spec['batch']:5d} {f['model_flops'] / 1e9:9.1f} "
                   f"{f['executed_flops'] / 1e9:9.1f} {(fc['forward'] + fc['backward']) / 1e9:10.1f} "

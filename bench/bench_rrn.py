@@ -39,12 +39,11 @@ import json
 import platform
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
+from _common import run_worker
 from torch import Tensor, nn
 
 from skelgraph.data import complete_edge_index, node_line_features
@@ -154,12 +153,6 @@ def _batch(x: Tensor, B: int, J: int, K: int):
     return Batch.from_data_list(graphs)
 
 
-def run_spec(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=8)
@@ -187,7 +180,7 @@ def main() -> None:
     for kind, path, ckpt in configs:
         spec = dict(base, kind=kind, path=path, checkpoint=ckpt, small_lstm=args.tiny)
         name = f"{kind}/{path}{'+ckpt' if ckpt else ''}"
-        res = run_spec(spec)
+        res = run_worker(__file__, spec)
         results.append(dict(name=name, kind=kind, path=path, checkpoint=ckpt, **res))
         print(f"{name:24s} {res['time_s']:8.3f} s  {res['time_per_sample_ms']:9.1f} ms/sample  "
               f"peak {res['peak_per_sample_mb']:8.1f} MB/sample  saved {res['saved_per_sample_mb']:8.1f} MB/sample",
