@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from bench_flops import Count, _st_lstm, gemm_rate
 from torch_geometric.data import Batch, Data
 
 from skelgraph.nn.gca_lstm import GCALSTM
@@ -96,20 +97,12 @@ def check_gca(model: GCALSTM, data: Batch) -> None:
     model.float().train()
 
 
-def gemm_rate(repeats: int = 3, n: int = 2048) -> float:
-    """Best float32 ``n x n`` matrix product rate (FLOP/s) in this process: the hardware limit of the products."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    return max(2.0 * n**3 / timed(lambda: a @ b) for _ in range(repeats))
-
-
 def layer_flops(batch_size: int, L: int, T: int, C: int, H: int) -> float:
-    """Matrix-product FLOPs of one ST-LSTM layer, forward + backward, input without gradient (as timed): per
-    cell ``5H x (C + 2H)`` forward; backward: all weight gradients (as much again) and the gradients to the two
-    predecessor states (no gradient to the input). Equals ``bench_flops.py``'s model count of a first layer."""
-    cells = batch_size * L * T
-    forward = 2.0 * cells * 5 * H * (C + 2 * H)
-    return 2 * forward + 2.0 * cells * 5 * H * 2 * H
+    """Matrix-product FLOPs of one ST-LSTM layer, forward + backward, input without gradient (as timed): the
+    model count of ``bench_flops.py``."""
+    count = Count()
+    _st_lstm(count, "layer", batch_size, L, T, C, H, input_grad=False)
+    return count.total("forward") + count.total("backward")
 
 
 def bench_layer(batch_size: int, frames: int, hidden: int, repeats: int) -> dict:
@@ -126,7 +119,7 @@ def bench_layer(batch_size: int, frames: int, hidden: int, repeats: int) -> dict
         repeats,
     )
     # The ceiling: both implementations do the same products, so no implementation beats FLOPs / GEMM rate.
-    flops, rate = layer_flops(batch_size, L, frames, 3, hidden), gemm_rate()
+    flops, rate = layer_flops(batch_size, L, frames, 3, hidden), gemm_rate(2048, 3)[0]
     row.update(
         gflop=flops / 1e9,
         gemm_gflops=rate / 1e9,
