@@ -239,11 +239,11 @@ def _gca_args(p: argparse.ArgumentParser, T: int, bodies: str = "separate") -> N
                    help="share of the training split held out for model selection and stepwise training")
 
 
-def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int) -> tuple[Any, dict[str, Any]]:
+def _gca_model(args: argparse.Namespace, layout: Any, num_classes: int, in_channels: int) -> tuple[Any, dict[str, Any]]:
     from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
 
     common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
-                  in_channels=3 * (STACKED_BODIES if args.bodies == "stacked" else 1),
+                  in_channels=in_channels,
                   dropout=args.dropout, chain=args.chain, forget_bias=args.forget_bias)
     if args.model in ("gca", "gca2"):
         kwargs = dict(common, num_iterations=args.N, init=args.init, attention=args.attention,
@@ -259,7 +259,8 @@ def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
              dataset_meta: dict[str, Any]) -> dict[str, Any]:
     layout = train_full.layout
     spec, train, val = _prepare(args, train_full, test)
-    model, kwargs = _gca_model(args, layout, len(train_full.class_names))
+    # Coordinates per joint, times the bodies the pipeline stacks side by side.
+    model, kwargs = _gca_model(args, layout, len(train_full.class_names), 3 * max(spec["stack_bodies"], 1))
     stepwise = args.training == "stepwise" and hasattr(model, "iteration_parameters")
     if stepwise and val is None:
         raise SystemExit("stepwise training needs a validation split: use --val-fraction > 0")
