@@ -164,3 +164,26 @@ def node_line_features(x: Tensor, num_joints: int) -> Tensor:
     """Line features for body-major node features ``x`` ``[S * J, T, C]``: ``[S * J, T, C (J - 1)]``."""
     sk = to_skeletons(x, num_joints).transpose(1, 2)  # [S, T, J, C]
     return line_features(sk).transpose(1, 2).reshape(x.size(0), x.size(1), -1)
+
+
+def skeleton_lengths(data: Data, num_joints: int) -> Tensor | None:
+    """``[S]`` real frames of every skeleton of ``data`` (a sample or a batch), from the samples' ``num_frames``
+    (set by :func:`to_data` and :class:`~skelgraph.transforms.FixedLength`), clamped to ``[1, T]``; ``None``
+    when ``data`` carries no ``num_frames`` (every frame is then real)."""
+    num_frames = getattr(data, "num_frames", None)
+    if num_frames is None:
+        return None
+    num_frames = num_frames.view(-1)
+    batch = getattr(data, "batch", None)
+    if batch is not None:
+        per_skeleton = num_frames[skeleton_batch(batch, num_joints)]
+    else:
+        per_skeleton = num_frames[:1].expand(data.x.size(0) // num_joints)
+    return per_skeleton.clamp(1, data.x.size(1)).to(data.x.device)
+
+
+def frame_mask(lengths: Tensor | None, num_frames: int, device: torch.device | None = None) -> Tensor | None:
+    """``[S, T]`` boolean mask of the real frames of every skeleton (``None`` stays ``None``: all real)."""
+    if lengths is None:
+        return None
+    return torch.arange(num_frames, device=device if device is not None else lengths.device) < lengths[:, None]

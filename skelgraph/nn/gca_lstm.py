@@ -18,6 +18,13 @@ iteration=n)`` classify from ``IF(n)``; ``iteration_parameters(n)`` lists the pa
 
 Several bodies: every skeleton runs through the network on its own; class scores (logits) are averaged over the
 bodies of a sample (the project-wide rule).
+
+Sequence lengths: samples shorter than ``T`` are zero-padded (:class:`~skelgraph.transforms.FixedLength`), and
+their real length travels with the batch (``data.num_frames``). Padded steps enter nothing: ``F(n)`` is the
+output of the last chain position at the last *real* frame, the Eq. (4) mean, the Eq. (6) softmax and every
+average over steps run over real steps only, and the feed-forward ``IF(0)`` and "Global (1)" layers read zeros
+at padded steps. The recurrences only run forward in time, so real steps never see padding either: changing the
+padded frames changes no output (tested).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from skelgraph.data import skeleton_batch
+from skelgraph.data import frame_mask, skeleton_batch, skeleton_lengths
 from skelgraph.nn.pooling import BodyPartPool
 from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder
 from skelgraph.skeleton import BODY_PARTS, Layout
@@ -64,8 +71,9 @@ class InformativenessScore(nn.Module):
             ``(rows, frames)`` for one pair of weights per step.
 
     Shapes:
-        - input ``h`` ``[S, rows, T, in_channels]``, memory ``[S, memory_channels]``
-        - output ``r`` ``[S, rows, T]``, summing to one over ``(rows, T)``
+        - input ``h`` ``[S, rows, T, in_channels]``, memory ``[S, memory_channels]``, optional ``mask``
+          broadcastable to ``[S, rows, T]`` (``False`` at padded steps, which get score zero)
+        - output ``r`` ``[S, rows, T]``, summing to one over the real steps of ``(rows, T)``
     """
 
     def __init__(
@@ -86,7 +94,7 @@ class InformativenessScore(nn.Module):
         bound1 = 1.0 / math.sqrt(self.weight1.size(-1))
         nn.init.uniform_(self.weight1, -bound1, bound1)
 
-    def forward(self, h: Tensor, memory: Tensor) -> Tensor:
+    def forward(self, h: Tensor, memory: Tensor, mask: Tensor | None = None) -> Tensor:
         C = self.in_channels
         w_h, w_m = self.weight2[..., :C], self.weight2[..., C:]
         if self.grid is None:
@@ -98,6 +106,8 @@ class InformativenessScore(nn.Module):
                 raise ValueError(f"per-step attention weights are built for a {self.grid} grid, got {h.shape[1:3]}")
             z = torch.einsum("sltc,ltac->slta", h, w_h) + torch.einsum("sm,ltam->slta", memory, w_m) + self.bias2
             e = (torch.tanh(z) * self.weight1).sum(-1)  # Eq. (5)
+        if mask is not None:
+            e = e.masked_fill(~mask, -math.inf)  # padded steps take no share of the softmax
         return torch.softmax(e.flatten(1), dim=1).view_as(e)  # Eq. (6)
 
     def extra_repr(self) -> str:
@@ -172,33 +182,44 @@ class AttentionStream(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(H, num_classes)  # W_c, Eq. (9)
 
-    def score(self, n: int, h: Tensor, memory: Tensor) -> tuple[Tensor, Tensor]:
-        """Scores of iteration ``n`` (1-based): ``(r over the chain [S, L, T], r over the scored grid)``."""
+    def score(self, n: int, h: Tensor, memory: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Scores of iteration ``n`` (1-based): ``(r over the chain [S, L, T], r over the scored grid)``;
+        ``valid`` ``[S, T]`` marks the real frames."""
         scorer = self.scores[0 if len(self.scores) == 1 else n - 1]
+        mask = valid[:, None] if valid is not None else None
         if not self.coarse:
-            r = scorer(h, memory)  # Eq. (5)-(6)
+            r = scorer(h, memory, mask)  # Eq. (5)-(6)
             return r, r
-        r_parts = scorer(self.pool(h), memory)  # Eq. (10)-(12)
+        r_parts = scorer(self.pool(h), memory, mask)  # Eq. (10)-(12)
         return r_parts.index_select(1, self.pool.part_index), r_parts  # every joint takes its part's score
 
-    def memories(self, h: Tensor, iteration: int | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    def memories(
+        self, h: Tensor, iteration: int | None = None, lengths: Tensor | None = None
+    ) -> tuple[list[Tensor], list[Tensor]]:
         """``([IF(0), ..., IF(n)], [r(1), ..., r(n)])`` from first-layer states ``h`` ``[S, L, T, H]``.
 
         ``n`` is ``iteration`` (default ``N``); ``r(n)`` are the scores over the scored grid (chain positions,
-        or body parts for the coarse stream).
+        or body parts for the coarse stream). ``lengths`` ``[S]``: real frames per skeleton (default: all ``T``);
+        padded steps enter no score, no mean and no ``IF(0)`` input, and ``F(n)`` is read at the last real frame.
         """
         n_last = self.num_iterations if iteration is None else iteration
         if not 0 <= n_last <= self.num_iterations:
             raise ValueError(f"iteration must be in 0..{self.num_iterations}, got {iteration}")
+        valid = frame_mask(lengths, h.size(2), h.device)
+        h_real = h if valid is None else h * valid[:, None, :, None].to(h.dtype)
         if self.init_memory is not None:
-            memory = F.relu(self.init_memory(h.flatten(1)))
-        else:
+            memory = F.relu(self.init_memory(h_real.flatten(1)))
+        elif valid is None:
             memory = h.mean(dim=(1, 2))  # Eq. (4)
+        else:
+            memory = h_real.sum(dim=(1, 2)) / (lengths.to(h.dtype) * h.size(1))[:, None]  # Eq. (4), real steps
+        last = (lengths - 1) if lengths is not None else h.new_full((h.size(0),), h.size(2) - 1, dtype=torch.long)
         memories, scores = [memory], []
         for n in range(1, n_last + 1):
-            r, r_grid = self.score(n, h, memory)
+            r, r_grid = self.score(n, h, memory, valid)
             if self.layer is not None:
-                attended = self.layer(h, r)[:, -1, -1]  # Eq. (7)/(13); F(n): output of the last step
+                out = self.layer(h, r)[:, -1]  # Eq. (7)/(13): the last chain position, every frame
+                attended = out[torch.arange(out.size(0), device=out.device), last]  # F(n): last real step
             else:
                 attended = torch.einsum("slt,sltc->sc", r, h)  # soft attention, Section V-I
             memory = F.relu(self.refine[n - 1](torch.cat([attended, memory], dim=-1)))  # Eq. (8)
@@ -237,13 +258,43 @@ class _ChainModel(nn.Module):
     def num_positions(self) -> int:
         return self.encoder.num_positions
 
+    def _lengths(self, data: Data) -> Tensor | None:
+        return skeleton_lengths(data, self.num_joints)
+
     def _chain_to_joints(self, r: Tensor) -> Tensor:
         """``[S, L, T]`` over chain positions -> ``[S, J, T]``: sum over the positions that visit a joint."""
         out = r.new_zeros(r.size(0), self.num_joints, r.size(2))
         return out.index_add_(1, self.encoder.chain, r)
 
 
-class GCALSTM(_ChainModel):
+class _IterativeModel(_ChainModel):
+    """The stepwise-training side of the GCA models: the iteration ``model(data)`` classifies from.
+
+    ``inference_iteration`` (default ``N``) is part of the state dict (``_extra_state``), so a checkpoint of a
+    stepwise run that stopped in step ``n`` classifies from ``IF(n)``, whose parameters were trained, wherever
+    it is loaded; the training engine sets it.
+    """
+
+    inference_iteration: int
+    num_iterations: int
+
+    def set_inference_iteration(self, n: int) -> None:
+        """Make ``model(data)`` classify from ``IF(n)`` (``0 <= n <= N``)."""
+        if not 0 <= int(n) <= self.num_iterations:
+            raise ValueError(f"iteration must be in 0..{self.num_iterations}, got {n}")
+        self.inference_iteration = int(n)
+
+    def get_extra_state(self) -> dict[str, int]:
+        return {"inference_iteration": self.inference_iteration}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        self.set_inference_iteration(state["inference_iteration"])
+
+    def _iteration(self, iteration: int | None) -> int:
+        return self.inference_iteration if iteration is None else iteration
+
+
+class GCALSTM(_IterativeModel):
     """Global Context-Aware Attention LSTM (GCA-LSTM, Section III).
 
     Args:
@@ -286,14 +337,16 @@ class GCALSTM(_ChainModel):
             share_across, num_frames=num_frames, attention_channels=attention_channels, dropout=dropout,
             forget_bias=forget_bias,
         )
+        self.inference_iteration = num_iterations
 
     @property
     def num_iterations(self) -> int:
         return self.stream.num_iterations
 
     def forward(self, data: Data, iteration: int | None = None) -> Tensor:
-        """Class scores (logits) ``[B, K]`` from ``IF(iteration)`` (default ``IF(N)``)."""
-        memories, _ = self.stream.memories(self.encoder(data.x), iteration)
+        """Class scores (logits) ``[B, K]`` from ``IF(iteration)`` (default: :attr:`inference_iteration`,
+        ``N`` unless a stepwise run ended earlier)."""
+        memories, _ = self.stream.memories(self.encoder(data.x), self._iteration(iteration), self._lengths(data))
         return _sample_mean(self.stream.logits(memories[-1]), data, self.num_joints)
 
     def training_loss(self, data: Data, iteration: int | None = None) -> Tensor:
@@ -306,14 +359,14 @@ class GCALSTM(_ChainModel):
 
     def attention(self, data: Data) -> list[Tensor]:
         """Informativeness scores ``r(n)`` ``[S, L, T]`` over chain positions, for ``n = 1 .. N`` (Fig. 7)."""
-        return self.stream.memories(self.encoder(data.x))[1]
+        return self.stream.memories(self.encoder(data.x), lengths=self._lengths(data))[1]
 
     def joint_attention(self, data: Data) -> list[Tensor]:
         """Scores per joint ``[S, J, T]``: the sum over the chain positions that visit the joint (Fig. 8)."""
         return [self._chain_to_joints(r) for r in self.attention(data)]
 
 
-class TwoStreamGCALSTM(_ChainModel):
+class TwoStreamGCALSTM(_IterativeModel):
     """Two-stream GCA-LSTM (Section IV): joint-level (fine) and body-part-level (coarse) attention streams.
 
     The streams share the first ST-LSTM layer; each has its own global context memory, second layer, attention
@@ -349,16 +402,18 @@ class TwoStreamGCALSTM(_ChainModel):
         self.fine = AttentionStream(**kwargs)  # type: ignore[arg-type]
         chain_parts = layout.part_index[self.encoder.chain]
         self.coarse = AttentionStream(coarse=True, chain_parts=chain_parts, **kwargs)  # type: ignore[arg-type]
+        self.inference_iteration = num_iterations
 
     @property
     def num_iterations(self) -> int:
         return self.fine.num_iterations
 
     def stream_logits(self, data: Data, iteration: int | None = None) -> tuple[Tensor, Tensor]:
-        """``(fine, coarse)`` logits ``[B, K]`` from ``IF(iteration)`` of each stream."""
-        h = self.encoder(data.x)
-        fine, _ = self.fine.memories(h, iteration)
-        coarse, _ = self.coarse.memories(h, iteration)
+        """``(fine, coarse)`` logits ``[B, K]`` from ``IF(iteration)`` of each stream (default:
+        :attr:`inference_iteration`)."""
+        h, lengths, n = self.encoder(data.x), self._lengths(data), self._iteration(iteration)
+        fine, _ = self.fine.memories(h, n, lengths)
+        coarse, _ = self.coarse.memories(h, n, lengths)
         return (
             _sample_mean(self.fine.logits(fine[-1]), data, self.num_joints),
             _sample_mean(self.coarse.logits(coarse[-1]), data, self.num_joints),
@@ -380,8 +435,9 @@ class TwoStreamGCALSTM(_ChainModel):
 
     def attention(self, data: Data) -> dict[str, list[Tensor]]:
         """``{"fine": [S, L, T] per iteration, "coarse": [S, P, T] per iteration}`` (P = 5 body parts)."""
-        h = self.encoder(data.x)
-        return {"fine": self.fine.memories(h)[1], "coarse": self.coarse.memories(h)[1]}
+        h, lengths = self.encoder(data.x), self._lengths(data)
+        return {"fine": self.fine.memories(h, lengths=lengths)[1],
+                "coarse": self.coarse.memories(h, lengths=lengths)[1]}
 
     def joint_attention(self, data: Data) -> dict[str, list[Tensor]]:
         """Per joint ``[S, J, T]``: fine summed over chain positions; coarse the joint's part score (Eq. (13))."""
@@ -430,30 +486,44 @@ class STLSTMClassifier(_ChainModel):
         self.global_fc = nn.Linear(self.num_positions * num_frames * H, H) if head == "global_fc" else None
         self.classifier = nn.Linear(H, num_classes)
 
-    def _skeleton_logits(self, data: Data) -> Tensor:
-        """``[S, L, T, K]`` per-step logits (``"local"``) or ``[S, K]``."""
+    def _skeleton_logits(self, data: Data) -> tuple[Tensor, Tensor | None]:
+        """``([S, L, T, K]`` per-step logits (``"local"``) or ``[S, K]``, the ``[S, 1, T]`` weights of the real
+        steps in a mean over steps (``None``: every step real))."""
         h = self.layer(self.encoder(data.x))
+        lengths = self._lengths(data)
+        valid = frame_mask(lengths, h.size(2), h.device)
+        weights = None
+        if valid is not None:
+            weights = valid[:, None].to(h.dtype) / (lengths.to(h.dtype) * h.size(1))[:, None, None]
         if self.head == "local":
-            return self.classifier(self.dropout(h))
+            return self.classifier(self.dropout(h)), weights
         if self.global_fc is not None:
-            g = F.relu(self.global_fc(h.flatten(1)))
+            h_real = h if valid is None else h * valid[:, None, :, None].to(h.dtype)
+            g = F.relu(self.global_fc(h_real.flatten(1)))
         else:
-            g = h.mean(dim=(1, 2))
-        return self.classifier(self.dropout(g))
+            g = h.mean(dim=(1, 2)) if weights is None else (h * weights[..., None]).sum(dim=(1, 2))
+        return self.classifier(self.dropout(g)), None
+
+    @staticmethod
+    def _step_mean(values: Tensor, weights: Tensor | None) -> Tensor:
+        """Mean of ``[S, L, T, ...]`` over the real steps ``(L, T)``."""
+        if weights is None:
+            return values.mean(dim=(1, 2))
+        return (values * weights.view(*weights.shape, *([1] * (values.dim() - 3)))).sum(dim=(1, 2))
 
     def forward(self, data: Data) -> Tensor:
-        logits = self._skeleton_logits(data)
+        logits, weights = self._skeleton_logits(data)
         if self.head == "local":
-            logits = F.log_softmax(logits, -1).mean(dim=(1, 2))
+            logits = self._step_mean(F.log_softmax(logits, -1), weights)
         return _sample_mean(logits, data, self.num_joints)
 
     def training_loss(self, data: Data) -> Tensor:
-        logits = self._skeleton_logits(data)
+        logits, weights = self._skeleton_logits(data)
         if self.head != "local":
             return F.cross_entropy(_sample_mean(logits, data, self.num_joints), data.y)
         batch = getattr(data, "batch", None)
         sample = skeleton_batch(batch, self.num_joints) if batch is not None else logits.new_zeros(
             logits.size(0), dtype=torch.long)
         target = data.y[sample][:, None, None].expand(logits.shape[:3])
-        per_skeleton = F.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none").mean(dim=(1, 2))
-        return _sample_mean(per_skeleton, data, self.num_joints).mean()
+        per_step = F.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")
+        return _sample_mean(self._step_mean(per_step, weights), data, self.num_joints).mean()

@@ -2,8 +2,9 @@
 
 The engine only assumes the model contract of :mod:`skelgraph.nn`: ``model(data)`` returns class scores
 ``[B, K]`` and ``model.training_loss(data)`` the paper's objective. Models trained stepwise (GCA-LSTM
-Algorithm 1) also provide ``num_iterations``, ``iteration_parameters(n)`` and
-``training_loss(data, iteration=n)``.
+Algorithm 1) also provide ``num_iterations``, ``iteration_parameters(n)``, ``training_loss(data, iteration=n)``
+and ``set_inference_iteration(n)`` (the iteration ``model(data)`` classifies from, kept in the state dict, so a
+checkpoint of a run that stopped in step ``n`` classifies from ``IF(n)`` wherever it is loaded).
 
 Exact resume: the data order of epoch ``e`` is a function of ``(seed, e)`` only, and every checkpoint holds the
 model, optimiser, scheduler, stepwise state and all RNG states as they were at the end of the epoch, so a run
@@ -35,6 +36,7 @@ from tqdm.auto import tqdm
 from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from skelgraph.training.metrics import ClassificationMeter
+from skelgraph.training.seeding import seed_everything
 
 
 class TrainingDiverged(RuntimeError):
@@ -50,7 +52,13 @@ class TrainConfig:
     ``"exponential"`` multiplies it by ``lr_decay`` every epoch (GCA-LSTM: SGD lr 1.5e-3, decay 0.95,
     momentum 0.9). ``stepwise`` trains GCA-LSTM by Algorithm 1: step ``n`` optimises the parameters of
     iterations ``0..n`` with the loss on iteration ``n`` until the validation loss has not decreased for
-    ``stepwise_patience`` epochs; ``epochs`` bounds the whole run.
+    ``stepwise_patience`` epochs, or for at most ``stepwise_max_epochs`` epochs (``None``: no bound per step, as
+    in the paper; a slowly but steadily improving step then keeps the whole budget); ``epochs`` bounds the whole
+    run. A stepwise run that ends before its last step classifies from the deepest step it trained
+    (:attr:`RunState.step`), never from iterations whose parameters were not trained.
+
+    ``save_checkpoints=False`` writes no ``last.pt`` / ``best.pt`` and keeps the best weights in memory instead
+    (leave-one-out protocols with hundreds of folds); a run without checkpoints cannot be resumed.
     """
 
     epochs: int = 10
@@ -66,6 +74,8 @@ class TrainConfig:
     grad_clip: float | None = None
     stepwise: bool = False
     stepwise_patience: int = 1
+    stepwise_max_epochs: int | None = None
+    save_checkpoints: bool = True
     device: str = "cpu"
     amp: bool = False
     amp_dtype: str = "bfloat16"
@@ -80,6 +90,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.schedule not in ("none", "plateau", "exponential"):
             raise ValueError(f"schedule must be 'none', 'plateau' or 'exponential', got {self.schedule!r}")
+        if self.stepwise_max_epochs is not None and self.stepwise_max_epochs < 1:
+            raise ValueError(f"stepwise_max_epochs must be at least 1 (or None), got {self.stepwise_max_epochs}")
 
 
 def init_distributed() -> tuple[int, int]:
@@ -147,14 +159,23 @@ class _Objective(nn.Module):
 
 @dataclass
 class RunState:
-    """Everything that changes during a run and is saved in checkpoints."""
+    """Everything that changes during a run and is saved in checkpoints.
+
+    ``step`` is the stepwise step to train next, ``step_epochs`` the epochs spent in it, ``trained_step`` the
+    deepest step trained for at least one epoch, ``best_step`` the step of the best checkpoint and
+    ``stepwise_done`` whether Algorithm 1 finished its last step.
+    """
 
     epoch: int = 0
     step: int = 0
     best_metric: float = -math.inf
     best_epoch: int = -1
+    best_step: int = 0
     step_best_loss: float = math.inf
     step_bad_epochs: int = 0
+    step_epochs: int = 0
+    trained_step: int = 0
+    stepwise_done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -187,8 +208,10 @@ class Trainer:
         self.class_names = list(class_names) if class_names is not None else None
         self.meta = meta or {}
         self.state = RunState()
-        if self.config.stepwise and not hasattr(model, "iteration_parameters"):
-            raise ValueError(f"{type(model).__name__} does not support stepwise training (no iteration_parameters)")
+        if self.config.stepwise and not all(hasattr(model, a) for a in ("iteration_parameters",
+                                                                         "set_inference_iteration")):
+            raise ValueError(f"{type(model).__name__} does not support stepwise training (it needs "
+                             "iteration_parameters and set_inference_iteration)")
         objective: nn.Module = _Objective(self.model)
         if self.config.compile:
             objective = torch.compile(objective)
@@ -201,6 +224,7 @@ class Trainer:
         self.train_loader = self._loader(train_set, self.train_sampler, self.config.batch_size)
         self.optimizer, self.scheduler = self._build_optimizer()
         self._writer = None
+        self._best_weights: dict[str, torch.Tensor] | None = None  # save_checkpoints=False keeps them here
 
     # ---------------------------------------------------------------- set-up
     def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int) -> DataLoader:
@@ -251,6 +275,10 @@ class Trainer:
         }
 
     def save(self, name: str) -> None:
+        if not self.config.save_checkpoints:
+            if name == "best.pt":
+                self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return
         if self.out_dir is not None and self.is_main:
             save_checkpoint(self.out_dir / name, self.checkpoint_state())
 
@@ -345,17 +373,20 @@ class Trainer:
 
     def _advance_stepwise(self, val_loss: float) -> bool:
         """Algorithm 1's inner ``while``: returns True when training should stop altogether."""
-        s = self.state
+        s, c = self.state, self.config
+        s.step_epochs += 1
         if val_loss < s.step_best_loss:
             s.step_best_loss, s.step_bad_epochs = val_loss, 0
-            return False
-        s.step_bad_epochs += 1
-        if s.step_bad_epochs < self.config.stepwise_patience:
+        else:
+            s.step_bad_epochs += 1
+        converged = s.step_bad_epochs >= c.stepwise_patience
+        if not converged and (c.stepwise_max_epochs is None or s.step_epochs < c.stepwise_max_epochs):
             return False
         if s.step >= self.model.num_iterations:
+            s.stepwise_done = True
             return True
         s.step += 1
-        s.step_best_loss, s.step_bad_epochs = math.inf, 0
+        s.step_best_loss, s.step_bad_epochs, s.step_epochs = math.inf, 0, 0
         # best.pt holds the best epoch of the deepest step reached: earlier steps classify from earlier iterations.
         s.best_metric = -math.inf
         self.optimizer, self.scheduler = self._build_optimizer()
@@ -365,12 +396,16 @@ class Trainer:
         """Train until ``config.epochs`` (or the end of the last stepwise step); returns the epoch history."""
         c = self.config
         if self.state.epoch == 0 and not self.state.history:
-            torch.manual_seed(c.seed)
+            seed_everything(c.seed)  # training draws independent of what the set-up consumed
         epochs = tqdm(range(self.state.epoch, c.epochs), desc="training", initial=self.state.epoch, total=c.epochs,
                       disable=not (c.progress and self.is_main))
         for _ in epochs:
             started = time.perf_counter()
             train_loss = self.train_epoch()
+            if c.stepwise:
+                # Checkpoints written from now on classify from the step just trained (the model carries it).
+                self.state.trained_step = self.state.step
+                self.model.set_inference_iteration(self.state.step)
             record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                                       "train_loss": train_loss}
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
@@ -388,6 +423,7 @@ class Trainer:
                 improved = metric > self.state.best_metric
                 if improved:
                     self.state.best_metric, self.state.best_epoch = metric, self.state.epoch + 1
+                    self.state.best_step = self.state.step
                 if c.stepwise:
                     stop = self._advance_stepwise(val["loss"])
             else:
@@ -405,10 +441,25 @@ class Trainer:
                 break
         if self._writer is not None:
             self._writer.close()
+        if c.stepwise and not self.state.stepwise_done and self.is_main:
+            k = self.state.trained_step
+            print(f"stepwise training ended in step {k} of {self.model.num_iterations} (epoch budget of {c.epochs} "
+                  f"spent): the model classifies from IF({k}); raise --epochs or set a lower "
+                  "--stepwise-max-epochs to train every step")
         return self.state.history
 
+    @property
+    def stepwise_reached(self) -> int | None:
+        """Deepest stepwise step trained (``None`` for direct training)."""
+        return self.state.trained_step if self.config.stepwise else None
+
     def load_best(self) -> None:
-        """Load the weights of ``best.pt`` (no-op without an out_dir or a best checkpoint)."""
+        """Load the best weights: ``best.pt``, or the in-memory copy with ``save_checkpoints=False`` (no-op
+        when there is neither)."""
+        if not self.config.save_checkpoints:
+            if self._best_weights is not None:
+                self.model.load_state_dict(self._best_weights)
+            return
         if self.world > 1:
             torch.distributed.barrier()  # rank 0 may still be writing it
         if self.out_dir is not None and (self.out_dir / "best.pt").exists():

@@ -156,7 +156,9 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                    meta: dict[str, Any], resume: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
-    ``metrics.json`` and the plots (training curves, confusion matrix, joint weights). Returns the metrics.
+    ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json`` and
+    the plots (training curves, confusion matrix, joint weights). Returns the metrics plus ``train_seconds``.
+    A stepwise run records ``stepwise_reached`` (deepest step trained) and is evaluated from that step.
 
     ``after_training`` runs on the trained model before testing (e.g. choosing the ARRN fusion weight on the
     validation split); what it returns is stored in the metrics.
@@ -173,8 +175,13 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     trainer.fit()
     seconds = time.perf_counter() - started
     trainer.load_best()
-    result: dict[str, Any] = {"train_seconds": seconds, "epochs": trainer.state.epoch,
-                              "best_epoch": trainer.state.best_epoch, "config": asdict(config), "meta": meta}
+    # metrics.json holds only what the seed determines (no timings), so repeated runs compare byte for byte.
+    result: dict[str, Any] = {"epochs": trainer.state.epoch, "best_epoch": trainer.state.best_epoch,
+                              "config": asdict(config), "meta": meta}
+    if config.stepwise:
+        # The evaluations below classify from the step best.pt was taken in (the model carries it).
+        result.update(stepwise_reached=trainer.stepwise_reached, stepwise_completed=trainer.state.stepwise_done,
+                      best_step=trainer.state.best_step, num_iterations=trainer.model.num_iterations)
     if after_training is not None:
         result.update(after_training(trainer))
         trainer.save("best.pt")
@@ -189,6 +196,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     if trainer.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
+        epoch_seconds = [h.get("seconds") for h in trainer.state.history]
+        (out / "timing.json").write_text(json.dumps({"train_seconds": seconds, "epoch_seconds": epoch_seconds}))
         try:
             from skelgraph.training.plots import plot_confusion, plot_history
 
@@ -199,6 +208,7 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                 plot_attention(trainer.model, test_set[0], layout, out / "attention.png")
         except ImportError as err:
             print(f"no plots: {err}")
+    result["train_seconds"] = seconds  # returned for reports, kept out of metrics.json (see timing.json)
     return result
 
 

@@ -161,11 +161,82 @@ def test_two_stream_averages_probabilities(batch):
 
 def test_local_head_loss_is_mean_over_steps(batch):
     model = STLSTMClassifier(SBU, K, hidden_channels=H).eval()
-    logp = model._skeleton_logits(batch).log_softmax(-1)  # [S, L, T, K]
+    logp = model._skeleton_logits(batch)[0].log_softmax(-1)  # [S, L, T, K]
     sample = torch.tensor([0, 1, 1, 2])
     per_skeleton = -logp[torch.arange(4), :, :, batch.y[sample]].mean(dim=(1, 2))
     expected = torch.stack([per_skeleton[0], per_skeleton[1:3].mean(), per_skeleton[3]]).mean()
     torch.testing.assert_close(model.training_loss(batch), expected)
+
+
+def _padded_batch(make_sequence, lengths, T_pad, noise=None):
+    """Samples of the given real lengths, zero-padded (or filled with ``noise``) to ``T_pad`` frames."""
+    graphs = []
+    for i, n in enumerate(lengths):
+        data = to_data(make_sequence(T=n, M=1 + i % 2, layout=SBU, label=i % K, seed=10 + i))
+        pad = torch.zeros(data.x.size(0), T_pad - n, 3) if noise is None else noise * torch.randn(
+            data.x.size(0), T_pad - n, 3)
+        data.x = torch.cat([data.x, pad], dim=1)
+        data.num_frames = torch.tensor([n])
+        graphs.append(data)
+    return Batch.from_data_list(graphs)
+
+
+@pytest.mark.parametrize("name", ["gca", "gca_mean_soft", "gca_per_step", "two_stream", "st_lstm", "global1",
+                                  "global2"])
+def test_padded_frames_change_no_output(make_sequence, name):
+    """Whatever the padded frames hold, no score and no loss changes (lengths 2, 5 and 3 of T = 5)."""
+    torch.manual_seed(0)
+    model = _models()[name].eval()
+    zeros = _padded_batch(make_sequence, [2, 5, 3], T)
+    garbage = _padded_batch(make_sequence, [2, 5, 3], T, noise=50.0)
+    assert not torch.equal(zeros.x, garbage.x)
+    torch.testing.assert_close(model(garbage), model(zeros), rtol=0, atol=1e-6)
+    torch.testing.assert_close(model.training_loss(garbage), model.training_loss(zeros), rtol=0, atol=1e-6)
+    if hasattr(model, "attention"):
+        att_z, att_g = model.attention(zeros), model.attention(garbage)
+        for a, b in zip(*(list(a.values()) if isinstance(a, dict) else [a] for a in (att_z, att_g))):
+            for r_z, r_g in zip(a, b):
+                torch.testing.assert_close(r_g, r_z, rtol=0, atol=1e-6)
+                assert (r_z[0, :, 2:] == 0).all(), "padded steps get no attention"
+
+
+@pytest.mark.parametrize("name", ["gca_mean_soft", "st_lstm", "global2"])
+def test_padding_length_does_not_matter_where_the_architecture_allows(make_sequence, name):
+    """A sequence padded to T and to T + 4 gets the same scores (mean initialisation, no per-T layer)."""
+    torch.manual_seed(0)
+    model = _models()[name].eval()
+    short = _padded_batch(make_sequence, [2, 5, 3], T)
+    long = _padded_batch(make_sequence, [2, 5, 3], T + 4)
+    torch.testing.assert_close(model(long), model(short), rtol=0, atol=1e-6)
+
+
+def test_gate_reads_f_at_the_last_real_step(make_sequence):
+    """F(n) is the second layer's output at (last chain position, last real frame): a model fed only the real
+    frames (no padding) gives the same scores as the padded one."""
+    torch.manual_seed(0)
+    model = GCALSTM(SBU, K, init="mean", hidden_channels=H).eval()
+    padded = _padded_batch(make_sequence, [3], T)
+    trimmed = padded.clone()
+    trimmed.x = padded.x[:, :3]
+    torch.testing.assert_close(model(padded), model(trimmed), rtol=0, atol=1e-6)
+    del trimmed.num_frames  # without lengths, every frame counts: padding would change the scores
+    torch.testing.assert_close(model(trimmed), model(padded), rtol=0, atol=1e-6)
+    no_lengths = padded.clone()
+    del no_lengths.num_frames
+    assert not torch.allclose(model(no_lengths), model(padded))
+
+
+def test_inference_iteration_travels_in_the_state_dict(batch):
+    model = GCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    model.set_inference_iteration(0)
+    torch.testing.assert_close(model(batch), model(batch, iteration=0))
+    other = GCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    assert other.inference_iteration == 2
+    other.load_state_dict(model.state_dict())
+    assert other.inference_iteration == 0
+    torch.testing.assert_close(other(batch), model(batch, iteration=0))
+    with pytest.raises(ValueError, match="iteration"):
+        model.set_inference_iteration(3)
 
 
 def test_bad_arguments():

@@ -59,6 +59,7 @@ class TinyIterative(nn.Module):
     num_iterations = 2
 
     def __init__(self, num_joints=20, num_classes=4, hidden=16):
+        self.inference_iteration = self.num_iterations
         super().__init__()
         self.num_joints, self.num_classes = num_joints, num_classes
         self.encoder = nn.Linear(3 * num_joints, hidden)
@@ -66,7 +67,7 @@ class TinyIterative(nn.Module):
         self.classifier = nn.Linear(hidden, num_classes)
 
     def forward(self, data, iteration=None):
-        n = self.num_iterations if iteration is None else iteration
+        n = self.inference_iteration if iteration is None else iteration
         sk = to_skeletons(data.x, self.num_joints).permute(0, 2, 1, 3).flatten(2).mean(1)
         h = torch.tanh(self.encoder(sk))
         for i in range(n):
@@ -83,3 +84,6 @@ class TinyIterative(nn.Module):
         for i in range(n):
             params += list(self.refine[i].parameters())
         return params
+
+    def set_inference_iteration(self, n):
+        self.inference_iteration = n

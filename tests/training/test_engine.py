@@ -249,3 +249,105 @@ def test_training_on_cpu_flushes_denormals(graphs):
         assert (torch.tensor([1e-39]) * 1.0).item() == 0.0  # ST-LSTM gradients decay into this range
     finally:
         torch.set_flush_denormal(False)
+
+
+class _DecreasingValLoss:
+    """Wraps Trainer.evaluate so that the validation loss falls a little every epoch (a step that never
+    converges by Algorithm 1's rule), keeping the real accuracy figures."""
+
+    def __init__(self, trainer):
+        self.original, self.calls = trainer.evaluate, 0
+
+    def __call__(self, dataset, iteration=None):
+        meter = self.original(dataset, iteration)
+        self.calls += 1
+        values = dict(meter.compute(), loss=10.0 - 0.01 * self.calls)
+        return type("Meter", (), {"compute": lambda _: values})()
+
+
+def test_stepwise_step_that_never_ends_is_reported_and_evaluated_where_trained(graphs, tmp_path, capsys):
+    """Step 0 never converges and there is no bound per step: the run ends in step 0, says so, and its
+    checkpoint classifies from IF(0) (whose parameters were trained), never from the untrained IF(2)."""
+    from skelgraph.skeleton import MSR_ACTION3D
+    from skelgraph.training.experiment import run_experiment
+
+    torch.manual_seed(0)
+    model = TinyIterative()
+    cfg = config(epochs=5, stepwise=True, stepwise_patience=1)
+    trainer = Trainer(model, graphs, graphs[:12], cfg, out_dir=tmp_path / "direct", class_names=list("abcd"))
+    trainer.evaluate = _DecreasingValLoss(trainer)
+    history = trainer.fit()
+    assert [h["step"] for h in history] == [0] * 5
+    assert trainer.stepwise_reached == 0 and not trainer.state.stepwise_done
+    assert model.inference_iteration == 0
+    assert "ended in step 0 of 2" in capsys.readouterr().out
+    best = TinyIterative()
+    best.load_state_dict(load_checkpoint(tmp_path / "direct" / "best.pt")["model"])
+    best.inference_iteration = load_checkpoint(tmp_path / "direct" / "best.pt")["state"]["best_step"]
+    assert best.inference_iteration == 0
+
+    # Through run_experiment: metrics.json says how far it got, and the test figure is IF(0)'s.
+    import skelgraph.training.engine as engine_mod
+
+    original_evaluate = engine_mod.Trainer.evaluate
+
+    out = tmp_path / "run"
+    torch.manual_seed(0)
+    model = TinyIterative()
+    calls = {"n": 0}
+
+    def decreasing(self, dataset, iteration=None):
+        meter = original_evaluate(self, dataset, iteration)
+        if dataset is val and iteration is not None:  # the per-epoch validation of fit()
+            calls["n"] += 1
+            values = dict(meter.compute(), loss=10.0 - 0.01 * calls["n"])
+            return type("Meter", (), {"compute": lambda _: values})()
+        return meter
+
+    val, test = graphs[:12], graphs[12:]
+    engine_mod.Trainer.evaluate = decreasing
+    try:
+        result = run_experiment(model, graphs, val, test, cfg, out, class_names=list("abcd"), layout=MSR_ACTION3D,
+                                meta={})
+    finally:
+        engine_mod.Trainer.evaluate = original_evaluate
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stepwise_reached"] == 0 and metrics["stepwise_completed"] is False
+    checker = Trainer(model, graphs, None, config(), class_names=list("abcd"))
+    at_zero = checker.evaluate(test, iteration=0).compute()
+    assert result["test"]["top1"] == at_zero["top1"] == metrics["test"]["top1"]
+    assert "train_seconds" not in metrics and "train_seconds" in json.loads((out / "timing.json").read_text())
+
+
+def test_stepwise_bound_per_step_trains_every_step(graphs):
+    """With at most 3 epochs per step, a never-converging schedule still walks through steps 0, 1 and 2."""
+    torch.manual_seed(0)
+    model = TinyIterative()
+    cfg = config(epochs=12, stepwise=True, stepwise_patience=1, stepwise_max_epochs=3)
+    trainer = Trainer(model, graphs, graphs[:12], cfg, class_names=list("abcd"))
+    trainer.evaluate = _DecreasingValLoss(trainer)
+    history = trainer.fit()
+    assert [h["step"] for h in history] == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # stops after the last step's bound
+    assert trainer.state.stepwise_done and trainer.stepwise_reached == 2 and model.inference_iteration == 2
+    with pytest.raises(ValueError, match="stepwise_max_epochs"):
+        config(stepwise_max_epochs=0)
+
+
+def test_fit_seeds_every_generator_so_the_set_up_does_not_matter(graphs):
+    """fit() seeds torch, numpy and random from config.seed: what the set-up drew before does not change the
+    training draws (data order, dropout); another seed gives another run."""
+    import random
+
+    import numpy as np
+
+    def run(seed, drawn_before):
+        torch.manual_seed(0)
+        model = TinyModel(dropout=0.3)  # same initial weights every time
+        torch.rand(drawn_before), np.random.rand(drawn_before), random.random()
+        trainer = Trainer(model, graphs, graphs[:12], config(epochs=2, seed=seed), class_names=list("abcd"))
+        trainer.fit()
+        return [h["train_loss"] for h in trainer.state.history], model.fc.weight.detach().clone()
+
+    (loss_a, w_a), (loss_b, w_b), (loss_c, _) = run(0, 3), run(0, 17), run(1, 3)
+    assert loss_a == loss_b and torch.equal(w_a, w_b)
+    assert loss_a != loss_c
