@@ -1,9 +1,9 @@
 """ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Li et al., ICME 2019, Table 4).
 
-    python recipes/arrn_florence.py --help
+    python recipes/arrn_florence.py --help        # or: python -m skelgraph.recipes.arrn_florence --help
 """
 
-from skelgraph.training.recipes import arrn_florence_main
+from skelgraph.recipes.arrn_florence import main
 
 if __name__ == "__main__":
-    arrn_florence_main()
+    main()

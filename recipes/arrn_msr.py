@@ -1,9 +1,9 @@
 """ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Li et al., ICME 2019, Table 5).
 
-    python recipes/arrn_msr.py --help
+    python recipes/arrn_msr.py --help        # or: python -m skelgraph.recipes.arrn_msr --help
 """
 
-from skelgraph.training.recipes import arrn_msr_main
+from skelgraph.recipes.arrn_msr import main
 
 if __name__ == "__main__":
-    arrn_msr_main()
+    main()

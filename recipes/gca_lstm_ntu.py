@@ -1,9 +1,9 @@
 """GCA-LSTM on NTU RGB+D: one or two streams, direct or stepwise training (Liu et al., TIP 2018).
 
-    python recipes/gca_lstm_ntu.py --help
+    python recipes/gca_lstm_ntu.py --help        # or: python -m skelgraph.recipes.gca_lstm_ntu --help
 """
 
-from skelgraph.training.recipes import gca_ntu_main
+from skelgraph.recipes.gca_lstm_ntu import main
 
 if __name__ == "__main__":
-    gca_ntu_main()
+    main()

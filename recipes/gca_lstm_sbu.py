@@ -1,9 +1,9 @@
 """GCA-LSTM, ST-LSTM and ST-LSTM + Global on SBU Kinect Interaction, 5-fold (Liu et al., TIP 2018, Table IX).
 
-    python recipes/gca_lstm_sbu.py --help
+    python recipes/gca_lstm_sbu.py --help        # or: python -m skelgraph.recipes.gca_lstm_sbu --help
 """
 
-from skelgraph.training.recipes import gca_sbu_main
+from skelgraph.recipes.gca_lstm_sbu import main
 
 if __name__ == "__main__":
-    gca_sbu_main()
+    main()

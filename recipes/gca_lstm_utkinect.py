@@ -1,9 +1,9 @@
 """GCA-LSTM on UTKinect-Action3D (Liu et al., TIP 2018); needs the UTKinect files, see datasets/README.md.
 
-    python recipes/gca_lstm_utkinect.py --help
+    python recipes/gca_lstm_utkinect.py --help        # or: python -m skelgraph.recipes.gca_lstm_utkinect --help
 """
 
-from skelgraph.training.recipes import gca_utkinect_main
+from skelgraph.recipes.gca_lstm_utkinect import main
 
 if __name__ == "__main__":
-    gca_utkinect_main()
+    main()

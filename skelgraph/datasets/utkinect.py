@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import os.path as osp
+import warnings
 from collections.abc import Callable, Iterator
 
 import torch
@@ -13,7 +14,7 @@ from torch_geometric.data import Data
 
 from skelgraph.data import SkeletonSequence
 from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset, in_set, split_mask
-from skelgraph.io.utkinect import UTKINECT_ACTIONS, read_utkinect, read_utkinect_labels
+from skelgraph.io.utkinect import UTKINECT_ACTIONS, read_utkinect, read_utkinect_labels, utkinect_overlaps
 from skelgraph.skeleton import KINECT_V1
 
 #: Cross-subject protocol: odd subjects train, even subjects test (half of the subjects each).
@@ -29,6 +30,10 @@ class UTKinect(SkeletonDataset):
       all the others; ``dataset.folds`` lists the clip names (199 in the full release: the one ``NaN NaN``
       entry is skipped and reported).
     * ``"xsub"`` cross-subject: subjects :data:`UTKINECT_TRAIN_SUBJECTS` train, the others test (no folds).
+
+    Rows of a repeated frame number are all kept (distinct samples; :mod:`skelgraph.io.utkinect` gives the
+    evidence). Clips whose labelled ranges overlap are cut as labelled; processing warns about them and
+    :attr:`overlaps` lists them.
 
     Args:
         root: Folder holding ``raw/joints/joints_sSS_eEE.txt`` and ``raw/actionLabel.txt`` (default
@@ -66,6 +71,15 @@ class UTKinect(SkeletonDataset):
         return list(self._data.name) if self.protocol == "loso" else []
 
     @property
+    def overlaps(self) -> list[str]:
+        """Pairs of clips of one recording whose labelled frame ranges overlap (see :func:`utkinect_overlaps`)."""
+        return utkinect_overlaps(read_utkinect_labels(osp.join(self.raw_dir, "actionLabel.txt"))[0])
+
+    def params(self) -> dict[str, str]:
+        # Part of the cache key: caches built when repeated frame numbers kept only their first row are stale.
+        return {"repeated_frames": "all rows"}
+
+    @property
     def raw_file_names(self) -> list[str]:
         return ["joints", "actionLabel.txt"]
 
@@ -78,6 +92,11 @@ class UTKinect(SkeletonDataset):
 
     def read_samples(self) -> Iterator[SkeletonSequence]:
         labels, skipped = read_utkinect_labels(osp.join(self.raw_dir, "actionLabel.txt"))
+        overlaps = utkinect_overlaps(labels)
+        if overlaps:
+            warnings.warn(f"UTKinect: {len(overlaps)} pairs of labelled clips overlap and are kept as labelled "
+                          f"({'; '.join(overlaps[:3])}{' ...' if len(overlaps) > 3 else ''}); see "
+                          "dataset.overlaps", stacklevel=2)
         for entry in skipped:
             self.skip(entry.split(":")[0], entry)
         files = {osp.basename(f)[len("joints_"):-len(".txt")]: f

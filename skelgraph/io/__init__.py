@@ -19,7 +19,13 @@ from skelgraph.io.ntu import (
     select_bodies,
 )
 from skelgraph.io.sbu import SBU_CLASSES, read_sbu
-from skelgraph.io.utkinect import UTKINECT_ACTIONS, read_utkinect, read_utkinect_joints, read_utkinect_labels
+from skelgraph.io.utkinect import (
+    UTKINECT_ACTIONS,
+    read_utkinect,
+    read_utkinect_joints,
+    read_utkinect_labels,
+    utkinect_overlaps,
+)
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -44,5 +50,6 @@ __all__ = [
     "read_utkinect",
     "read_utkinect_joints",
     "read_utkinect_labels",
+    "utkinect_overlaps",
     "select_bodies",
 ]

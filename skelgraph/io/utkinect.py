@@ -1,11 +1,17 @@
 """UTKinect-Action3D: ``joints_sSS_eEE.txt`` recordings cut into clips by ``actionLabel.txt``.
 
 ``joints_sSS_eEE.txt``: 61 whitespace-separated numbers per line, the frame number then 20 joints x (x, y, z)
-in metres in Kinect v1 SDK order (:data:`skelgraph.skeleton.KINECT_V1`). Frame numbers can repeat.
+in metres in Kinect v1 SDK order (:data:`skelgraph.skeleton.KINECT_V1`).
+
+Frame numbers can repeat (539 pairs in the release). The rows of a repeated number are distinct samples, not the
+same instant recorded twice: in 531 of the 539 pairs the second row lies nearer the next frame's row than the
+first does (2.85 cm apart on average), so both rows are kept, in file order.
 
 ``actionLabel.txt``: blocks headed by a line ``sSS_eEE``, then one line ``action: start end`` per action with
 inclusive frame numbers (column 1 of the joints file); an entry ``carry:  NaN NaN`` marks an action that was
-not recorded and is skipped.
+not recorded and is skipped. Ranges of one recording may overlap or nest (in the release, ``s03_e01``'s push
+contains its whole throw clip): the clips are cut as labelled, and :func:`utkinect_overlaps` lists every such
+pair so that datasets can report them.
 """
 
 from __future__ import annotations
@@ -79,6 +85,24 @@ def read_utkinect_labels(path: str | os.PathLike) -> tuple[UTKinectLabels, list[
     return labels, skipped
 
 
+def utkinect_overlaps(labels: UTKinectLabels) -> list[str]:
+    """Every pair of clips of one recording whose frame ranges overlap, described (e.g.
+    ``"s03_e01: push [a, b] contains throw [c, d]"``), in label order."""
+    found = []
+    for key, entries in labels.items():
+        for k, (a, lo_a, hi_a) in enumerate(entries):
+            for b, lo_b, hi_b in entries[k + 1 :]:
+                if lo_a <= hi_b and lo_b <= hi_a:
+                    if lo_a <= lo_b and hi_b <= hi_a:
+                        how = "contains"
+                    elif lo_b <= lo_a and hi_a <= hi_b:
+                        how = "lies inside"
+                    else:
+                        how = "overlaps"
+                    found.append(f"{key}: {a} [{lo_a}, {hi_a}] {how} {b} [{lo_b}, {hi_b}]")
+    return found
+
+
 def read_utkinect_joints(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``joints_sSS_eEE.txt``: ``(frame_numbers [N] int64, coords [N, 20, 3] float32)``, rows in file order."""
     rows = load_table(path, 61)
@@ -91,8 +115,8 @@ def read_utkinect(
 ) -> tuple[list[SkeletonSequence], list[str]]:
     """Cut one recording into its action clips.
 
-    A clip holds the rows whose frame number lies in ``[start, end]`` (inclusive). Where a frame number repeats,
-    only its first row is kept (a repeated number is the same instant recorded twice). Labels index
+    A clip holds every row whose frame number lies in ``[start, end]`` (inclusive), in file order; rows of a
+    repeated frame number are all kept (distinct samples, see the module docstring). Labels index
     :data:`UTKINECT_ACTIONS`; ``meta`` holds ``subject``, ``repetition``, ``name`` (``sSS_eEE_action``),
     ``source``, ``start`` and ``end``.
 
@@ -109,9 +133,6 @@ def read_utkinect(
         raise SkeletonFormatError(joints_path, None, "a file named joints_sSS_eEE.txt with an entry in actionLabel.txt",
                                   repr(Path(joints_path).name))
     frames, coords = read_utkinect_joints(joints_path)
-    _, first = np.unique(frames, return_index=True)
-    keep = np.sort(first)
-    frames, coords = frames[keep], coords[keep]
     clips: list[SkeletonSequence] = []
     skipped: list[str] = []
     for action, start, end in labels[key]:

@@ -17,6 +17,7 @@ per-rank batch), gradients are averaged by DDP, metrics are summed across ranks,
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -224,7 +225,7 @@ class Trainer:
         self.train_loader = self._loader(train_set, self.train_sampler, self.config.batch_size)
         self.optimizer, self.scheduler = self._build_optimizer()
         self._writer = None
-        self._best_weights: dict[str, torch.Tensor] | None = None  # save_checkpoints=False keeps them here
+        self._best_weights: dict[str, Any] | None = None  # save_checkpoints=False keeps them here
 
     # ---------------------------------------------------------------- set-up
     def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int) -> DataLoader:
@@ -277,7 +278,7 @@ class Trainer:
     def save(self, name: str) -> None:
         if not self.config.save_checkpoints:
             if name == "best.pt":
-                self._best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self._best_weights = copy.deepcopy(self.model.state_dict())
             return
         if self.out_dir is not None and self.is_main:
             save_checkpoint(self.out_dir / name, self.checkpoint_state())

@@ -152,7 +152,7 @@ def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) ->
 
 
 def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None, test_set: Dataset | None,
-                   config: TrainConfig, out_dir: str | Path, *, class_names: Sequence[str], layout: Layout,
+                   config: TrainConfig, out_dir: str | Path | None, *, class_names: Sequence[str], layout: Layout,
                    meta: dict[str, Any], resume: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
@@ -160,11 +160,14 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     the plots (training curves, confusion matrix, joint weights). Returns the metrics plus ``train_seconds``.
     A stepwise run records ``stepwise_reached`` (deepest step trained) and is evaluated from that step.
 
+    ``out_dir=None`` writes nothing (no run folder, no plots); with ``config.save_checkpoints=False`` the best
+    weights are kept in memory, as the folds of a leave-one-out protocol do.
+
     ``after_training`` runs on the trained model before testing (e.g. choosing the ARRN fusion weight on the
     validation split); what it returns is stored in the metrics.
     """
     init_distributed()
-    out = Path(out_dir)
+    out = Path(out_dir) if out_dir is not None else None
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta)
     if resume:
         if trainer.resume():
@@ -193,7 +196,7 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
         result["test"] = meter.compute()
         result["test_per_class"] = dict(zip(class_names, meter.per_class_accuracy().tolist()))
         result["test_confusion"] = meter.confusion.tolist()
-    if trainer.is_main:
+    if trainer.is_main and out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         epoch_seconds = [h.get("seconds") for h in trainer.state.history]

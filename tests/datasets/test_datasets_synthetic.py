@@ -35,6 +35,14 @@ def test_utkinect_cross_subject(utk_root):
     assert test.names == ["s02_e02_walk", "s02_e02_pickUp"]
 
 
+def test_utkinect_reports_overlapping_clips(tmp_path):
+    write_utkinect(tmp_path / "raw", {"s03_e01": [("push", 2, 12), ("throw", 4, 9)]}, nan_entry=False)
+    with pytest.warns(UserWarning, match="1 pairs of labelled clips overlap"):
+        ds = UTKinect(tmp_path, protocol="xsub", split="all", log=False)
+    assert ds.overlaps == ["s03_e01: push [2, 12] contains throw [4, 9]"]
+    assert sorted(ds.names) == ["s03_e01_push", "s03_e01_throw"], "both clips kept as labelled"
+
+
 def test_florence_leave_one_actor_out(tmp_path):
     videos = [(v, 1 + v % 3, 1 + v % 9, 5 + v % 4) for v in range(1, 13)]
     (tmp_path / "raw").mkdir()

@@ -17,6 +17,7 @@ from skelgraph.io import (
     read_utkinect,
     read_utkinect_joints,
     read_utkinect_labels,
+    utkinect_overlaps,
 )
 from skelgraph.skeleton import FLORENCE_3D, KINECT_V1, SBU
 
@@ -30,12 +31,23 @@ def test_utkinect_labels_and_clips(tmp_path):
     assert empty == []
     frames, coords = written["s01_e01"]
     for clip, (action, start, end) in zip(clips, UTK_RECORDINGS["s01_e01"], strict=True):
-        # plain reference: first row of every frame number in [start, end]
-        rows = [coords[i] for i, f in enumerate(frames) if start <= f <= end and f not in frames[:i]]
+        # plain reference: every row whose frame number is in [start, end], repeated numbers included
+        rows = [coords[i] for i, f in enumerate(frames) if start <= f <= end]
         np.testing.assert_allclose(clip.coords[:, 0], np.array(rows, dtype=np.float32))
         assert clip.label == UTKINECT_ACTIONS.index(action) and clip.layout is KINECT_V1
         assert clip.meta["subject"] == 1 and clip.meta["repetition"] == 1
-    assert clips[0].num_frames == 9  # frames 2..10, the repeated frame 3 kept once
+    assert clips[0].num_frames == 10  # frames 2..10 with both rows of the repeated frame 3
+
+
+def test_utkinect_overlapping_ranges_are_listed():
+    labels = {"s03_e01": [("push", 10, 40), ("throw", 15, 30), ("pull", 35, 50), ("walk", 60, 70)],
+              "s01_e01": [("walk", 1, 5), ("sitDown", 5, 9)]}
+    assert utkinect_overlaps(labels) == [
+        "s03_e01: push [10, 40] contains throw [15, 30]",
+        "s03_e01: push [10, 40] overlaps pull [35, 50]",
+        "s01_e01: walk [1, 5] overlaps sitDown [5, 9]",
+    ]
+    assert utkinect_overlaps({"s01_e01": [("walk", 1, 5), ("sitDown", 6, 9)]}) == []
 
 
 def test_utkinect_joints_repeated_frames_kept_raw(tmp_path):

@@ -1,0 +1,9 @@
+"""ARRN-LSTM on UTKinect-Action3D, cross-subject or leave-one-sequence-out (needs the UTKinect files).
+
+    python recipes/arrn_utkinect.py --help        # or: python -m skelgraph.recipes.arrn_utkinect --help
+"""
+
+from skelgraph.recipes.arrn_utkinect import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""Public building blocks of the recipes: what a recipe for a new dataset is made of.
+
+A recipe is a command line (:func:`~skelgraph.training.experiment.base_parser` plus :func:`add_arrn_arguments`
+or :func:`add_gca_arguments`), a dataset's train and test splits, a model built from the arguments
+(:func:`build_arrn_model`, :func:`build_gca_model`), and a run (:func:`train_arrn`, :func:`train_gca`), repeated
+over folds by :func:`run_folds`. The shipped recipes (``skelgraph.recipes.arrn_msr`` and friends) are written
+with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on your own
+:class:`~skelgraph.datasets.SkeletonFolder`::
+
+    from skelgraph.datasets import SkeletonFolder
+    from skelgraph.recipes import add_arrn_arguments, build_arrn_model, run_folds, train_arrn
+    from skelgraph.training.experiment import base_parser
+
+    p = base_parser("ARRN-LSTM on my data", epochs=100, batch_size=16, lr=1e-3)
+    add_arrn_arguments(p, T=30, M=20)
+    args = p.parse_args()
+
+    def run(fold):
+        train = SkeletonFolder("my_data", split="train")
+        test = SkeletonFolder("my_data", split="test")
+        model = build_arrn_model(args, "msr", num_classes=len(train.class_names), num_joints=train.layout.num_joints)
+        return train_arrn(args, model, train, test, f"runs/mine/{fold}", {"name": "mine"}, optimizer="adam")
+
+    run_folds(run, ["all"], label="my data", out="runs/mine", seed=args.seed)
+
+Model selection never looks at a test split: the best epoch, the ARRN fusion weight ``alpha`` and the stepwise
+schedule are chosen on a stratified validation split carved from the training split (:func:`prepare_splits`).
+Every coordinate is multiplied by ``1 / std`` of the centred training coordinates (stored in the checkpoint's
+pipeline, so inference applies the same factor): in metres, classes differ by centimetres and training stalls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os.path as osp
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skelgraph.training.experiment import (
+    coordinate_scale,
+    dataset_labels,
+    run_experiment,
+    select_fusion_weight,
+    stratified_split,
+    subset,
+    train_config,
+)
+from skelgraph.training.metrics import fold_summary
+from skelgraph.training.registry import build_transform, model_spec, pipeline_spec
+from skelgraph.training.seeding import seed_everything
+
+#: ``--stream`` choices of the ARRN recipes and the streams they build.
+STREAM_CHOICES: dict[str, tuple[str, ...]] = {"two": ("joint", "line"), "joint": ("joint",), "line": ("line",)}
+#: Bodies side by side per joint with ``--bodies stacked`` (NTU's body selection and SBU keep at most two).
+STACKED_BODIES = 2
+#: The models of the GCA recipes (``--model``).
+GCA_MODELS: dict[str, str] = {
+    "gca": "GCA-LSTM (Section III)",
+    "gca2": "two-stream GCA-LSTM (Section IV)",
+    "st-lstm": "ST-LSTM (Liu et al., ECCV 2016, without trust gate)",
+    "global1": "ST-LSTM + Global (1): concatenation + FC",
+    "global2": "ST-LSTM + Global (2): average",
+}
+
+
+# ------------------------------------------------------------------------------------------------ arguments
+def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> None:
+    """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--dropout``,
+    ``--checkpoint-activations``, ``--val-fraction`` (defaults: the paper's ``T`` and ``M`` for the dataset)."""
+    p = parser
+    p.add_argument("--stream", choices=sorted(STREAM_CHOICES), default="two",
+                   help="two-stream ARRN-LSTM, or the joint / line stream alone")
+    p.add_argument("--no-mask", action="store_true", help="RRN-LSTM ablation: no attention mask (Eq. 9)")
+    p.add_argument("--T", type=int, default=T, help="frames per sample")
+    p.add_argument("--M", type=int, default=M, help="embedding / RRN state size")
+    p.add_argument("--E", type=int, default=5, help="RRN iterations")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--checkpoint-activations", action="store_true",
+                   help="recompute the RRN iterations in backward: much less memory, about 30%% more time")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the training split held out to choose alpha and the best epoch")
+
+
+def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = "separate") -> None:
+    """GCA-LSTM / ST-LSTM options: ``--model`` (:data:`GCA_MODELS`), ``--training``, ``--T``, ``--N``,
+    ``--init``, ``--attention``, the Table VIII sharing flags, ``--stepwise-patience``,
+    ``--stepwise-max-epochs``, ``--hidden``, ``--dropout``, ``--chain``, ``--forget-bias``, ``--bodies``,
+    ``--val-fraction``."""
+    p = parser
+    p.add_argument("--model", choices=sorted(GCA_MODELS), default="gca",
+                   help="; ".join(f"{k}: {v}" for k, v in GCA_MODELS.items()))
+    p.add_argument("--training", choices=["direct", "stepwise"], default="stepwise",
+                   help="direct, or stepwise (Algorithm 1; GCA models only)")
+    p.add_argument("--T", type=int, default=T, help="frames per sample")
+    p.add_argument("--N", type=int, default=2, help="attention iterations")
+    p.add_argument("--init", choices=["ffn", "mean"], default="ffn", help="global context initialisation (Eq. 4)")
+    p.add_argument("--attention", choices=["gate", "soft"], default="gate",
+                   help="informativeness gate (Eq. 7) or the soft-attention variant of Section V-I")
+    p.add_argument("--no-share-within", action="store_true", help="Table VIII: separate We1/We2 per iteration")
+    p.add_argument("--share-across", action="store_true", help="Table VIII: share We1/We2 across iterations")
+    p.add_argument("--stepwise-patience", type=int, default=1,
+                   help="stepwise: epochs without a lower validation loss before the next step (Algorithm 1: 1)")
+    p.add_argument("--stepwise-max-epochs", type=int, default=None,
+                   help="stepwise: at most this many epochs per step, so that a slowly improving step cannot take "
+                        "the whole budget (default: --epochs / (N + 1), rounded up; 0: no bound, Algorithm 1 as "
+                        "written)")
+    p.add_argument("--hidden", type=int, default=128, help="ST-LSTM state and global memory size")
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--chain", choices=["tree", "simple"], default="tree", help="joint chain of the ST-LSTM")
+    p.add_argument("--forget-bias", type=float, default=-1.0,
+                   help="initial offset of the ST-LSTM forget-gate biases (0: plain initialisation, whose cell "
+                        "states grow over the grid and saturate)")
+    p.add_argument("--bodies", choices=["separate", "stacked"], default=bodies,
+                   help="two-person samples: every body through the network on its own, scores averaged "
+                        "(separate), or both bodies' coordinates side by side per joint (stacked: 6 channels)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the training split held out for model selection and stepwise training")
+
+
+# ------------------------------------------------------------------------------------------------ models
+def build_arrn_model(args: argparse.Namespace, preset: str, num_classes: int, **overrides: Any) -> Any:
+    """ARRN-LSTM from :func:`add_arrn_arguments` options on top of a paper preset (``"ntu"``, ``"ntu120"``,
+    ``"msr"``, ``"florence"``; see :class:`~skelgraph.nn.ARRNConfig`); ``overrides`` set any other field
+    (e.g. ``num_joints`` for a layout of your own)."""
+    from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
+
+    return ARRNLSTM(ARRNConfig.preset(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
+                                      streams=STREAM_CHOICES[args.stream], mask=not args.no_mask,
+                                      dropout=args.dropout, checkpoint=args.checkpoint_activations, **overrides))
+
+
+def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
+                    in_channels: int = 3) -> tuple[Any, dict[str, Any]]:
+    """The ``--model`` of :func:`add_gca_arguments` (GCA-LSTM, two-stream GCA-LSTM or an ST-LSTM baseline) and
+    the keyword arguments it was built with (what a checkpoint stores to rebuild it). ``in_channels``: features
+    per joint (3, or 6 with two stacked bodies)."""
+    from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
+
+    common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
+                  in_channels=in_channels, dropout=args.dropout, chain=args.chain, forget_bias=args.forget_bias)
+    if args.model in ("gca", "gca2"):
+        kwargs = dict(common, num_iterations=args.N, init=args.init, attention=args.attention,
+                      share_within=not args.no_share_within, share_across=args.share_across)
+        cls = GCALSTM if args.model == "gca" else TwoStreamGCALSTM
+    else:
+        head = {"st-lstm": "local", "global1": "global_fc", "global2": "global_mean"}[args.model]
+        kwargs, cls = dict(common, head=head), STLSTMClassifier
+    return cls(**kwargs), kwargs
+
+
+# ------------------------------------------------------------------------------------------------ runs
+@dataclass
+class RecipeSplits:
+    """What :func:`prepare_splits` returns: the pipeline spec stored in checkpoints, the training subset (with
+    the training transform) and the validation subset (evaluation transform; ``None`` without one)."""
+
+    pipeline: dict[str, Any]
+    train: Any
+    val: Any | None
+
+
+def prepare_splits(args: argparse.Namespace, train_full: Any, test: Any) -> RecipeSplits:
+    """Set the recipe pipeline (centre, scale to unit variance, ``args.T`` frames, stacked bodies with
+    ``--bodies stacked``) on both splits and carve a stratified validation subset of ``args.val_fraction`` of
+    every class from the training split (``args.seed`` picks it). The test split chooses nothing."""
+    stack = STACKED_BODIES if getattr(args, "bodies", "separate") == "stacked" else 0
+    spec = pipeline_spec(train_full.layout.name, args.T, scale=coordinate_scale(train_full, train_full.layout),
+                         stack_bodies=stack)
+    train_full.transform = build_transform(spec, train=True)
+    test.transform = build_transform(spec)
+    tr, va = stratified_split(dataset_labels(train_full), args.val_fraction, args.seed)
+    val = subset(train_full, va, build_transform(spec)) if va else None
+    return RecipeSplits(spec, subset(train_full, tr), val)
+
+
+def train_arrn(args: argparse.Namespace, model: Any, train_full: Any, test: Any, out: str | None,
+               dataset_meta: dict[str, Any], *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
+    """Train and test an ARRN-LSTM built by :func:`build_arrn_model`: validation split, best epoch, and (two
+    streams) ``alpha`` of Eq. (12) chosen on it. ``paper`` are :class:`~skelgraph.training.TrainConfig` fields
+    (the paper's optimiser and schedule). ``out=None`` with ``save_checkpoints=False`` writes nothing (folds of a
+    leave-one-out protocol). Returns the run's metrics."""
+    splits = prepare_splits(args, train_full, test)
+    two = len(model.config.streams) == 2
+    val = splits.val
+    after = (lambda trainer: select_fusion_weight(trainer, val)) if two and val is not None else None
+    meta = {"model": model_spec(model), "pipeline": splits.pipeline, "dataset": dataset_meta}
+    config = train_config(args, save_checkpoints=save_checkpoints, **paper)
+    result = run_experiment(model, splits.train, val, test, config, out, class_names=list(train_full.class_names),
+                            layout=train_full.layout, meta=meta, resume=args.resume, after_training=after)
+    report(result, out)
+    return result
+
+
+def gca_train_config(args: argparse.Namespace, stepwise: bool, **paper: Any) -> Any:
+    """The :class:`~skelgraph.training.TrainConfig` of a GCA recipe: the recipe's optimiser settings
+    (``paper``), stepwise or direct, the per-step bound of ``--stepwise-max-epochs``."""
+    bound = args.stepwise_max_epochs
+    if bound is None:
+        bound = math.ceil(args.epochs / (args.N + 1))
+    return train_config(args, stepwise=stepwise, stepwise_patience=args.stepwise_patience,
+                        stepwise_max_epochs=bound or None, **paper)
+
+
+def train_gca(args: argparse.Namespace, train_full: Any, test: Any, out: str | None, dataset_meta: dict[str, Any],
+              *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
+    """Build the ``--model`` of :func:`add_gca_arguments`, train it directly or stepwise (Algorithm 1) and test
+    it. ``paper``: :class:`~skelgraph.training.TrainConfig` fields of the recipe's optimiser (e.g.
+    ``optimizer="adam", schedule="exponential", lr_decay=0.95``). Returns the run's metrics."""
+    layout = train_full.layout
+    splits = prepare_splits(args, train_full, test)
+    # Coordinates per joint, times the bodies the pipeline stacks side by side.
+    in_channels = 3 * max(splits.pipeline["stack_bodies"], 1)
+    model, kwargs = build_gca_model(args, layout, len(train_full.class_names), in_channels)
+    stepwise = args.training == "stepwise" and hasattr(model, "iteration_parameters")
+    if stepwise and splits.val is None:
+        raise SystemExit("stepwise training needs a validation split: use --val-fraction > 0")
+    meta = {"model": model_spec(model, **kwargs), "pipeline": splits.pipeline, "dataset": dataset_meta,
+            "training": "stepwise" if stepwise else "direct"}
+    config = gca_train_config(args, stepwise, save_checkpoints=save_checkpoints, **paper)
+    result = run_experiment(model, splits.train, splits.val, test, config, out,
+                            class_names=list(train_full.class_names), layout=layout, meta=meta, resume=args.resume)
+    report(result, out)
+    return result
+
+
+def report(result: dict[str, Any], out: str | None) -> None:
+    """One line per run: test top-1 / top-5, alpha, stepwise step reached, epochs, time and run folder."""
+    test = result.get("test")
+    line = f"test top-1 {test['top1']:.2%}, top-5 {test.get('top5', float('nan')):.2%} " if test else ""
+    extra = f"alpha {result['alpha']:.2f}, " if "alpha" in result else ""
+    if "stepwise_reached" in result:
+        extra += f"stepwise step {result['stepwise_reached']} of {result['num_iterations']}, "
+    where = f" -> {out}" if out else ""
+    print(f"{line}({extra}{result['epochs']} epochs, {result['train_seconds']:.0f} s){where}")
+
+
+def run_folds(run: Callable[[Any], dict[str, Any]], folds: Sequence[Any], *, label: str, out: str,
+              seed: int) -> dict[str, Any]:
+    """Run every fold (or subset) and summarise the test results in ``out/summary.json``.
+
+    Every fold starts from ``seed_everything(seed)``, so fold ``k`` gives the same result whether it runs alone
+    (``--folds k``) or after others. The summary holds the mean and spread of the per-fold top-1, the pooled
+    accuracy over all test samples (what leave-one-out reports: every fold tests one sample) and each fold's
+    test metrics (with ``stepwise_reached`` / ``alpha`` where the run chose them).
+    """
+    results = {}
+    for fold in folds:
+        seed_everything(seed)
+        results[str(fold)] = run(fold)
+    top1 = [r["test"]["top1"] for r in results.values()]
+    summary = fold_summary(top1)
+    samples = sum(r["test"]["samples"] for r in results.values())
+    correct = sum(round(r["test"]["top1"] * r["test"]["samples"]) for r in results.values())
+    summary["pooled_top1"] = correct / samples if samples else math.nan
+    summary["samples"] = samples
+    if len(results) <= 12:
+        detail = ", ".join(f"{k}: {v:.2%}" for k, v in zip(results, top1))
+    else:
+        detail = f"{len(results)} folds"
+    print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']}, pooled "
+          f"{summary['pooled_top1']:.2%} of {samples} test samples ({detail})")
+    keep = ("alpha", "stepwise_reached", "best_epoch", "epochs")
+    per_fold = {k: dict(r["test"], **{key: r[key] for key in keep if key in r}) for k, r in results.items()}
+    out_summary = {"summary": summary, "per_fold": per_fold}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with open(osp.join(out, "summary.json"), "w") as f:
+        json.dump(out_summary, f, indent=2)
+    return out_summary
+
+
+# ------------------------------------------------------------------------------------------------ NTU
+NTU_MISSING = """\
+The full NTU RGB+D skeleton set is not in {full}.
+NTU RGB+D is released by the ROSE Lab of Nanyang Technological University after registration
+(https://rose1.ntu.edu.sg/dataset/actionRecognition/): download nturgbd_skeletons_s001_to_s017.zip (NTU
+RGB+D 60; add nturgbd_skeletons_s018_to_s032.zip for NTU RGB+D 120), unpack every .skeleton file into that
+folder (or pass --data-root / set SKELGRAPH_DATA), and run this command again to train the paper's
+configuration. Meanwhile it runs the whole pipeline (parse, train, evaluate, plots) on the five genuine
+samples bundled in {samples}: a demonstration that everything works, not an accuracy figure (the test
+split's classes never occur in the three training samples).
+"""
+
+
+def add_ntu_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dataset ntu60/ntu120`` and ``--benchmark xsub/xview/xset``."""
+    parser.add_argument("--dataset", choices=["ntu60", "ntu120"], default="ntu60")
+    parser.add_argument("--benchmark", choices=["xsub", "xview", "xset"], default="xsub",
+                        help="xsub and xview for NTU60, xsub and xset for NTU120")
+
+
+def ntu_splits(args: argparse.Namespace) -> tuple[Any, Any, bool]:
+    """NTU train and test splits of ``args.dataset`` / ``args.benchmark`` and whether the full set is there.
+    Without it, explains where to get it and uses the bundled samples (no validation split: too few)."""
+    from skelgraph.datasets.base import default_root
+    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120, SAMPLES_DIR
+
+    cls = NTU60 if args.dataset == "ntu60" else NTU120
+    root = args.data_root or default_root(cls.folder)
+    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
+    if not full:
+        print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
+        args.val_fraction = 0.0
+    return cls(root, benchmark=args.benchmark, split="train"), cls(root, benchmark=args.benchmark, split="test"), full
+
+
+# ------------------------------------------------------------------------------------------------ UTKinect
+def add_utkinect_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--protocol xsub/loso``, ``--folds``, ``--save-fold-runs``."""
+    parser.add_argument("--protocol", choices=["loso", "xsub"], default="xsub",
+                        help="cross-subject (odd subjects train), or leave-one-sequence-out (one fold per clip)")
+    parser.add_argument("--folds", type=int, nargs="*", default=None, help="folds to run (default: all)")
+    parser.add_argument("--save-fold-runs", action="store_true",
+                        help="leave-one-out: write every fold's run folder (checkpoints, plots); by default the "
+                             "folds keep their best weights in memory and only summary.json is written")
+
+
+def utkinect_folds(args: argparse.Namespace) -> tuple[list[int], bool]:
+    """The folds of ``args.protocol`` (``--folds`` or all) and whether they run lean (leave-one-out without
+    ``--save-fold-runs``: no per-fold files)."""
+    from skelgraph.datasets.utkinect import UTKinect
+
+    if args.folds:
+        folds = list(args.folds)
+    elif args.protocol == "xsub":
+        folds = [0]
+    else:
+        folds = list(range(len(UTKinect(args.data_root, protocol="loso").folds)))
+    return folds, args.protocol == "loso" and not args.save_fold_runs
