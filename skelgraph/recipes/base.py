@@ -16,8 +16,8 @@ with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on y
     args = p.parse_args()
 
     def run(fold):
-        train = SkeletonFolder("my_data", split="train")
-        test = SkeletonFolder("my_data", split="test")
+        train = SkeletonFolder("my_data", "ntu", split="train")
+        test = SkeletonFolder("my_data", "ntu", split="test")
         model = build_arrn_model(args, "msr", num_classes=len(train.class_names), num_joints=train.layout.num_joints)
         return train_arrn(args, model, train, test, f"runs/mine/{fold}", {"name": "mine"}, optimizer="adam")
 
