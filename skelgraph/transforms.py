@@ -278,3 +278,51 @@ class StackBodies(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(bodies={self.bodies})"
+
+
+class RandomSwapBodies(BaseTransform):
+    """Reverse the order of a sample's bodies with probability ``p`` (person swap augmentation).
+
+    In a two-person interaction (SBU, NTU A50-A60), which person is stored first is arbitrary, but once
+    :class:`StackBodies` puts them side by side it becomes part of the input. Put this transform first, before
+    :class:`CenterJoints` (the centre is the first present body's), so a swapped sample is centred on the
+    other person. One-body samples are left unchanged.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be a probability, got {p}")
+        self.p = p
+
+    def forward(self, data: Data) -> Data:
+        if int(data.num_bodies) > 1 and float(torch.rand(())) < self.p:
+            data.x = _bodies(data).flip(0).reshape_as(data.x)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
+
+
+class AddVelocity(BaseTransform):
+    """Append each joint's displacement since the previous frame to its features: ``x`` ``[N, T, C]`` ->
+    ``[N, T, 2 C]`` (positions first). A deviation from both papers, which feed positions only.
+
+    The displacement is zero at the first frame, at padded frames (after ``num_frames``) and wherever the body is
+    absent in the frame or the one before, so padding and absences never create motion. Put it after
+    :class:`FixedLength` (the displacement is then between the frames kept) and before :class:`StackBodies`.
+    """
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)  # [M, J, T, C]
+        present = _present(bodies)  # [M, 1, T, 1]
+        velocity = torch.zeros_like(bodies)
+        velocity[:, :, 1:] = bodies[:, :, 1:] - bodies[:, :, :-1]
+        moving = present.clone()
+        moving[:, :, 1:] &= present[:, :, :-1]
+        moving[:, :, :1] = False
+        n = getattr(data, "num_frames", None)
+        if n is not None:
+            moving[:, :, int(n):] = False
+        velocity = velocity * moving
+        data.x = torch.cat([bodies, velocity], dim=-1).reshape(data.x.size(0), data.x.size(1), -1)
+        return data

@@ -6,7 +6,7 @@ import torch
 from torch_geometric.transforms import Compose
 
 from skelgraph.data import SkeletonSequence, node_line_features, to_data
-from skelgraph.skeleton import NTU
+from skelgraph.skeleton import NTU, SBU
 from skelgraph.transforms import (
     CenterJoints,
     FixedLength,
@@ -195,3 +195,40 @@ def test_stack_bodies_batches_and_feeds_a_six_channel_model():
         together = model(batch)
         alone = torch.cat([model(g) for g in graphs])
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_random_swap_bodies_reverses_body_order(make_sequence):
+    from skelgraph.transforms import RandomSwapBodies
+
+    data = to_data(make_sequence(T=4, M=2, layout=SBU))
+    x = data.x.clone()
+    swapped = RandomSwapBodies(p=1.0)(data.clone())
+    J = SBU.num_joints
+    assert torch.equal(swapped.x[:J], x[J:]) and torch.equal(swapped.x[J:], x[:J])
+    assert torch.equal(RandomSwapBodies(p=0.0)(data.clone()).x, x)
+    one = to_data(make_sequence(T=4, M=1, layout=SBU))
+    assert torch.equal(RandomSwapBodies(p=1.0)(one.clone()).x, one.x)
+    torch.manual_seed(0)
+    flips = sum(not torch.equal(RandomSwapBodies(0.5)(data.clone()).x, x) for _ in range(200))
+    assert 70 < flips < 130
+    with pytest.raises(ValueError):
+        RandomSwapBodies(1.5)
+
+
+def test_add_velocity_matches_a_plain_loop(make_sequence):
+    """Displacements since the previous frame, zero at frame 0, at padding and around absent bodies."""
+    from skelgraph.transforms import AddVelocity
+
+    data = FixedLength(8)(to_data(make_sequence(T=6, M=2, layout=SBU)))  # frames 6, 7 are padding
+    J = SBU.num_joints
+    data.x[J:, 2] = 0  # body 1 absent in frame 2
+    pos = data.x.clone()
+    out = AddVelocity()(data.clone())
+    assert out.x.shape == (2 * J, 8, 6) and torch.equal(out.x[..., :3], pos)
+    for node in range(2 * J):
+        body = node // J
+        for t in range(8):
+            here = bool(pos[body * J : (body + 1) * J, t].any())
+            before = t > 0 and bool(pos[body * J : (body + 1) * J, t - 1].any())
+            expected = pos[node, t] - pos[node, t - 1] if (here and before and t < 6) else torch.zeros(3)
+            torch.testing.assert_close(out.x[node, t, 3:], expected)

@@ -13,7 +13,7 @@ from torch_geometric.data import Data
 
 from skelgraph.data import SkeletonSequence
 from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset
-from skelgraph.io.sbu import SBU_CLASSES, read_sbu
+from skelgraph.io.sbu import SBU_CLASSES, SBU_UNITS, read_sbu
 from skelgraph.skeleton import SBU as SBU_LAYOUT
 
 #: The standard 5-fold cross-validation over sets (Yun et al., 2012).
@@ -30,14 +30,15 @@ class SBU(SkeletonDataset):
     """SBU Kinect Interaction, two bodies of 15 joints per sample, with the standard 5-fold protocol.
 
     ``fold=k`` (0..4) tests on the sets of ``SBU_FOLDS[k]`` and trains on the other four folds; ``SBU.folds``
-    lists the folds. Coordinates are the dataset's normalised values, unchanged. Each sample's ``fold``
-    attribute is its set's fold.
+    lists the folds. Each sample's ``fold`` attribute is its set's fold.
 
     Args:
         root: Folder holding ``raw/sXXsYY/CC/NNN/skeleton_pos.txt`` (default: ``$SKELGRAPH_DATA/sbu`` or the
             repository's ``datasets/sbu``, which ships the real data).
         fold: Test fold, ``0 .. 4``.
         split: ``"train"``, ``"test"`` or ``"all"``.
+        units: ``"metres"`` (default: the dataset README's de-normalisation, y up) or ``"normalised"`` (the
+            files' anisotropic values, unchanged; see :mod:`skelgraph.io.sbu`). Part of the cache key.
     """
 
     folder = "sbu"
@@ -50,6 +51,7 @@ class SBU(SkeletonDataset):
         root: str | os.PathLike | None = None,
         fold: int = 0,
         split: str = "train",
+        units: str = "metres",
         transform: Callable[[Data], Data] | None = None,
         pre_transform: Callable[[Data], Data] | None = None,
         pre_filter: Callable[[Data], bool] | None = None,
@@ -58,8 +60,13 @@ class SBU(SkeletonDataset):
     ) -> None:
         if not 0 <= fold < len(SBU_FOLDS):
             raise ValueError(f"fold must be in 0..{len(SBU_FOLDS) - 1}, got {fold}")
-        self.fold = fold
+        if units not in SBU_UNITS:
+            raise ValueError(f"units must be one of {SBU_UNITS}, got {units!r}")
+        self.fold, self.units = fold, units
         super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+
+    def params(self) -> dict[str, str]:
+        return {"units": self.units}
 
     @property
     def raw_file_names(self) -> list[str]:
@@ -76,7 +83,7 @@ class SBU(SkeletonDataset):
     def read_samples(self) -> Iterator[SkeletonSequence]:
         fold_of = {s: k for k, fold in enumerate(SBU_FOLDS) for s in fold}
         for f in sorted(glob.glob(osp.join(self.raw_dir, "s*s*", "*", "*", "skeleton_pos.txt"))):
-            seq = read_sbu(f)
+            seq = read_sbu(f, self.units)
             if seq.meta.get("set") not in fold_of:
                 self.skip(seq.meta["name"], f"{f}: set {seq.meta.get('set')!r} is in no fold of the protocol")
                 continue

@@ -92,8 +92,12 @@ def test_sbu_counts_match_source():
 def test_sbu_matches_reference(index):
     path = SBU_FILES[index]
     ref = reference_table(path, ",")
-    seq = read_sbu(path)
-    np.testing.assert_array_equal(seq.coords, ref[:, 1:].reshape(-1, 2, 15, 3).astype(np.float32))
+    raw = ref[:, 1:].reshape(-1, 2, 15, 3)
+    np.testing.assert_array_equal(read_sbu(path, units="normalised").coords, raw.astype(np.float32))
+    seq = read_sbu(path)  # metres: the dataset README's de-normalisation, written out per axis
+    expected = np.stack([(1280 - 2560 * raw[..., 0]) / 1000, (960 - 1920 * raw[..., 1]) / 1000,
+                         1280 * raw[..., 2] / 1000], axis=-1).astype(np.float32)
+    np.testing.assert_allclose(seq.coords, expected, rtol=0, atol=1e-6)
     parts = path.parts
     assert seq.meta["name"] == f"{parts[-4]}_{parts[-3]}_{parts[-2]}" and seq.label == int(parts[-3]) - 1
 
@@ -106,3 +110,23 @@ def test_sbu_bad_frame_numbers(tmp_path):
     with pytest.raises(SkeletonFormatError, match="frame number above") as info:
         read_sbu(path)
     assert info.value.line == 4
+
+
+def test_sbu_metres_make_bones_more_constant_and_heads_point_up():
+    """In metres, every bone's length varies less over a sequence than in the anisotropic normalised units,
+    and the head is above the torso (y up)."""
+    ratios = []
+    for path in SBU_FILES[::20]:
+        metres, norm = read_sbu(path).coords, read_sbu(path, units="normalised").coords
+        for a, b in (SBU.index(list(bone)) for bone in SBU.bones):
+            cv = [np.std(n) / np.mean(n) for n in (np.linalg.norm(c[:, :, a] - c[:, :, b], axis=-1)
+                                                   for c in (metres, norm))]
+            ratios.append(cv[1] / cv[0])
+        head, torso = SBU.index("Head"), SBU.index("Torso")
+        assert (metres[:, :, head, 1] > metres[:, :, torso, 1]).mean() > 0.95
+    assert np.median(ratios) > 1.2 and np.mean(ratios) > 1.5  # measured: 1.36 and 2.04
+
+
+def test_sbu_units_are_checked():
+    with pytest.raises(ValueError, match="units"):
+        read_sbu(SBU_FILES[0], units="feet")
