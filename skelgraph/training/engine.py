@@ -58,6 +58,11 @@ class TrainConfig:
     run. A stepwise run that ends before its last step classifies from the deepest step it trained
     (:attr:`RunState.step`), never from iterations whose parameters were not trained.
 
+    ``optimizer``: ``"sgd"`` (with ``momentum``), ``"adam"``, or ``"rmsprop"`` with smoothing constant
+    ``rmsprop_alpha`` (0.95: the "decay rate" of the GCA-LSTM authors' public ST-LSTM code, char-rnn style).
+    ``grad_clip`` clips the gradient norm; ``grad_clamp`` clamps every gradient element to ``[-v, v]`` (the
+    authors' code clamps at 5-8).
+
     ``save_checkpoints=False`` writes no ``last.pt`` / ``best.pt`` and keeps the best weights in memory instead
     (leave-one-out protocols with hundreds of folds); a run without checkpoints cannot be resumed.
     """
@@ -73,6 +78,8 @@ class TrainConfig:
     lr_decay: float = 0.1
     plateau_patience: int = 5
     grad_clip: float | None = None
+    grad_clamp: float | None = None
+    rmsprop_alpha: float = 0.95
     stepwise: bool = False
     stepwise_patience: int = 1
     stepwise_max_epochs: int | None = None
@@ -87,8 +94,8 @@ class TrainConfig:
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.optimizer not in ("sgd", "adam", "rmsprop"):
+            raise ValueError(f"optimizer must be 'sgd', 'adam' or 'rmsprop', got {self.optimizer!r}")
         if self.schedule not in ("none", "plateau", "exponential"):
             raise ValueError(f"schedule must be 'none', 'plateau' or 'exponential', got {self.schedule!r}")
         if self.stepwise_max_epochs is not None and self.stepwise_max_epochs < 1:
@@ -191,11 +198,15 @@ class Trainer:
         out_dir: Run folder for ``last.pt``, ``best.pt``, ``log.jsonl`` and plots; ``None`` writes nothing.
         class_names: Names of the classes, for reports and plots.
         meta: Extra JSON-serialisable information stored in checkpoints (e.g. how to rebuild the model).
+        monitor: ``{name: dataset}`` evaluated after every epoch and logged as ``<name>_top1`` / ``<name>_loss``
+            (e.g. the test split, to draw its learning curve). They choose nothing: no checkpoint, schedule or
+            stepwise decision reads them.
     """
 
     def __init__(self, model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
                  config: TrainConfig | None = None, out_dir: str | Path | None = None,
-                 class_names: Sequence[str] | None = None, meta: dict[str, Any] | None = None) -> None:
+                 class_names: Sequence[str] | None = None, meta: dict[str, Any] | None = None,
+                 monitor: dict[str, Dataset] | None = None) -> None:
         self.config = config or TrainConfig()
         self.rank, self.world = _rank_world()
         self.device = torch.device(self.config.device)
@@ -205,6 +216,7 @@ class Trainer:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.model = model.to(self.device)
         self.train_set, self.val_set = train_set, val_set
+        self.monitor = dict(monitor or {})
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.class_names = list(class_names) if class_names is not None else None
         self.meta = meta or {}
@@ -247,6 +259,8 @@ class Trainer:
         if c.optimizer == "sgd":
             opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum,
                                                          weight_decay=c.weight_decay)
+        elif c.optimizer == "rmsprop":
+            opt = torch.optim.RMSprop(params, lr=c.lr, alpha=c.rmsprop_alpha, eps=1e-8, weight_decay=c.weight_decay)
         else:
             opt = torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
         if c.schedule == "plateau":
@@ -322,6 +336,8 @@ class Trainer:
                     "Lower the learning rate or enable --grad-clip.")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if self.config.grad_clamp:
+                nn.utils.clip_grad_value_(self._trainable(), self.config.grad_clamp)
             if self.config.grad_clip:
                 nn.utils.clip_grad_norm_(self._trainable(), self.config.grad_clip)
             self.optimizer.step()
@@ -430,6 +446,10 @@ class Trainer:
             else:
                 improved = True
                 self.state.best_epoch = self.state.epoch + 1
+            for name, dataset in self.monitor.items():  # logged only; selects nothing
+                it = self.state.trained_step if c.stepwise else None
+                seen = self.evaluate(dataset, iteration=it).compute()
+                record.update({f"{name}_top1": seen["top1"], f"{name}_loss": seen["loss"]})
             record["seconds"] = time.perf_counter() - started
             self.state.epoch += 1
             self._log(record)

@@ -351,3 +351,30 @@ def test_fit_seeds_every_generator_so_the_set_up_does_not_matter(graphs):
     (loss_a, w_a), (loss_b, w_b), (loss_c, _) = run(0, 3), run(0, 17), run(1, 3)
     assert loss_a == loss_b and torch.equal(w_a, w_b)
     assert loss_a != loss_c
+
+
+def test_rmsprop_grad_clamp_and_test_monitoring(graphs):
+    """RMSprop with the authors' smoothing constant, element-wise clamping, and a monitored set that is logged
+    every epoch but changes nothing: the run is the same with and without it."""
+    def run(monitor):
+        torch.manual_seed(0)
+        model = TinyModel()
+        cfg = config(epochs=3, optimizer="rmsprop", rmsprop_alpha=0.95, lr=2e-3, grad_clamp=1e-3)
+        trainer = Trainer(model, graphs, graphs[:12], cfg, class_names=list("abcd"), monitor=monitor)
+        assert isinstance(trainer.optimizer, torch.optim.RMSprop) and trainer.optimizer.defaults["alpha"] == 0.95
+        seen = []
+        original = trainer.optimizer.step
+
+        def step(*a, **k):
+            seen.append(max(p.grad.abs().max().item() for p in model.parameters() if p.grad is not None))
+            return original(*a, **k)
+
+        trainer.optimizer.step = step
+        history = trainer.fit()
+        assert max(seen) == pytest.approx(1e-3)  # clamped (the unclamped gradients are larger)
+        return history, model.fc.weight.detach().clone()
+
+    (plain, w1), (watched, w2) = run(None), run({"test": graphs[12:]})
+    assert torch.equal(w1, w2) and [h["val_top1"] for h in plain] == [h["val_top1"] for h in watched]
+    assert all("test_top1" in h and "test_loss" in h for h in watched)
+    assert not any("test_top1" in h for h in plain)
