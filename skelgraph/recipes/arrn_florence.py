@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import add_arrn_arguments, build_arrn_model, run_folds, train_arrn
+from skelgraph.recipes.base import add_arrn_arguments, add_protocol_arguments, run_folds, train_arrn
 from skelgraph.training.experiment import base_parser
 
 
@@ -18,14 +18,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     epochs=100, batch_size=16, lr=1e-3)
     p.add_argument("--folds", type=int, nargs="+", default=list(range(10)), help="actors to leave out (0-9)")
     add_arrn_arguments(p, T=25, M=20)
+    add_protocol_arguments(p, groups="subject")
     args = p.parse_args(argv)
     out_root = args.out or "runs/arrn_florence"
 
     def run(fold: int) -> dict[str, Any]:
         train_full = Florence3D(args.data_root, fold=fold, split="train")
         test = Florence3D(args.data_root, fold=fold, split="test")
-        model = build_arrn_model(args, "florence", len(train_full.class_names))
-        return train_arrn(args, model, train_full, test, f"{out_root}/fold{fold}",
+        return train_arrn(args, "florence", train_full, test, f"{out_root}/fold{fold}",
                           {"name": "florence_3d", "fold": fold}, optimizer="adam")
 
     return run_folds(run, args.folds, label="Florence 3D leave-one-actor-out", out=out_root, seed=args.seed)

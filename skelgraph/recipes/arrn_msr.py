@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import add_arrn_arguments, build_arrn_model, run_folds, train_arrn
+from skelgraph.recipes.base import add_arrn_arguments, add_protocol_arguments, run_folds, train_arrn
 from skelgraph.training.experiment import base_parser
 
 
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--subset", nargs="+", default=["AS1", "AS2", "AS3"], choices=["AS1", "AS2", "AS3"])
     p.add_argument("--tiny", action="store_true", help="a few samples only (smoke test of the recipe)")
     add_arrn_arguments(p, T=20, M=20)
+    add_protocol_arguments(p, groups="subject")
     args = p.parse_args(argv)
     out_root = args.out or "runs/arrn_msr"
 
@@ -27,8 +28,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         test = MSRAction3D(args.data_root, subset=subset_name, split="test")
         if args.tiny:
             train_full, test = train_full[::8], test[::12]
-        model = build_arrn_model(args, "msr", len(train_full.class_names))
-        return train_arrn(args, model, train_full, test, f"{out_root}/{subset_name}",
+        return train_arrn(args, "msr", train_full, test, f"{out_root}/{subset_name}",
                           {"name": "msr_action3d", "subset": subset_name}, optimizer="adam")
 
     return run_folds(run, args.subset, label="MSR Action3D cross-subject", out=out_root, seed=args.seed)

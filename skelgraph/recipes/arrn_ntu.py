@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from skelgraph.recipes.base import add_arrn_arguments, add_ntu_arguments, build_arrn_model, ntu_splits, train_arrn
+from skelgraph.recipes.base import add_arrn_arguments, add_ntu_arguments, add_protocol_arguments, ntu_splits, train_arrn
 from skelgraph.training.experiment import base_parser
 from skelgraph.training.seeding import seed_everything
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_ntu_arguments(p)
     p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before lr x0.1")
     add_arrn_arguments(p, T=100, M=50)
+    add_protocol_arguments(p)
     args = p.parse_args(argv)
     seed_everything(args.seed)
     train_full, test, full = ntu_splits(args)
@@ -33,9 +34,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             args.epochs = 4
         if "--batch-size" not in explicit:
             args.batch_size = 4
-    model = build_arrn_model(args, "ntu" if args.dataset == "ntu60" else "ntu120", len(train_full.class_names))
     out = args.out or f"runs/arrn_{args.dataset}_{args.benchmark}_{args.stream}{'' if full else '_demo'}"
-    return train_arrn(args, model, train_full, test, out,
+    return train_arrn(args, "ntu" if args.dataset == "ntu60" else "ntu120", train_full, test, out,
                       {"name": args.dataset, "benchmark": args.benchmark, "full": full},
                       optimizer="sgd", momentum=0.9, schedule="plateau", lr_decay=0.1, plateau_patience=args.patience)
 

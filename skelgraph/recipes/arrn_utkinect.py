@@ -14,8 +14,8 @@ from typing import Any
 
 from skelgraph.recipes.base import (
     add_arrn_arguments,
+    add_protocol_arguments,
     add_utkinect_arguments,
-    build_arrn_model,
     run_folds,
     train_arrn,
     utkinect_folds,
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = base_parser("ARRN-LSTM on UTKinect-Action3D", epochs=100, batch_size=16, lr=1e-3)
     add_utkinect_arguments(p)
     add_arrn_arguments(p, T=20, M=20)
+    add_protocol_arguments(p, groups="subject")
     args = p.parse_args(argv)
     out_root = args.out or f"runs/arrn_utkinect_{args.protocol}"
     folds, lean = utkinect_folds(args)
@@ -36,8 +37,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def run(fold: int) -> dict[str, Any]:
         train_full = UTKinect(args.data_root, protocol=args.protocol, fold=fold, split="train")
         test = UTKinect(args.data_root, protocol=args.protocol, fold=fold, split="test")
-        model = build_arrn_model(args, "msr", len(train_full.class_names))
-        return train_arrn(args, model, train_full, test, None if lean else f"{out_root}/fold{fold}",
+        return train_arrn(args, "msr", train_full, test, None if lean else f"{out_root}/fold{fold}",
                           {"name": "utkinect", "protocol": args.protocol, "fold": fold}, save_checkpoints=not lean,
                           optimizer="adam")
 

@@ -8,7 +8,7 @@ with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on y
 :class:`~skelgraph.datasets.SkeletonFolder`::
 
     from skelgraph.datasets import SkeletonFolder
-    from skelgraph.recipes import add_arrn_arguments, build_arrn_model, run_folds, train_arrn
+    from skelgraph.recipes import add_arrn_arguments, run_folds, train_arrn
     from skelgraph.training.experiment import base_parser
 
     p = base_parser("ARRN-LSTM on my data", epochs=100, batch_size=16, lr=1e-3)
@@ -18,8 +18,7 @@ with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on y
     def run(fold):
         train = SkeletonFolder("my_data", "ntu", split="train")
         test = SkeletonFolder("my_data", "ntu", split="test")
-        model = build_arrn_model(args, "msr", num_classes=len(train.class_names), num_joints=train.layout.num_joints)
-        return train_arrn(args, model, train, test, f"runs/mine/{fold}", {"name": "mine"}, optimizer="adam")
+        return train_arrn(args, "msr", train, test, f"runs/mine/{fold}", {"name": "mine"}, optimizer="adam")
 
     run_folds(run, ["all"], label="my data", out="runs/mine", seed=args.seed)
 
@@ -50,7 +49,7 @@ from skelgraph.training.experiment import (
     train_config,
 )
 from skelgraph.training.metrics import fold_summary
-from skelgraph.training.registry import build_transform, model_spec, pipeline_spec
+from skelgraph.training.registry import build_transform, model_spec, pipeline_channels, pipeline_spec
 from skelgraph.training.seeding import seed_everything
 
 #: ``--stream`` choices of the ARRN recipes and the streams they build.
@@ -152,7 +151,41 @@ def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
     return cls(**kwargs), kwargs
 
 
-# ------------------------------------------------------------------------------------------------ runs
+# ------------------------------------------------------------------------------------------------ protocol
+def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | None = None,
+                           selection: str = "val-split", swap: float = 0.0) -> None:
+    """Model selection and augmentation options.
+
+    ``--selection``: ``val-split`` (best epoch, ARRN alpha and stepwise steps on a stratified ``--val-fraction``
+    of the training split), ``inner-cv`` (epoch budget and alpha by inner cross-validation over the
+    ``--cv-groups`` of the training split, then the whole training split trained for that budget and its last
+    epoch tested) or ``none`` (the whole training split, ``--epochs``, last epoch). ``groups``: the default
+    sample attribute of the inner folds (SBU: ``fold``, MSR Action3D: ``subject``). Augmentation (training
+    only): ``--swap``, ``--rotate``, ``--random-scale``, ``--noise``; ``--velocity`` adds motion channels (train
+    and test). ``--no-monitor-test`` skips the per-epoch test evaluation (logged, optimistic, selects nothing).
+    """
+    p = parser
+    p.add_argument("--selection", choices=["val-split", "inner-cv", "none"], default=selection,
+                   help="how the epoch budget (and ARRN's alpha) are chosen, always on training data: a validation "
+                        "split, inner cross-validation over --cv-groups, or nothing (last of --epochs)")
+    p.add_argument("--cv-groups", default=groups,
+                   help="sample attribute whose values are the inner folds of --selection inner-cv")
+    p.add_argument("--smooth", type=int, default=5,
+                   help="inner-cv: epochs of the moving average over the mean validation curve")
+    p.add_argument("--swap", type=float, default=swap, help="probability of swapping the two people (training)")
+    p.add_argument("--rotate", type=float, default=0.0,
+                   help="random rotation about the vertical axis, +- degrees (training)")
+    p.add_argument("--random-scale", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="random scale factor range (training)")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="Gaussian coordinate noise, in units of the coordinates' standard deviation (training)")
+    p.add_argument("--velocity", action="store_true",
+                   help="append each joint's frame-to-frame displacement as channels (not in the papers)")
+    p.add_argument("--no-monitor-test", action="store_true",
+                   help="do not evaluate the test split after every epoch (its curve is logged, optimistic, "
+                        "and chooses nothing)")
+
+
 @dataclass
 class RecipeSplits:
     """What :func:`prepare_splits` returns: the pipeline spec stored in checkpoints, the training subset (with
@@ -163,36 +196,169 @@ class RecipeSplits:
     val: Any | None
 
 
-def prepare_splits(args: argparse.Namespace, train_full: Any, test: Any) -> RecipeSplits:
-    """Set the recipe pipeline (centre, scale to unit variance, ``args.T`` frames, stacked bodies with
-    ``--bodies stacked``) on both splits and carve a stratified validation subset of ``args.val_fraction`` of
-    every class from the training split (``args.seed`` picks it). The test split chooses nothing."""
+def recipe_pipeline(args: argparse.Namespace, train: Any) -> dict[str, Any]:
+    """The pipeline spec of the options: centre, scale to unit variance (``1 / std`` of ``train``'s centred
+    coordinates), ``args.T`` frames, stacked bodies with ``--bodies stacked``, velocity and augmentation."""
+    layout = train.layout
     stack = STACKED_BODIES if getattr(args, "bodies", "separate") == "stacked" else 0
-    spec = pipeline_spec(train_full.layout.name, args.T, scale=coordinate_scale(train_full, train_full.layout),
-                         stack_bodies=stack)
+    augment = {"swap": getattr(args, "swap", 0.0), "rotate": (0.0, getattr(args, "rotate", 0.0), 0.0),
+               "scale": getattr(args, "random_scale", None), "noise": getattr(args, "noise", 0.0)}
+    return pipeline_spec(layout.name, args.T, scale=coordinate_scale(train, layout), stack_bodies=stack,
+                         velocity=getattr(args, "velocity", False), augment=augment)
+
+
+def prepare_splits(args: argparse.Namespace, train_full: Any, test: Any) -> RecipeSplits:
+    """Set the recipe pipeline (:func:`recipe_pipeline`) on both splits and, with ``--selection val-split``,
+    carve a stratified validation subset of ``args.val_fraction`` of every class from the training split
+    (``args.seed`` picks it). The test split chooses nothing."""
+    spec = recipe_pipeline(args, train_full)
     train_full.transform = build_transform(spec, train=True)
     test.transform = build_transform(spec)
-    tr, va = stratified_split(dataset_labels(train_full), args.val_fraction, args.seed)
+    fraction = args.val_fraction if getattr(args, "selection", "val-split") == "val-split" else 0.0
+    tr, va = stratified_split(dataset_labels(train_full), fraction, args.seed)
     val = subset(train_full, va, build_transform(spec)) if va else None
     return RecipeSplits(spec, subset(train_full, tr), val)
 
 
-def train_arrn(args: argparse.Namespace, model: Any, train_full: Any, test: Any, out: str | None,
-               dataset_meta: dict[str, Any], *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
-    """Train and test an ARRN-LSTM built by :func:`build_arrn_model`: validation split, best epoch, and (two
-    streams) ``alpha`` of Eq. (12) chosen on it. ``paper`` are :class:`~skelgraph.training.TrainConfig` fields
-    (the paper's optimiser and schedule). ``out=None`` with ``save_checkpoints=False`` writes nothing (folds of a
-    leave-one-out protocol). Returns the run's metrics."""
+class _StreamLogits:
+    """Trainer callback: the ARRN per-stream validation logits of every epoch (for alpha after inner CV)."""
+
+    def __init__(self, val: Any) -> None:
+        self.val, self.epochs = val, []
+
+    def __call__(self, trainer: Any, record: dict[str, Any]) -> None:
+        self.epochs.append(_stream_logits(trainer, self.val))
+
+
+def _stream_logits(trainer: Any, dataset: Any) -> tuple[Any, Any, Any]:
+    import torch
+
+    model = trainer.model
+    model.eval()
+    joint, line, ys = [], [], []
+    with torch.no_grad():
+        for batch in trainer.eval_loader(dataset):
+            logits = model.stream_logits(batch.to(trainer.device))
+            joint.append(logits["joint"].float().cpu())
+            line.append(logits["line"].float().cpu())
+            ys.append(batch.y.cpu())
+    return torch.cat(joint), torch.cat(line), torch.cat(ys)
+
+
+def inner_cv(args: argparse.Namespace, train_full: Any, build: Callable[[dict[str, Any]], Any],
+             paper: dict[str, Any], *, two_streams: bool = False) -> dict[str, Any]:
+    """Choose the epoch budget (and, ``two_streams``, ARRN's alpha) on the training split alone.
+
+    Every value of the ``args.cv_groups`` attribute is held out once: a model built by ``build(pipeline)`` is
+    trained on the other groups for ``args.epochs`` epochs (pipeline scale from those groups only, no files
+    written) and validated after every epoch. The epoch budget is where the validation accuracy, averaged over
+    the groups (weighted by their sizes) and smoothed over ``args.smooth`` epochs, peaks; alpha is chosen on the
+    pooled validation scores of that epoch. Returns the choice with every curve.
+    """
+    from skelgraph.nn.arrn import select_alpha
+    from skelgraph.training.engine import Trainer
+    from skelgraph.training.selection import choose_epoch, dataset_attribute, group_splits
+
+    if not args.cv_groups:
+        raise SystemExit("--selection inner-cv needs --cv-groups (a sample attribute such as subject or fold)")
+    groups = dataset_attribute(train_full, args.cv_groups)
+    curves, sizes, logits, held_out = [], [], [], []
+    for group, tr, va in group_splits(groups):
+        seed_everything(args.seed)
+        inner_train = subset(train_full, tr)
+        spec = recipe_pipeline(args, inner_train)
+        inner_train.transform = build_transform(spec, train=True)
+        inner_val = subset(train_full, va, build_transform(spec))
+        model = build(spec)
+        collect = _StreamLogits(inner_val) if two_streams else None
+        config = train_config(args, save_checkpoints=False, **paper)
+        trainer = Trainer(model, inner_train, inner_val, config, class_names=list(train_full.class_names),
+                          callbacks=[collect] if collect else ())
+        trainer.fit()
+        curve = [h["val_top1"] for h in trainer.state.history]
+        print(f"inner fold {args.cv_groups}={group}: {len(tr)} train / {len(va)} val, best val top-1 "
+              f"{max(curve):.2%} at epoch {curve.index(max(curve)) + 1}, last {curve[-1]:.2%}")
+        curves.append(curve)
+        sizes.append(len(va))
+        held_out.append(group)
+        if collect:
+            logits.append(collect.epochs)
+    choice = choose_epoch(curves, sizes, args.smooth)
+    out = {"method": "inner-cv", "groups": args.cv_groups, "held_out": held_out, "sizes": sizes,
+           "epoch": choice["epoch"], "value": choice["value"], "curves": curves, "mean_curve": choice["mean_curve"]}
+    if two_streams:
+        import torch
+
+        at = [g[choice["epoch"] - 1] for g in logits]
+        out["alpha"] = select_alpha(torch.cat([a[0] for a in at]), torch.cat([a[1] for a in at]),
+                                    torch.cat([a[2] for a in at]))
+    print(f"inner cross-validation over {len(curves)} {args.cv_groups} groups: epoch budget {out['epoch']} "
+          f"(smoothed mean validation top-1 {choice['value']:.2%})"
+          + (f", alpha {out['alpha']:.2f}" if "alpha" in out else ""))
+    return out
+
+
+def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: str | None,
+                    dataset_meta: dict[str, Any], build: Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]],
+                    paper: dict[str, Any], *, save_checkpoints: bool, two_streams: bool = False,
+                    stepwise: bool = False) -> dict[str, Any]:
+    """The run every recipe shares: selection (``--selection``), training, test, files."""
+    import copy
+
+    selection = getattr(args, "selection", "val-split")
+    chosen: dict[str, Any] | None = None
+    if selection == "inner-cv":
+        if stepwise:
+            raise SystemExit("stepwise training (Algorithm 1) moves between steps on a validation split: use "
+                             "--selection val-split or --training direct")
+        chosen = inner_cv(args, train_full, lambda spec: build(spec)[0], paper, two_streams=two_streams)
+        args = copy.copy(args)
+        args.epochs = chosen["epoch"]
     splits = prepare_splits(args, train_full, test)
-    two = len(model.config.streams) == 2
+    model, meta_model = build(splits.pipeline)
     val = splits.val
-    after = (lambda trainer: select_fusion_weight(trainer, val)) if two and val is not None else None
-    meta = {"model": model_spec(model), "pipeline": splits.pipeline, "dataset": dataset_meta}
-    config = train_config(args, save_checkpoints=save_checkpoints, **paper)
+    after = None
+    if two_streams and chosen is not None:
+        def after(trainer: Any) -> dict[str, Any]:
+            trainer.model.set_alpha(chosen["alpha"])
+            return {"alpha": chosen["alpha"]}
+    elif two_streams and val is not None:
+        def after(trainer: Any) -> dict[str, Any]:
+            return select_fusion_weight(trainer, val)
+    meta = {"model": meta_model, "pipeline": splits.pipeline, "dataset": dataset_meta, "selection": selection}
+    if hasattr(args, "training"):  # the GCA recipes
+        meta["training"] = "stepwise" if stepwise else "direct"
+    if stepwise:
+        config = gca_train_config(args, True, save_checkpoints=save_checkpoints, **paper)
+    else:
+        config = train_config(args, save_checkpoints=save_checkpoints, **paper)
     result = run_experiment(model, splits.train, val, test, config, out, class_names=list(train_full.class_names),
-                            layout=train_full.layout, meta=meta, resume=args.resume, after_training=after)
+                            layout=train_full.layout, meta=meta, resume=args.resume, after_training=after,
+                            monitor_test=not getattr(args, "no_monitor_test", True))
+    if chosen is not None:
+        result["selection"] = chosen
+        if out is not None:
+            Path(out, "selection.json").write_text(json.dumps(chosen, indent=1))
     report(result, out)
     return result
+
+
+def train_arrn(args: argparse.Namespace, preset: str, train_full: Any, test: Any, out: str | None,
+               dataset_meta: dict[str, Any], *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
+    """Build (:func:`build_arrn_model` on ``preset``), train and test ARRN-LSTM on a dataset's splits. The best
+    epoch and, with two streams, ``alpha`` of Eq. (12) are chosen on training data (``--selection``).
+    ``paper`` are :class:`~skelgraph.training.TrainConfig` fields (the optimiser and schedule). ``out=None`` with
+    ``save_checkpoints=False`` writes nothing (folds of a leave-one-out protocol). Returns the run's metrics."""
+    K = len(train_full.class_names)
+
+    def build(spec: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        if spec.get("velocity") or spec.get("stack_bodies"):
+            raise SystemExit("the ARRN recipes take 3-channel joints only (no --velocity, no stacked bodies)")
+        model = build_arrn_model(args, preset, K, num_joints=train_full.layout.num_joints)
+        return model, model_spec(model)
+
+    return _train_and_test(args, train_full, test, out, dataset_meta, build, paper, save_checkpoints=save_checkpoints,
+                           two_streams=STREAM_CHOICES[args.stream] == ("joint", "line"))
 
 
 def gca_train_config(args: argparse.Namespace, stepwise: bool, **paper: Any) -> Any:
@@ -208,23 +374,20 @@ def gca_train_config(args: argparse.Namespace, stepwise: bool, **paper: Any) -> 
 def train_gca(args: argparse.Namespace, train_full: Any, test: Any, out: str | None, dataset_meta: dict[str, Any],
               *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
     """Build the ``--model`` of :func:`add_gca_arguments`, train it directly or stepwise (Algorithm 1) and test
-    it. ``paper``: :class:`~skelgraph.training.TrainConfig` fields of the recipe's optimiser (e.g.
-    ``optimizer="adam", schedule="exponential", lr_decay=0.95``). Returns the run's metrics."""
-    layout = train_full.layout
-    splits = prepare_splits(args, train_full, test)
-    # Coordinates per joint, times the bodies the pipeline stacks side by side.
-    in_channels = 3 * max(splits.pipeline["stack_bodies"], 1)
-    model, kwargs = build_gca_model(args, layout, len(train_full.class_names), in_channels)
-    stepwise = args.training == "stepwise" and hasattr(model, "iteration_parameters")
-    if stepwise and splits.val is None:
+    it; the best epoch is chosen on training data (``--selection``). ``paper``:
+    :class:`~skelgraph.training.TrainConfig` fields of the recipe's optimiser (e.g. ``optimizer="adam",
+    schedule="exponential", lr_decay=0.95``). Returns the run's metrics."""
+    K = len(train_full.class_names)
+
+    def build(spec: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        model, kwargs = build_gca_model(args, train_full.layout, K, pipeline_channels(spec))
+        return model, model_spec(model, **kwargs)
+
+    stepwise = args.training == "stepwise" and args.model in ("gca", "gca2")
+    if stepwise and getattr(args, "selection", "val-split") == "val-split" and args.val_fraction <= 0:
         raise SystemExit("stepwise training needs a validation split: use --val-fraction > 0")
-    meta = {"model": model_spec(model, **kwargs), "pipeline": splits.pipeline, "dataset": dataset_meta,
-            "training": "stepwise" if stepwise else "direct"}
-    config = gca_train_config(args, stepwise, save_checkpoints=save_checkpoints, **paper)
-    result = run_experiment(model, splits.train, splits.val, test, config, out,
-                            class_names=list(train_full.class_names), layout=layout, meta=meta, resume=args.resume)
-    report(result, out)
-    return result
+    return _train_and_test(args, train_full, test, out, dataset_meta, build, paper, save_checkpoints=save_checkpoints,
+                           stepwise=stepwise)
 
 
 def report(result: dict[str, Any], out: str | None) -> None:

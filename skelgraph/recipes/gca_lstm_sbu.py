@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import GCA_MODELS, add_gca_arguments, run_folds, train_gca
+from skelgraph.recipes.base import GCA_MODELS, add_gca_arguments, add_protocol_arguments, run_folds, train_gca
 from skelgraph.training.experiment import base_parser
 
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--folds", type=int, nargs="+", default=list(range(len(SBU_FOLDS))), help="folds to run (0-4)")
     p.add_argument("--tiny", action="store_true", help="a few samples only (smoke test of the recipe)")
     add_gca_arguments(p, T=20, bodies="stacked")
+    add_protocol_arguments(p, groups="fold")
     p.set_defaults(optimizer="adam")
     args = p.parse_args(argv)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"

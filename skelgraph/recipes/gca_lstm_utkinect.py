@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import add_gca_arguments, add_utkinect_arguments, run_folds, train_gca, utkinect_folds
+from skelgraph.recipes.base import (
+    add_gca_arguments,
+    add_protocol_arguments,
+    add_utkinect_arguments,
+    run_folds,
+    train_gca,
+    utkinect_folds,
+)
 from skelgraph.training.experiment import base_parser
 
 
@@ -24,6 +31,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     lr=1e-3)
     add_utkinect_arguments(p)
     add_gca_arguments(p, T=20)
+    add_protocol_arguments(p, groups="subject")
     p.set_defaults(optimizer="adam")
     args = p.parse_args(argv)
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}_{args.training}"

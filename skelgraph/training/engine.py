@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,12 +201,15 @@ class Trainer:
         monitor: ``{name: dataset}`` evaluated after every epoch and logged as ``<name>_top1`` / ``<name>_loss``
             (e.g. the test split, to draw its learning curve). They choose nothing: no checkpoint, schedule or
             stepwise decision reads them.
+        callbacks: Functions ``f(trainer, record)`` called at the end of every epoch, after validation and
+            monitoring, before the record is logged (they may add JSON-serialisable fields to it).
     """
 
     def __init__(self, model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
                  config: TrainConfig | None = None, out_dir: str | Path | None = None,
                  class_names: Sequence[str] | None = None, meta: dict[str, Any] | None = None,
-                 monitor: dict[str, Dataset] | None = None) -> None:
+                 monitor: dict[str, Dataset] | None = None,
+                 callbacks: Sequence[Callable[[Trainer, dict[str, Any]], None]] = ()) -> None:
         self.config = config or TrainConfig()
         self.rank, self.world = _rank_world()
         self.device = torch.device(self.config.device)
@@ -217,6 +220,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.train_set, self.val_set = train_set, val_set
         self.monitor = dict(monitor or {})
+        self.callbacks = list(callbacks)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.class_names = list(class_names) if class_names is not None else None
         self.meta = meta or {}
@@ -450,6 +454,8 @@ class Trainer:
                 it = self.state.trained_step if c.stepwise else None
                 seen = self.evaluate(dataset, iteration=it).compute()
                 record.update({f"{name}_top1": seen["top1"], f"{name}_loss": seen["loss"]})
+            for callback in self.callbacks:
+                callback(self, record)
             record["seconds"] = time.perf_counter() - started
             self.state.epoch += 1
             self._log(record)

@@ -59,7 +59,10 @@ def train_config(args: argparse.Namespace, **paper: Any) -> TrainConfig:
 
 def stratified_split(labels: Sequence[int], fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
     """Split indices into (train, validation) keeping about ``fraction`` of every class for validation
-    (at least one sample of a class with two or more). Validation never comes from a test split."""
+    (at least one sample of a class with two or more; none at all when ``fraction <= 0``). Validation never
+    comes from a test split."""
+    if fraction <= 0:
+        return list(range(len(labels))), []
     g = torch.Generator().manual_seed(seed)
     labels_t = torch.as_tensor(list(labels))
     train: list[int] = []

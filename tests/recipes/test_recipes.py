@@ -157,7 +157,7 @@ def test_utkinect_recipes_cross_subject_and_lean_leave_one_out(tmp_path, utk_dat
 def test_a_new_recipe_from_the_public_building_blocks(tmp_path):
     """The README's 'a recipe for a new dataset' pattern, on MSR Action3D AS1 standing in for the user's data."""
     from skelgraph.datasets import MSRAction3D
-    from skelgraph.recipes import add_arrn_arguments, base_parser, build_arrn_model, run_folds, train_arrn
+    from skelgraph.recipes import add_arrn_arguments, base_parser, run_folds, train_arrn
 
     p = base_parser("ARRN-LSTM on my data", epochs=1, batch_size=16, lr=1e-3)
     add_arrn_arguments(p, T=8, M=8)
@@ -166,8 +166,7 @@ def test_a_new_recipe_from_the_public_building_blocks(tmp_path):
     def run(fold):
         train = MSRAction3D(args.data_root, subset="AS1", split="train")[::8]
         test = MSRAction3D(args.data_root, subset="AS1", split="test")[::12]
-        model = build_arrn_model(args, "msr", num_classes=len(train.class_names))
-        return train_arrn(args, model, train, test, str(tmp_path / "mine" / fold), {"name": "mine"}, optimizer="adam")
+        return train_arrn(args, "msr", train, test, str(tmp_path / "mine" / fold), {"name": "mine"}, optimizer="adam")
 
     summary = run_folds(run, ["a"], label="my data", out=str(tmp_path / "mine"), seed=args.seed)
     assert summary["summary"]["n"] == 1 and (tmp_path / "mine" / "a" / "best.pt").exists()
@@ -177,3 +176,34 @@ def test_recipes_run_as_modules():
     out = subprocess.run([sys.executable, "-m", "skelgraph.recipes.gca_lstm_sbu", "--help"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "--stepwise-max-epochs" in out.stdout
+
+
+@pytest.mark.parametrize("recipe", ["arrn", "gca"])
+def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe):
+    """--selection inner-cv holds out every group of the training split once, fixes the epoch budget (and
+    alpha) from the mean validation curve, trains on the whole training split for that budget and tests its
+    last epoch; the test split's per-epoch curve is logged as optimistic and chooses nothing."""
+    if recipe == "arrn":
+        root = data_root(tmp_path, "msr_action3d")
+        main = arrn_msr_main
+        args = ["--tiny", "--subset", "AS1", *TINY_ARRN, "--epochs", "3", "--cv-groups", "subject"]
+        run_dir = tmp_path / "run" / "AS1"
+    else:
+        root = data_root(tmp_path, "sbu")
+        main = gca_sbu_main
+        args = ["--tiny", "--folds", "0", "--training", "direct", "--epochs", "3", "--T", "6", "--hidden", "8",
+                "--swap", "0.5", "--velocity", "--no-progress"]
+        run_dir = tmp_path / "run" / "fold0"
+    main(["--data-root", root, "--out", str(tmp_path / "run"), "--selection", "inner-cv", *args])
+    chosen = json.loads((run_dir / "selection.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    expected_groups = [1, 3, 5, 7, 9] if recipe == "arrn" else [1, 2, 3, 4]
+    assert chosen["held_out"] == expected_groups, "every training group held out once, never the test fold"
+    assert len(chosen["curves"]) == len(expected_groups) and all(len(c) == 3 for c in chosen["curves"])
+    assert 1 <= chosen["epoch"] <= 3 and metrics["epochs"] == chosen["epoch"] == metrics["best_epoch"]
+    assert metrics["config"]["epochs"] == chosen["epoch"] and "val" not in metrics
+    assert metrics["optimistic_best_test"]["epoch"] <= chosen["epoch"]
+    if recipe == "arrn":
+        assert metrics["alpha"] == chosen["alpha"]
+    else:
+        assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 12

@@ -18,6 +18,7 @@ def test_stratified_split_keeps_every_class():
     assert val_labels.count(0) == 2 or val_labels.count(0) == 3
     assert val_labels.count(1) == 1 and val_labels.count(2) == 0 and val_labels.count(3) == 1
     assert stratified_split(labels, 0.25, seed=1) == (train, val), "deterministic for a seed"
+    assert stratified_split(labels, 0.0) == (list(range(len(labels))), []), "no validation at fraction 0"
 
 
 def test_parser_and_config():
@@ -25,7 +26,7 @@ def test_parser_and_config():
     cfg = train_config(args, optimizer="adam", schedule="exponential", lr_decay=0.95)
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.optimizer) == (2, 4, 0.5, "adam")
     with pytest.raises(ValueError):
-        TrainConfig(optimizer="rmsprop")
+        TrainConfig(optimizer="lbfgs")
 
 
 def test_run_experiment_writes_metrics_and_plots(tmp_path):
