@@ -27,6 +27,7 @@ from skelgraph.training.experiment import (
     base_parser,
     coordinate_scale,
     dataset_labels,
+    parse_recipe_args,
     run_experiment,
     select_fusion_weight,
     stratified_split,
@@ -129,7 +130,7 @@ def arrn_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="xsub and xview for NTU60, xsub and xset for NTU120")
     p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before lr x0.1")
     _arrn_args(p, T=100, M=50)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     train_full, test, full = _ntu_splits(args)
     if not full:  # a short demonstration unless asked otherwise
         explicit = set(argv if argv is not None else sys.argv[1:])
@@ -166,7 +167,7 @@ def arrn_msr_main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--subset", nargs="+", default=["AS1", "AS2", "AS3"], choices=["AS1", "AS2", "AS3"])
     p.add_argument("--tiny", action="store_true", help="a few samples only (smoke test of the recipe)")
     _arrn_args(p, T=20, M=20)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or "runs/arrn_msr"
 
     def run(subset_name: str) -> dict[str, Any]:
@@ -189,7 +190,7 @@ def arrn_florence_main(argv: list[str] | None = None) -> dict[str, Any]:
                     epochs=100, batch_size=16, lr=1e-3)
     p.add_argument("--folds", type=int, nargs="+", default=list(range(10)), help="actors to leave out (0-9)")
     _arrn_args(p, T=25, M=20)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or "runs/arrn_florence"
 
     def run(fold: int) -> dict[str, Any]:
@@ -281,7 +282,7 @@ def gca_ntu_main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--dataset", choices=["ntu60", "ntu120"], default="ntu60")
     p.add_argument("--benchmark", choices=["xsub", "xview", "xset"], default="xsub")
     _gca_args(p, T=100)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     train_full, test, full = _ntu_splits(args)
     if not full:
         args.training = "direct"  # stepwise training needs the validation split the samples cannot give
@@ -303,7 +304,7 @@ def gca_sbu_main(argv: list[str] | None = None) -> dict[str, Any]:
     # 16, 2.08 -> 1.97 in 6 at batch 1; Adam at batch 8: 0.61 after 9): Adam is the default here;
     # --optimizer sgd --lr 1.5e-3 gives the paper's.
     p.set_defaults(optimizer="adam", lr=1e-3, batch_size=8)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
 
     def run(fold: int) -> dict[str, Any]:
@@ -327,7 +328,7 @@ def gca_utkinect_main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="leave-one-sequence-out (every fold) or cross-subject")
     p.add_argument("--folds", type=int, nargs="*", default=None, help="folds to run (default: all)")
     _gca_args(p, T=20)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}"
     if args.folds is not None:
         folds = args.folds
