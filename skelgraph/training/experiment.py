@@ -78,7 +78,7 @@ REPLAY_DIR = "replay"
 # Which command line built which TrainConfig, so that run_experiment (called deep inside a recipe, once per fold)
 # can write the recipe's arguments without every recipe passing them down. Weak references: a finished run's
 # namespace and config are not kept alive, and a config built elsewhere is never mistaken for a recipe's.
-_PARSED: list[tuple[weakref.ref[argparse.Namespace], list[str]]] = []
+_PARSED: list[tuple[weakref.ref[argparse.Namespace], tuple[list[str], frozenset[str]]]] = []
 _CONFIG_ARGS: list[tuple[weakref.ref[TrainConfig], weakref.ref[argparse.Namespace]]] = []
 
 
@@ -89,6 +89,31 @@ def _remember(table: list[tuple[weakref.ref[Any], Any]], key: Any, value: Any) -
 
 def _recall(table: list[tuple[weakref.ref[Any], Any]], key: Any) -> Any:
     return next((v for k, v in table if k() is key), None)
+
+
+def given_options(args: argparse.Namespace) -> frozenset[str]:
+    """Option names (``dest``) that were set on the command line or in the ``--config`` file of ``args``
+    (parsed by :func:`parse_recipe_args`), as opposed to left at the recipe's default. A recipe that changes a
+    default in some situation (e.g. a short demonstration) must leave these alone, or a replay would differ."""
+    parsed = _recall(_PARSED, args)
+    if parsed is None:
+        raise ValueError("given_options needs arguments parsed by parse_recipe_args")
+    return parsed[1]
+
+
+def _command_line_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The ``dest`` of every option present in ``argv``: parse once more with every default suppressed."""
+    saved = [(a, a.default) for a in parser._actions]
+    saved_defaults = dict(parser._defaults)
+    try:
+        for a in parser._actions:
+            a.default = argparse.SUPPRESS
+        parser._defaults.clear()
+        return set(vars(parser.parse_args(argv)))
+    finally:
+        for a, default in saved:
+            a.default = default
+        parser._defaults.update(saved_defaults)
 
 
 def resolved_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -157,12 +182,14 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
     recipe's defaults, and options given on the command line override them. A key the recipe does not know, or a
     value its option would refuse, is an error (one line, exit code 2). ``out`` and ``resume`` are not taken
     from the file; replaying a run folder's ``config.json`` writes into ``RUN/replay`` unless ``--out`` is
-    given. ``--print-config`` prints the resolved arguments as JSON and exits.
+    given. ``--print-config`` prints the resolved arguments as JSON and exits. :func:`given_options` tells
+    which options the user set (on the command line or in the file).
 
     :func:`run_experiment` then writes the arguments (as the recipe leaves them) to ``RUN/config.json`` and the
     command line to ``RUN/provenance.json``.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    from_file: set[str] = set()
     try:
         add_config_options(parser)
     except argparse.ArgumentError:
@@ -189,6 +216,7 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
             except (TypeError, ValueError) as err:
                 parser.exit(2, f"{parser.prog}: error: {config_path}: option {key}: {err}\n")
         parser.set_defaults(**defaults)
+        from_file = set(defaults)
     args = parser.parse_args(argv)
     if config_path is not None and getattr(args, "out", "") is None:
         run_dir = Path(config_path).parent
@@ -197,7 +225,8 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
     if args.print_config:
         print(json.dumps(resolved_config(args), indent=2, default=str))
         parser.exit(0)
-    _remember(_PARSED, args, argv)
+    given = from_file | (_command_line_options(parser, argv) - set(_INVOCATION_KEYS))
+    _remember(_PARSED, args, (argv, frozenset(given)))
     return args
 
 
@@ -332,7 +361,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
             print(f"nothing to resume in {out}: starting a new run")
     if trainer.is_main:
         args = _recall(_CONFIG_ARGS, config)
-        record = provenance.collect(argv=_recall(_PARSED, args) if args is not None else None,
+        parsed = _recall(_PARSED, args) if args is not None else None
+        record = provenance.collect(argv=parsed[0] if parsed is not None else None,
                                     recipe_args=resolved_config(args) if args is not None else None,
                                     train_config=asdict(config), seed=config.seed, device=config.device)
         provenance.write_run_records(out, record, resume=resumed)

@@ -18,6 +18,7 @@ from skelgraph.skeleton import MSR_ACTION3D
 from skelgraph.training import TrainConfig, Trainer
 from skelgraph.training.experiment import (
     base_parser,
+    given_options,
     load_config_file,
     parse_recipe_args,
     resolved_config,
@@ -100,6 +101,11 @@ def test_config_round_trip_and_command_line_override(tmp_path):
     assert resolved_config(again) == expected
     override = parse_recipe_args(parser(), ["--config", str(path), "--epochs", "2", "--subset", "AS1"])
     assert (override.epochs, override.subset, override.stream, override.amp) == (2, ["AS1"], "line", True)
+    assert given_options(first) == {"epochs", "subset", "grad_clip", "amp", "stream", "out"}
+    assert given_options(override) == set(resolved_config(first)) - {"out", "resume"}, "the file's keys count"
+    assert given_options(parse_recipe_args(parser(), [])) == set()
+    with pytest.raises(ValueError, match="parse_recipe_args"):
+        given_options(parser().parse_args([]))
     # Hand-written files may hold a few options, spelled as on the command line.
     path.write_text(json.dumps({"batch-size": 5, "lr": 1}))
     small = parse_recipe_args(parser(), ["--config", str(path)])
