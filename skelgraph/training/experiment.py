@@ -79,7 +79,7 @@ REPLAY_DIR = "replay"
 # can write the recipe's arguments without every recipe passing them down. Weak references: a finished run's
 # namespace and config are not kept alive, and a config built elsewhere is never mistaken for a recipe's.
 _PARSED: list[tuple[weakref.ref[argparse.Namespace], tuple[list[str], frozenset[str]]]] = []
-_CONFIG_ARGS: list[tuple[weakref.ref[TrainConfig], weakref.ref[argparse.Namespace]]] = []
+_CONFIG_ARGS: list[tuple[weakref.ref[TrainConfig], argparse.Namespace]] = []
 
 
 def _remember(table: list[tuple[weakref.ref[Any], Any]], key: Any, value: Any) -> None:
