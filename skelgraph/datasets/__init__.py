@@ -2,16 +2,18 @@
 
 Every dataset is a :class:`~torch_geometric.data.InMemoryDataset` of graphs made by
 :func:`skelgraph.data.to_data`, exposes ``class_names`` and ``layout``, finds its data under ``root`` (default
-``$SKELGRAPH_DATA/<folder>`` or the repository's ``datasets/<folder>``), rebuilds its processed cache when the
+``$SKELGRAPH_DATA/<folder>``, a checkout's ``datasets/<folder>`` or the user data folder, where the bundled data is
+copied on first use: :func:`default_root`), rebuilds its processed cache when the
 raw files or the pre-processing parameters change, lists skipped samples in ``skipped``, and raises
 :class:`RawDataMissingError` with instructions when raw data is missing. See ``datasets/README.md``.
 """
 
-from skelgraph.datasets.base import DATA_ENV, RawDataMissingError, SkeletonDataset, default_root
+from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset
 from skelgraph.datasets.florence import Florence3D
 from skelgraph.datasets.folder import SkeletonFolder
 from skelgraph.datasets.msr import MSR_ACTIONS, MSR_SUBSETS, MSRAction3D
 from skelgraph.datasets.ntu import NTU60, NTU120, NTU_ACTIONS
+from skelgraph.datasets.roots import DATA_ENV, default_root, install_bundled, user_data_dir
 from skelgraph.datasets.sbu import SBU, SBU_FOLDS
 from skelgraph.datasets.utkinect import UTKinect
 
@@ -31,4 +33,6 @@ __all__ = [
     "SkeletonFolder",
     "UTKinect",
     "default_root",
+    "install_bundled",
+    "user_data_dir",
 ]

@@ -4,8 +4,8 @@ Every dataset parses all of its raw files once into a single processed file hold
 subject, camera, setup, ... as graph attributes), and a protocol then selects the samples of the requested
 split and fold. Switching split, fold or benchmark therefore never re-parses.
 
-Where data lives: ``root`` argument, else ``$SKELGRAPH_DATA/<folder>``, else the repository's
-``datasets/<folder>``; raw files in ``<root>/raw``. The processed cache lives in
+Where data lives: ``root`` argument, else ``$SKELGRAPH_DATA/<folder>``, else a checkout's ``datasets/<folder>``,
+else the user data folder (:mod:`~skelgraph.datasets.roots`); raw files in ``<root>/raw``. The processed cache lives in
 ``<root>/processed/<class>-<key>``, where ``key`` hashes the pre-processing parameters, the ``pre_transform`` /
 ``pre_filter`` and a fingerprint (names, sizes, modification times) of the raw files: changing any of them
 builds a fresh cache instead of silently reusing a stale one. Old caches can be deleted at will.
@@ -23,7 +23,6 @@ import os
 import os.path as osp
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -32,25 +31,16 @@ from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.transforms import BaseTransform
 
 from skelgraph.data import SkeletonSequence, to_data
+from skelgraph.datasets.roots import DATA_ENV, REPO_DATA, default_root  # noqa: F401  (re-exported)
 from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError
 from skelgraph.skeleton import Layout
 
-#: Environment variable naming the folder that holds one sub-folder per dataset.
-DATA_ENV = "SKELGRAPH_DATA"
-#: The repository's ``datasets/`` folder (the default data root).
-REPO_DATA = Path(__file__).resolve().parents[2] / "datasets"
 #: Bumped when the processed format changes, so old caches are not reused.
 CACHE_VERSION = 1
 
 
 class RawDataMissingError(FileNotFoundError):
     """The raw files of a dataset are not where the dataset looks; the message says how to get them."""
-
-
-def default_root(folder: str) -> str:
-    """``$SKELGRAPH_DATA/<folder>`` when the variable is set, else the repository's ``datasets/<folder>``."""
-    base = os.environ.get(DATA_ENV)
-    return str(Path(base) / folder) if base else str(REPO_DATA / folder)
 
 
 def fingerprint(paths: Iterable[str | os.PathLike]) -> str:

@@ -24,7 +24,7 @@ class Florence3D(SkeletonDataset):
 
     Args:
         root: Folder holding ``raw/Florence_dataset_WorldCoordinates.txt`` (default
-            ``$SKELGRAPH_DATA/florence_3d`` or the repository's ``datasets/florence_3d``).
+            ``$SKELGRAPH_DATA/florence_3d``, a checkout's ``datasets/florence_3d`` or the user data folder).
         fold: Test actor index, ``0 .. 9``.
         split: ``"train"``, ``"test"`` or ``"all"``.
     """

@@ -48,8 +48,8 @@ class MSRAction3D(SkeletonDataset):
 
     Args:
         root: Folder holding ``raw/MSRAction3DSkeletonReal3D/`` and ``raw/files_used_in_cvpr12_paper.txt``
-            (default: ``$SKELGRAPH_DATA/msr_action3d`` or the repository's ``datasets/msr_action3d``, which
-            ships the real data).
+            (default: :func:`~skelgraph.datasets.default_root`; skelgraph ships
+            the real data).
         subset: ``"AS1"``, ``"AS2"``, ``"AS3"`` or ``"all"`` (20 classes).
         split: ``"train"``, ``"test"`` or ``"all"``.
     """
@@ -90,7 +90,8 @@ class MSRAction3D(SkeletonDataset):
 
     def download(self) -> None:
         raise RawDataMissingError(
-            f"MSR Action3D skeletons not found in {self.raw_dir}. The repository ships them in datasets/msr_action3d; "
+            f"MSR Action3D skeletons not found in {self.raw_dir}. skelgraph ships them: "
+            f"skelgraph.datasets.install_bundled('msr_action3d', {self.root!r}) puts them there; "
             "otherwise get MSRAction3DSkeletonReal3D.rar from https://www.uow.edu.au/~wanqing/#Datasets, unpack "
             f"its 567 *_skeleton3D.txt files into {osp.join(self.raw_dir, _FILES)} and put "
             f"files_used_in_cvpr12_paper.txt (the 557-file list) into {self.raw_dir}."

@@ -154,7 +154,7 @@ class NTU60(_NTU):
     Benchmarks: cross-subject trains on performers :data:`NTU60_XSUB_TRAIN`; cross-view trains on cameras 2, 3.
 
     Args:
-        root: Default ``$SKELGRAPH_DATA/ntu_rgbd`` or the repository's ``datasets/ntu_rgbd``.
+        root: Default :func:`~skelgraph.datasets.default_root` of ``ntu_rgbd``.
         benchmark: ``"xsub"`` or ``"xview"``.
         split: ``"train"``, ``"test"`` or ``"all"``.
         max_bodies: Actors kept per sample (2 as in the literature).

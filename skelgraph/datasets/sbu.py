@@ -33,8 +33,8 @@ class SBU(SkeletonDataset):
     lists the folds. Each sample's ``fold`` attribute is its set's fold.
 
     Args:
-        root: Folder holding ``raw/sXXsYY/CC/NNN/skeleton_pos.txt`` (default: ``$SKELGRAPH_DATA/sbu`` or the
-            repository's ``datasets/sbu``, which ships the real data).
+        root: Folder holding ``raw/sXXsYY/CC/NNN/skeleton_pos.txt`` (default:
+            :func:`~skelgraph.datasets.default_root`; skelgraph ships the real data).
         fold: Test fold, ``0 .. 4``.
         split: ``"train"``, ``"test"`` or ``"all"``.
         units: ``"metres"`` (default: the dataset README's de-normalisation, y up) or ``"normalised"`` (the
@@ -74,7 +74,8 @@ class SBU(SkeletonDataset):
 
     def download(self) -> None:
         raise RawDataMissingError(
-            f"SBU Kinect Interaction not found in {self.raw_dir}. The repository ships it in datasets/sbu; "
+            f"SBU Kinect Interaction not found in {self.raw_dir}. skelgraph ships it: "
+            f"skelgraph.datasets.install_bundled('sbu', {self.root!r}) puts it there; "
             "otherwise download the 21 set archives s01s02.zip ... s07s03.zip (clean version) from "
             "https://www3.cs.stonybrook.edu/~kyun/research/kinect_interaction/index.html and unpack them so that "
             f"{osp.join(self.raw_dir, 's01s02', '01', '001', 'skeleton_pos.txt')} exists."

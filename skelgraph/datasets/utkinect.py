@@ -37,7 +37,7 @@ class UTKinect(SkeletonDataset):
 
     Args:
         root: Folder holding ``raw/joints/joints_sSS_eEE.txt`` and ``raw/actionLabel.txt`` (default
-            ``$SKELGRAPH_DATA/utkinect`` or the repository's ``datasets/utkinect``).
+            ``$SKELGRAPH_DATA/utkinect``, a checkout's ``datasets/utkinect`` or the user data folder).
         protocol: ``"loso"`` or ``"xsub"``.
         fold: Test clip index for ``"loso"``.
         split: ``"train"``, ``"test"`` or ``"all"``.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import add_arrn_arguments, add_protocol_arguments, run_folds, train_arrn
-from skelgraph.training.experiment import base_parser
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--tiny", action="store_true", help="a few samples only (smoke test of the recipe)")
     add_arrn_arguments(p, T=20, M=20)
     add_protocol_arguments(p, groups="subject")
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or "runs/arrn_msr"
 
     def run(subset_name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from skelgraph.recipes.base import (
     train_arrn,
     utkinect_folds,
 )
-from skelgraph.training.experiment import base_parser
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_utkinect_arguments(p)
     add_arrn_arguments(p, T=20, M=20)
     add_protocol_arguments(p, groups="subject")
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or f"runs/arrn_utkinect_{args.protocol}"
     folds, lean = utkinect_folds(args)
 

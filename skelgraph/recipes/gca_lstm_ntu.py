@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import add_gca_arguments, add_ntu_arguments, add_protocol_arguments, ntu_splits, train_gca
-from skelgraph.training.experiment import base_parser
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 from skelgraph.training.seeding import seed_everything
 
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_ntu_arguments(p)
     add_gca_arguments(p, T=100)
     add_protocol_arguments(p)
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     seed_everything(args.seed)
     train_full, test, full = ntu_splits(args)
     if not full:

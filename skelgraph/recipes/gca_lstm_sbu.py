@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import GCA_MODELS, add_gca_arguments, add_protocol_arguments, run_folds, train_gca
-from skelgraph.training.experiment import base_parser
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_gca_arguments(p, T=20, bodies="stacked")
     add_protocol_arguments(p, groups="fold")
     p.set_defaults(optimizer="adam")
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
 
     def run(fold: int) -> dict[str, Any]:

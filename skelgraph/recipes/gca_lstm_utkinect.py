@@ -21,7 +21,7 @@ from skelgraph.recipes.base import (
     train_gca,
     utkinect_folds,
 )
-from skelgraph.training.experiment import base_parser
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_gca_arguments(p, T=20)
     add_protocol_arguments(p, groups="subject")
     p.set_defaults(optimizer="adam")
-    args = p.parse_args(argv)
+    args = parse_recipe_args(p, argv)
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}_{args.training}"
     folds, lean = utkinect_folds(args)
 

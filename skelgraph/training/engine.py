@@ -21,6 +21,7 @@ import copy
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -65,6 +66,10 @@ class TrainConfig:
 
     ``save_checkpoints=False`` writes no ``last.pt`` / ``best.pt`` and keeps the best weights in memory instead
     (leave-one-out protocols with hundreds of folds); a run without checkpoints cannot be resumed.
+
+    ``progress`` shows progress bars, only when the output is a terminal (or a notebook): in a log file their
+    control characters are noise. ``log_every`` > 0 prints a plain line every ``log_every`` training batches and
+    after every epoch instead.
     """
 
     epochs: int = 10
@@ -91,6 +96,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     progress: bool = True
+    log_every: int = 0
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
@@ -100,6 +106,22 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'none', 'plateau' or 'exponential', got {self.schedule!r}")
         if self.stepwise_max_epochs is not None and self.stepwise_max_epochs < 1:
             raise ValueError(f"stepwise_max_epochs must be at least 1 (or None), got {self.stepwise_max_epochs}")
+        if self.log_every < 0:
+            raise ValueError(f"log_every must be >= 0, got {self.log_every}")
+
+
+def progress_line(record: dict[str, Any], epochs: int) -> str:
+    """One plain line for an epoch's log record (``--log-every``)."""
+    parts = [f"epoch {record['epoch']}/{epochs}"]
+    parts += [f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds") and isinstance(v, float)]
+    parts += [f"{k} {v}" for k, v in record.items() if k != "epoch" and isinstance(v, int)]
+    return " ".join(parts) + f" ({record.get('seconds', 0.0):.1f} s)"
+
+
+def _say(line: str) -> None:
+    """Print a progress line on stdout without breaking a progress bar drawn on the terminal."""
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def init_distributed() -> tuple[int, int]:
@@ -318,6 +340,11 @@ class Trainer:
         return True
 
     # ---------------------------------------------------------------- loops
+    def _no_bars(self) -> bool | None:
+        """tqdm's ``disable``: True when bars are off, None to let tqdm switch them off on non-terminal output
+        (notebooks still get theirs)."""
+        return True if not (self.config.progress and self.is_main) else None
+
     def _autocast(self) -> Any:
         enabled = self.config.amp and self.device.type == "cuda"
         return torch.autocast(self.device.type, dtype=getattr(torch, self.config.amp_dtype), enabled=enabled)
@@ -327,9 +354,8 @@ class Trainer:
         self.train_sampler.set_epoch(self.state.epoch)
         iteration = self.state.step if self.config.stepwise else None
         total = torch.zeros(2, dtype=torch.float64)
-        bar = tqdm(self.train_loader, desc=f"epoch {self.state.epoch + 1}", leave=False,
-                   disable=not (self.config.progress and self.is_main))
-        for batch in bar:
+        bar = tqdm(self.train_loader, desc=f"epoch {self.state.epoch + 1}", leave=False, disable=self._no_bars())
+        for i, batch in enumerate(bar, 1):
             batch = batch.to(self.device)
             with self._autocast():
                 loss = self.objective(batch, iteration)
@@ -348,6 +374,10 @@ class Trainer:
             n = int(batch.num_graphs)
             total += torch.tensor([float(loss.detach()) * n, n], dtype=torch.float64)
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            every, batches = self.config.log_every, len(self.train_loader)
+            if every and self.is_main and (i % every == 0 or i == batches):
+                _say(f"epoch {self.state.epoch + 1}/{self.config.epochs} batch {i}/{batches} "
+                     f"loss {float(loss.detach()):.4f} (epoch mean {float(total[0] / total[1]):.4f})")
         if self.world > 1:
             torch.distributed.all_reduce(total)
         return float(total[0] / total[1].clamp_min(1))
@@ -358,8 +388,7 @@ class Trainer:
         self.model.eval()
         num_classes = self._num_classes()
         meter = ClassificationMeter(num_classes)
-        for batch in tqdm(self.eval_loader(dataset), desc="eval", leave=False,
-                          disable=not (self.config.progress and self.is_main)):
+        for batch in tqdm(self.eval_loader(dataset), desc="eval", leave=False, disable=self._no_bars()):
             batch = batch.to(self.device)
             with self._autocast():
                 scores = self.model(batch) if iteration is None else self.model(batch, iteration=iteration)
@@ -419,7 +448,7 @@ class Trainer:
         if self.state.epoch == 0 and not self.state.history:
             seed_everything(c.seed)  # training draws independent of what the set-up consumed
         epochs = tqdm(range(self.state.epoch, c.epochs), desc="training", initial=self.state.epoch, total=c.epochs,
-                      disable=not (c.progress and self.is_main))
+                      disable=self._no_bars())
         for _ in epochs:
             started = time.perf_counter()
             train_loss = self.train_epoch()
@@ -464,6 +493,8 @@ class Trainer:
             self.save("last.pt")
             epochs.set_postfix(loss=f"{train_loss:.4f}", **({"val": f"{record['val_top1']:.3f}"}
                                                               if "val_top1" in record else {}))
+            if c.log_every and self.is_main:
+                _say(progress_line(record, c.epochs))
             if stop:
                 break
         if self._writer is not None:
