@@ -3,7 +3,10 @@
     python recipes/arrn_florence.py --help
 """
 
+import sys
+
 from skelgraph.training.recipes import arrn_florence_main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    arrn_florence_main()
+    sys.exit(cli_main(arrn_florence_main))

@@ -3,7 +3,10 @@
     python recipes/arrn_msr.py --help
 """
 
+import sys
+
 from skelgraph.training.recipes import arrn_msr_main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    arrn_msr_main()
+    sys.exit(cli_main(arrn_msr_main))

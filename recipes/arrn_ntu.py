@@ -9,7 +9,10 @@ Without the full NTU set under the data root it explains where to put it and run
 bundled genuine samples (a demonstration, not a result).
 """
 
+import sys
+
 from skelgraph.training.recipes import arrn_ntu_main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    arrn_ntu_main()
+    sys.exit(cli_main(arrn_ntu_main))

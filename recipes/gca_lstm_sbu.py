@@ -3,7 +3,10 @@
     python recipes/gca_lstm_sbu.py --help
 """
 
+import sys
+
 from skelgraph.training.recipes import gca_sbu_main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    gca_sbu_main()
+    sys.exit(cli_main(gca_sbu_main))

@@ -20,8 +20,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from skelgraph.skeleton import Layout
+from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
+from skelgraph.training.runs import RunFolder, checkpoint_bytes
 
 
 def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
@@ -29,12 +31,16 @@ def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-root", default=None,
                    help="dataset folder (default: the repository's datasets/<name>, or $SKELGRAPH_DATA/<name>)")
-    p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json")
+    p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json; a folder that "
+                   "already holds a run is refused unless --resume is given")
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size, help="per process (per GPU under torchrun)")
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
+                   "(refused if the options differ from the stored ones, see --override)")
+    p.add_argument("--override", action="store_true", help="with --resume: continue with the new options "
+                   "(recorded in run.json) instead of refusing a changed configuration")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                    help="override the paper's optimiser (its learning-rate schedule is kept)")
     p.add_argument("--seed", type=int, default=0)
@@ -153,15 +159,30 @@ def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) ->
 
 def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None, test_set: Dataset | None,
                    config: TrainConfig, out_dir: str | Path, *, class_names: Sequence[str], layout: Layout,
-                   meta: dict[str, Any], resume: bool = False,
+                   meta: dict[str, Any], resume: bool = False, override: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
-    ``metrics.json`` and the plots (training curves, confusion matrix, joint weights). Returns the metrics.
+    ``metrics.json``, the plots (training curves, confusion matrix, joint weights) and the inference export
+    ``model.pt``. Returns the metrics.
+
+    The run folder is held by a :class:`~skelgraph.training.runs.RunFolder` throughout: locked, refused if it
+    holds another run (unless ``resume``), refused on resume with a changed configuration (unless ``override``),
+    checked before the first batch, and SIGINT / SIGTERM stop the run cleanly.
 
     ``after_training`` runs on the trained model before testing (e.g. choosing the ARRN fusion weight on the
     validation split); what it returns is stored in the metrics.
     """
     init_distributed()
+    with RunFolder(out_dir, config, meta, resume=resume, override=override,
+                   need_bytes=checkpoint_bytes(model, config.optimizer)) as run:
+        return _run_experiment(run, model, train_set, val_set, test_set, config, out_dir, class_names=class_names,
+                               layout=layout, meta=meta, resume=resume, after_training=after_training)
+
+
+def _run_experiment(run: RunFolder, model: nn.Module, train_set: Dataset, val_set: Dataset | None,
+                    test_set: Dataset | None, config: TrainConfig, out_dir: str | Path, *,
+                    class_names: Sequence[str], layout: Layout, meta: dict[str, Any], resume: bool,
+                    after_training: Callable[[Trainer], dict[str, Any]] | None) -> dict[str, Any]:
     out = Path(out_dir)
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta)
     if resume:
@@ -169,12 +190,14 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
             print(f"resuming {out} after epoch {trainer.state.epoch}")
         else:
             print(f"nothing to resume in {out}: starting a new run")
+    run.started(trainer)
     started = time.perf_counter()
     trainer.fit()
     seconds = time.perf_counter() - started
     trainer.load_best()
     result: dict[str, Any] = {"train_seconds": seconds, "epochs": trainer.state.epoch,
                               "best_epoch": trainer.state.best_epoch, "config": asdict(config), "meta": meta}
+    result["run"] = [{k: s[k] for k in ("from_epoch", "overridden") if k in s} for s in run.segments]  # run.json
     if after_training is not None:
         result.update(after_training(trainer))
         trainer.save("best.pt")
@@ -188,6 +211,7 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
         result["test_confusion"] = meter.confusion.tolist()
     if trainer.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        export_model(out / "model.pt", trainer.model, meta, class_names)
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         try:
             from skelgraph.training.plots import plot_confusion, plot_history

@@ -83,7 +83,8 @@ def _arrn_run(args: argparse.Namespace, model: Any, train_full: Any, test: Any, 
     meta = {"model": model_spec(model), "pipeline": spec, "dataset": dataset_meta}
     result = run_experiment(model, train, val, test, train_config(args, **paper), out,
                             class_names=list(train_full.class_names), layout=train_full.layout, meta=meta,
-                            resume=args.resume, after_training=after)
+                            resume=args.resume, override=args.override,
+                            after_training=after)
     _report(result, out)
     return result
 
@@ -269,7 +270,8 @@ def _gca_run(args: argparse.Namespace, train_full: Any, test: Any, out: str,
     config = train_config(args, optimizer="sgd", momentum=0.9, schedule="exponential", lr_decay=0.95,
                           stepwise=stepwise, stepwise_patience=args.stepwise_patience)
     result = run_experiment(model, train, val, test, config, out, class_names=list(train_full.class_names),
-                            layout=layout, meta=meta, resume=args.resume)
+                            layout=layout, meta=meta, resume=args.resume,
+                            override=args.override)
     _report(result, out)
     return result
 
