@@ -29,7 +29,7 @@ from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import Layout, get_layout
 from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
 from skelgraph.training.registry import build_model, build_transform
-from skelgraph.training.runs import check_device, cli_main
+from skelgraph.training.runs import OneLineParser, check_device, cli_main
 
 
 @dataclass
@@ -135,7 +135,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m skelgraph.predict", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="python -m skelgraph.predict", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", required=True, help="model.pt (or best.pt / last.pt) of a recipe run")
     p.add_argument("files", nargs="+", help="skeleton files to classify")
     p.add_argument("--top", type=_positive, default=5, help="how many classes to show per file")

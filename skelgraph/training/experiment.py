@@ -23,12 +23,12 @@ from skelgraph.skeleton import Layout
 from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
-from skelgraph.training.runs import RunFolder, checkpoint_bytes
+from skelgraph.training.runs import OneLineParser, RunFolder, checkpoint_bytes
 
 
 def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
     """The options every recipe has; paper values are the defaults a recipe passes in."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-root", default=None,
                    help="dataset folder (default: the repository's datasets/<name>, or $SKELGRAPH_DATA/<name>)")
     p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json; a folder that "

@@ -25,6 +25,7 @@ Under ``torchrun`` rank 0 does the folder work and the other ranks receive its v
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime
 import json
@@ -37,7 +38,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -395,6 +396,13 @@ class RunFolder:
 
 
 # ---------------------------------------------------------------- command-line entry
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr (exit code 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def cli_main(main: Callable[[list[str] | None], Any], argv: list[str] | None = None) -> int:
     """Run a command-line ``main(argv)``; user errors (bad input files, checkpoints, run folders, options) become
     one line on stderr and exit code 2, SIGINT / SIGTERM one line and ``128 + signal``. Set

@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Batch
 
+from skelgraph.data import to_data
+from skelgraph.io import read_ntu_skeleton
 from skelgraph.nn import ARRNLSTM, GCALSTM, RRN, ARRNConfig
 from skelgraph.predict import Predictor
 from skelgraph.predict import main as predict_main
@@ -143,10 +146,6 @@ def test_lean_export_is_the_size_of_the_weights_and_predicts_like_the_model(tmp_
     assert set(lean) == {"format", "model", "meta", "class_names"}, "no optimiser, scheduler or RNG state"
     predictor = Predictor(tmp_path / "model.pt")
     assert float(predictor.model.alpha) == pytest.approx(0.3)
-    from skelgraph.data import to_data
-    from skelgraph.io import read_ntu_skeleton
-    from torch_geometric.data import Batch
-
     graph = predictor.transform(to_data(read_ntu_skeleton(NTU_SAMPLE)))
     model.eval()
     with torch.no_grad():
