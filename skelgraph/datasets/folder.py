@@ -54,13 +54,14 @@ class SkeletonFolder(SkeletonDataset):
         labels: str = "labels.csv",
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         self.layout = get_layout(layout)  # type: ignore[misc]
         self.labels_file = labels
         self.rows = read_label_file(osp.join(str(root), labels))
         self.class_names = self._class_names(str(root))
         self.splits = (split,)
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     def _class_names(self, root: str) -> tuple[str, ...]:
         path = osp.join(root, "classes.txt")

@@ -55,11 +55,12 @@ class SBU(SkeletonDataset):
         pre_filter: Callable[[Data], bool] | None = None,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         if not 0 <= fold < len(SBU_FOLDS):
             raise ValueError(f"fold must be in 0..{len(SBU_FOLDS) - 1}, got {fold}")
         self.fold = fold
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     @property
     def raw_file_names(self) -> list[str]:
