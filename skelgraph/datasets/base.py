@@ -91,8 +91,9 @@ def fingerprint(paths: Iterable[str | os.PathLike], memo_file: str | os.PathLike
 
     With ``memo_file``, each file's digest is remembered there together with its device, inode, size,
     modification and status-change times, and a file is read again only when one of them changed; every write to
-    a file changes its status-change time, so an edit is always seen (hashing the bundled 30 MB takes about 0.05 s,
-    the full NTU RGB+D set a minute, once). The memo is written atomically and ignored when unreadable.
+    a file changes its status-change time, so an edit is always seen. Hashing runs at about 250 MB/s on the
+    development machine (the bundled 30 MB: 0.12 s; with the memo 0.06 s). The memo is written atomically and
+    ignored when unreadable.
     """
     memo: dict[str, list[str]] = {}
     if memo_file is not None and osp.exists(memo_file):
