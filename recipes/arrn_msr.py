@@ -3,7 +3,10 @@
     python recipes/arrn_msr.py --help        # or: python -m skelgraph.recipes.arrn_msr --help
 """
 
+import sys
+
 from skelgraph.recipes.arrn_msr import main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli_main(main))

@@ -10,7 +10,10 @@ Without the full NTU set under the data root it explains where to put it and run
 bundled genuine samples (a demonstration, not a result).
 """
 
+import sys
+
 from skelgraph.recipes.arrn_ntu import main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli_main(main))

@@ -3,7 +3,10 @@
     python recipes/gca_lstm_sbu.py --help        # or: python -m skelgraph.recipes.gca_lstm_sbu --help
 """
 
+import sys
+
 from skelgraph.recipes.gca_lstm_sbu import main
+from skelgraph.training.runs import cli_main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli_main(main))

@@ -2,17 +2,20 @@
 
 Command line::
 
-    python -m skelgraph.predict --checkpoint RUN/best.pt FILE [FILE ...] [--top 5] [--plot attention.png]
+    python -m skelgraph.predict --checkpoint RUN/model.pt FILE [FILE ...] [--top 5] [--plot attention.png]
 
 FILE is an NTU ``.skeleton``, an MSR Action3D ``*_skeleton3D.txt``, an SBU ``skeleton_pos.txt``, or a generic
 ``.npy`` / ``.npz`` / ``.csv`` / ``.json`` array in the checkpoint's joint layout (see
-:func:`skelgraph.io.read_array`). The checkpoint carries the model, the class names and the pre-processing,
-so nothing else is needed.
+:func:`skelgraph.io.read_array`). The checkpoint (``model.pt``, the lean export of a run, or its ``best.pt`` /
+``last.pt``) carries the model, the class names and the pre-processing, so nothing else is needed. It is loaded
+with ``weights_only=True`` and may name only registered model classes: opening a foreign file runs no code.
+User errors (a missing or malformed file, a damaged checkpoint, a bad option) print one line and exit with 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +27,9 @@ from skelgraph.data import SkeletonSequence, to_data
 from skelgraph.io import SkeletonFormatError, read_msr_action3d, read_ntu_skeleton, read_sbu, read_sequence
 from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import Layout, get_layout
-from skelgraph.training.checkpoint import load_checkpoint
+from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
 from skelgraph.training.registry import build_model, build_transform
+from skelgraph.training.runs import OneLineParser, check_device, cli_main
 
 
 @dataclass
@@ -59,14 +63,20 @@ class Predictor:
     def __init__(self, checkpoint: str | Path, device: str = "cpu") -> None:
         ckpt = load_checkpoint(checkpoint, map_location=device)
         meta = ckpt.get("meta") or {}
-        if "model" not in meta or "pipeline" not in meta:
-            raise ValueError(f"{checkpoint}: not a skelgraph recipe checkpoint (no model/pipeline in its meta)")
-        self.model = build_model(meta["model"]).to(device)
-        self.model.load_state_dict(ckpt["model"])
+        if not isinstance(meta, dict) or "model" not in meta or "pipeline" not in meta \
+                or not isinstance(ckpt.get("model"), dict) or not ckpt.get("class_names"):
+            raise CheckpointError(f"{checkpoint}: not a skelgraph recipe checkpoint (no model spec, pipeline, "
+                                  "weights or class names)")
+        try:
+            self.model = build_model(meta["model"]).to(device)
+            self.model.load_state_dict(ckpt["model"])
+            self.layout = get_layout(meta["pipeline"]["layout"])
+            self.transform = build_transform(meta["pipeline"], train=False)
+        except (TypeError, ValueError, KeyError, RuntimeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{checkpoint}: cannot rebuild its model ({first[:200]})") from None
         self.model.eval()
-        self.class_names: list[str] = list(ckpt["class_names"])
-        self.layout = get_layout(meta["pipeline"]["layout"])
-        self.transform = build_transform(meta["pipeline"], train=False)
+        self.class_names: list[str] = [str(c) for c in ckpt["class_names"]]
         self.device = device
 
     @torch.no_grad()
@@ -85,7 +95,11 @@ class Predictor:
 def predict_files(checkpoint: str | Path, files: list[str | Path], top: int = 5, device: str = "cpu",
                   plot: str | Path | None = None) -> list[Prediction]:
     """Classify ``files`` with ``checkpoint``; optionally draw the first file's attention to ``plot``."""
-    if torch.device(device).type == "cpu":
+    if top < 1:
+        raise ValueError(f"top must be at least 1, got {top}")
+    if plot is not None:
+        _check_writable(Path(plot))
+    if check_device(device).type == "cpu":
         flush_denormals()
     predictor = Predictor(checkpoint, device)
     sequences = [read_any(f, predictor.layout) for f in files]
@@ -99,24 +113,45 @@ def predict_files(checkpoint: str | Path, files: list[str | Path], top: int = 5,
     return predictions
 
 
+def _check_writable(path: Path) -> None:
+    """Fail before any work when the plot could not be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise IsADirectoryError(f"--plot {path} is a folder; name a .png file")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--plot {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PermissionError(f"--plot {path}: not writable")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m skelgraph.predict", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a recipe run")
+    p = OneLineParser(prog="python -m skelgraph.predict", description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True, help="model.pt (or best.pt / last.pt) of a recipe run")
     p.add_argument("files", nargs="+", help="skeleton files to classify")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=_positive, default=5, help="how many classes to show per file")
     p.add_argument("--device", default="cpu")
     p.add_argument("--plot", default=None, help="write the attention / mask plot of the first file here (PNG)")
     args = p.parse_args(argv)
-    try:
+
+    def run(_: list[str] | None) -> int:
         predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot)
-    except SkeletonFormatError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for pred in predictions:
-        print(pred.source)
-        for rank, (name, prob) in enumerate(pred.top, 1):
-            print(f"  {rank}. {name:<45s} {prob:7.2%}")
-    return 0
+        for pred in predictions:
+            print(pred.source)
+            for rank, (name, prob) in enumerate(pred.top, 1):
+                print(f"  {rank}. {name:<45s} {prob:7.2%}")
+        return 0
+
+    return cli_main(run)
 
 
 if __name__ == "__main__":

@@ -44,11 +44,12 @@ class Florence3D(SkeletonDataset):
         pre_filter: Callable[[Data], bool] | None = None,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         if not 0 <= fold < len(self.folds):
             raise ValueError(f"fold must be in 0..{len(self.folds) - 1}, got {fold}")
         self.fold = fold
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     @property
     def raw_file_names(self) -> list[str]:

@@ -30,9 +30,11 @@ class SkeletonFolder(SkeletonDataset):
           ...
 
     ``label`` is a class index or a class name. Class names come from ``classes.txt`` when present, else from
-    the sorted distinct names (string labels) or ``"0" .. "K-1"`` (integer labels). Without a ``split`` column
-    every sample is in every split; with one, ``split="train"`` keeps the rows marked ``train``, and any other
-    value works the same way (``"all"`` keeps everything). Rows whose file is missing are skipped and reported.
+    the sorted distinct names (string labels) or ``"0" .. "K-1"`` (integer labels). ``split="all"`` keeps every
+    row; with a ``split`` column, ``split="train"`` keeps the rows marked ``train``, and any other value of the
+    column works the same way; a split name the column does not hold (or any name but ``"all"`` without the
+    column) is an error naming the known ones. Names must stay inside ``root`` (no absolute paths, no ``..``).
+    Rows whose file is missing are skipped and reported.
 
     Args:
         root: The folder.
@@ -54,13 +56,18 @@ class SkeletonFolder(SkeletonDataset):
         labels: str = "labels.csv",
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         self.layout = get_layout(layout)  # type: ignore[misc]
         self.labels_file = labels
         self.rows = read_label_file(osp.join(str(root), labels))
         self.class_names = self._class_names(str(root))
+        known = (*sorted({str(r["split"]) for r in self.rows if "split" in r}), "all")
+        if split not in known:
+            raise ValueError(f"SkeletonFolder: unknown split {split!r}; the split column of "
+                             f"{osp.join(str(root), labels)} knows {known}")
         self.splits = (split,)
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     def _class_names(self, root: str) -> tuple[str, ...]:
         path = osp.join(root, "classes.txt")
@@ -102,6 +109,8 @@ class SkeletonFolder(SkeletonDataset):
 
     def _find(self, name: str) -> str | None:
         path = osp.join(self.root, name)
+        if osp.commonpath([osp.abspath(self.root), osp.abspath(path)]) != osp.abspath(self.root):
+            return None  # read_label_file refuses such names; never look outside the folder
         if osp.splitext(name)[1].lower() in ARRAY_SUFFIXES and osp.isfile(path):
             return path
         for suffix in ARRAY_SUFFIXES:

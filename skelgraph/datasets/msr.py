@@ -69,6 +69,7 @@ class MSRAction3D(SkeletonDataset):
         drop_zero_frames: bool = True,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         if subset not in MSR_SUBSETS:
             raise ValueError(f"unknown subset {subset!r}; expected one of {sorted(MSR_SUBSETS)}")
@@ -79,7 +80,7 @@ class MSRAction3D(SkeletonDataset):
         self.drop_zero_frames = drop_zero_frames
         actions = MSR_SUBSETS[subset]
         self.class_names = tuple(MSR_ACTIONS[a - 1] for a in actions)
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
         lut = torch.full((len(MSR_ACTIONS),), -1, dtype=torch.long)
         lut[torch.tensor(actions) - 1] = torch.arange(len(actions))
         self._data.y = lut[self._data.y]  # subset-local labels; other actions are never selected

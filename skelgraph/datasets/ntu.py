@@ -83,6 +83,7 @@ class _NTU(SkeletonDataset):
         min_body_frames: int = MIN_BODY_FRAMES,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         if benchmark not in self.benchmarks:
             raise ValueError(f"unknown benchmark {benchmark!r}; expected one of {sorted(self.benchmarks)}")
@@ -92,7 +93,7 @@ class _NTU(SkeletonDataset):
         self.max_bodies = max_bodies
         self.min_body_frames = min_body_frames
         self.class_names = NTU_ACTIONS[: self.num_classes_total]
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     @property
     def skeleton_dir(self) -> str:

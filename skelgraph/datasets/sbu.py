@@ -51,19 +51,20 @@ class SBU(SkeletonDataset):
         root: str | os.PathLike | None = None,
         fold: int = 0,
         split: str = "train",
-        units: str = "metres",
         transform: Callable[[Data], Data] | None = None,
         pre_transform: Callable[[Data], Data] | None = None,
         pre_filter: Callable[[Data], bool] | None = None,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
+        units: str = "metres",
     ) -> None:
         if not 0 <= fold < len(SBU_FOLDS):
             raise ValueError(f"fold must be in 0..{len(SBU_FOLDS) - 1}, got {fold}")
         if units not in SBU_UNITS:
             raise ValueError(f"units must be one of {SBU_UNITS}, got {units!r}")
         self.fold, self.units = fold, units
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     def params(self) -> dict[str, str]:
         return {"units": self.units}

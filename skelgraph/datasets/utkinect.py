@@ -58,12 +58,13 @@ class UTKinect(SkeletonDataset):
         pre_filter: Callable[[Data], bool] | None = None,
         force_reload: bool = False,
         log: bool = True,
+        cache_dir: str | os.PathLike | None = None,
     ) -> None:
         if protocol not in ("loso", "xsub"):
             raise ValueError(f"unknown protocol {protocol!r}; expected 'loso' or 'xsub'")
         self.protocol = protocol
         self.fold = fold
-        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log)
+        super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
 
     @property
     def folds(self) -> list[str]:

@@ -1,7 +1,9 @@
 """Bulk parsing of numeric text tables with precise error reports.
 
 The fast path hands every line to numpy's C tokenizer (:func:`numpy.loadtxt`) in one call. Only when that
-fails, or the result holds NaN/Inf, does a line-by-line diagnosis run to name the offending line.
+fails, or the result holds a value that is not a finite float32 (NaN, Inf, or beyond +-3.4e38, which would
+become Inf when the readers store coordinates as float32), does a line-by-line diagnosis run to name the
+offending line. Memory stays linear in the file size: the lines, one float64 table.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from skelgraph.io.errors import SkeletonFormatError
+
+#: Largest finite float32: readers store coordinates as float32, so larger values are refused, not turned to Inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Default bounds of integer columns (frame numbers, ids): they are stored as int64 and used as 32-bit ids.
+INT_MIN, INT_MAX = 0, 2**31 - 1
 
 
 def read_lines(path: str | os.PathLike) -> list[bytes]:
@@ -47,6 +54,10 @@ def _diagnose(
                 raise SkeletonFormatError(path, number, f"a number in column {k}", repr(shown)) from None
             if not np.isfinite(value):
                 raise SkeletonFormatError(path, number, f"a finite number in column {k}", repr(str(value)))
+            if abs(value) > FLOAT32_MAX:
+                shown = token.strip().decode("latin-1")
+                raise SkeletonFormatError(path, number, f"a number within the float32 range (+-3.4e38) in column {k}",
+                                          repr(shown))
 
 
 def parse_rows(
@@ -67,7 +78,8 @@ def parse_rows(
         line_numbers: 1-based file line number of every entry (default ``1 .. len(lines)``).
 
     Raises:
-        SkeletonFormatError: naming the first line with the wrong field count, a non-numeric token or NaN/Inf.
+        SkeletonFormatError: naming the first line with the wrong field count, a non-numeric token, NaN/Inf or
+            a value beyond the float32 range.
     """
     numbers = range(1, len(lines) + 1) if line_numbers is None else line_numbers
     if not lines:
@@ -80,7 +92,7 @@ def parse_rows(
         _diagnose(path, lines, ncols, delimiter, numbers)
         raise SkeletonFormatError(path, None, f"rows of {ncols} {_describe(delimiter)} numbers") from None
     # numpy skips blank lines silently and accepts a consistent but wrong width: both are errors here.
-    if table.shape != (len(lines), ncols) or not np.isfinite(table).all():
+    if table.shape != (len(lines), ncols) or not (np.abs(table) <= FLOAT32_MAX).all():  # False for NaN too
         _diagnose(path, lines, ncols, delimiter, numbers)
         raise SkeletonFormatError(path, None, f"rows of {ncols} {_describe(delimiter)} finite numbers")
     return table
@@ -94,9 +106,12 @@ def load_table(path: str | os.PathLike, ncols: int, *, delimiter: str | None = N
     return parse_rows(path, lines, ncols, delimiter=delimiter)
 
 
-def integer_column(path: str | os.PathLike, values: np.ndarray, what: str, first_line: int = 1) -> np.ndarray:
-    """``values`` as int64, raising for the first non-integral entry (``values[i]`` is on line ``first_line + i``)."""
-    bad = np.flatnonzero(values != np.round(values))
+def integer_column(path: str | os.PathLike, values: np.ndarray, what: str, first_line: int = 1,
+                   low: int = INT_MIN, high: int = INT_MAX) -> np.ndarray:
+    """``values`` as int64, raising for the first entry that is not an integer in ``low..high`` (``values[i]``
+    is on line ``first_line + i``); the range check comes first, so a huge value never wraps around."""
+    bad = np.flatnonzero((values != np.round(values)) | (values < low) | (values > high))
     if bad.size:
-        raise SkeletonFormatError(path, first_line + int(bad[0]), f"an integer {what}", repr(float(values[bad[0]])))
+        raise SkeletonFormatError(path, first_line + int(bad[0]), f"an integer {what} in {low}..{high}",
+                                  repr(float(values[bad[0]])))
     return values.astype(np.int64)

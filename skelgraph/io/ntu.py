@@ -5,7 +5,9 @@ line of 10 body fields (the first is the 64-bit body ID), the joint count (25) a
 ``x y z depthX depthY colorX colorY orientationW orientationX orientationY orientationZ trackingState``.
 
 Parsing is a walk over the body headers (one Python step per body, not per line) followed by one bulk
-:func:`numpy.loadtxt` over all joint lines.
+:func:`numpy.loadtxt` over all joint lines. Memory is linear in the file size whatever the file claims: every
+count is checked against the lines the file has before anything is allocated, and bodies are kept per record
+(a file where every frame brings a new body ID would need frames x IDs in a dense array).
 """
 
 from __future__ import annotations
@@ -33,23 +35,47 @@ MAX_NOISY_FRACTION = 0.69754
 
 @dataclass
 class NTURecording:
-    """Every body of a ``.skeleton`` file, before body selection.
+    """Every body record of a ``.skeleton`` file, before body selection, stored per record (memory linear in the
+    file size).
 
     Attributes:
         body_ids: Distinct body IDs in order of first appearance (a repeated ID within one frame gets ``#k``).
-        joints: ``(T, B, 25, 3)`` float32 camera-space positions in metres; zeros where a body is absent.
-        present: ``(T, B)`` bool, body ``b`` is in frame ``t``.
+        frame: ``(R,)`` int64 frame index of every body record, non-decreasing (file order).
+        body: ``(R,)`` int64 index into ``body_ids`` of every record.
+        coords: ``(R, 25, 3)`` float32 camera-space joint positions in metres.
         bodies_per_frame: ``(T,)`` body count of every frame as stored in the file.
     """
 
     body_ids: list[str]
-    joints: np.ndarray
-    present: np.ndarray
+    frame: np.ndarray
+    body: np.ndarray
+    coords: np.ndarray
     bodies_per_frame: np.ndarray
+
+    @classmethod
+    def from_dense(cls, body_ids: list[str], joints: np.ndarray, present: np.ndarray) -> NTURecording:
+        """Build from ``joints`` ``(T, B, 25, 3)`` and ``present`` ``(T, B)`` (e.g. synthetic recordings)."""
+        frame, body = np.nonzero(present)
+        return cls(list(body_ids), frame.astype(np.int64), body.astype(np.int64),
+                   joints[frame, body].astype(np.float32), present.sum(axis=1).astype(np.int64))
 
     @property
     def num_frames(self) -> int:
-        return self.joints.shape[0]
+        return len(self.bodies_per_frame)
+
+    @property
+    def joints(self) -> np.ndarray:
+        """Dense ``(T, B, 25, 3)`` positions, zeros where a body is absent (``T x B`` memory: for inspection)."""
+        out = np.zeros((self.num_frames, len(self.body_ids), 25, 3), dtype=np.float32)
+        out[self.frame, self.body] = self.coords
+        return out
+
+    @property
+    def present(self) -> np.ndarray:
+        """Dense ``(T, B)`` bool: body ``b`` is in frame ``t``."""
+        out = np.zeros((self.num_frames, len(self.body_ids)), dtype=bool)
+        out[self.frame, self.body] = True
+        return out
 
 
 def parse_ntu_name(name: str) -> dict[str, int]:
@@ -69,16 +95,20 @@ def read_name_list(path: str | os.PathLike) -> list[str]:
     return [m.group(0) for m in NTU_NAME.finditer(Path(path).read_text(encoding="latin-1"))]
 
 
-def _count(path: str | os.PathLike, lines: list[bytes], i: int, what: str) -> int:
-    """The non-negative integer on line index ``i``."""
+def _count(path: str | os.PathLike, lines: list[bytes], i: int, what: str, limit: int | None = None) -> int:
+    """The non-negative integer on line index ``i``, at most ``limit`` (what the rest of the file can hold)."""
     if i >= len(lines):
         raise SkeletonFormatError(path, i + 1, what, "the end of the file")
     try:
         value = int(lines[i])
     except ValueError:
-        raise SkeletonFormatError(path, i + 1, what, repr(lines[i].strip().decode("latin-1"))) from None
+        raise SkeletonFormatError(path, i + 1, what, repr(lines[i].strip().decode("latin-1")[:40])) from None
     if value < 0:
         raise SkeletonFormatError(path, i + 1, what, str(value))
+    if limit is not None and value > limit:
+        left = len(lines) - i - 1
+        raise SkeletonFormatError(path, i + 1, f"{what} that the {left} lines left before the end of the file can "
+                                  f"hold (at most {limit})", str(value))
     return value
 
 
@@ -90,12 +120,14 @@ def parse_ntu_skeleton(path: str | os.PathLike) -> NTURecording:
             trailing content after the last frame.
     """
     lines = read_lines(path)
-    num_frames = _count(path, lines, 0, "the frame count")
+    # Every frame takes at least its body-count line and every body 27 lines: counts beyond that are refused
+    # before anything is allocated.
+    num_frames = _count(path, lines, 0, "the frame count", len(lines) - 1)
     per_frame = np.zeros(num_frames, dtype=np.int64)
     info_at: list[int] = []  # line index of each body record's info line
     i = 1
     for f in range(num_frames):
-        nb = _count(path, lines, i, f"the body count of frame {f + 1}")
+        nb = _count(path, lines, i, f"the body count of frame {f + 1}", (len(lines) - i - 1) // 27)
         per_frame[f] = nb
         i += 1
         for _ in range(nb):
@@ -128,11 +160,8 @@ def parse_ntu_skeleton(path: str | os.PathLike) -> NTURecording:
         if repeat:
             key = f"{key}#{repeat}"
         body_of[r] = ids.setdefault(key, len(ids))
-    joints = np.zeros((num_frames, len(ids), 25, 3), dtype=np.float32)
-    present = np.zeros((num_frames, len(ids)), dtype=bool)
-    joints[frame_of, body_of] = rows[:, :3].reshape(-1, 25, 3)
-    present[frame_of, body_of] = True
-    return NTURecording(list(ids), joints, present, per_frame)
+    coords = rows[:, :3].reshape(-1, 25, 3).astype(np.float32)
+    return NTURecording(list(ids), frame_of.astype(np.int64), body_of, coords, per_frame)
 
 
 def _motion(joints: np.ndarray) -> float:
@@ -174,17 +203,22 @@ def select_bodies(
     keep_frames = rec.bodies_per_frame > 0
     if not keep_frames.any():
         raise ValueError("no frame holds a body")
-    joints, present = rec.joints[keep_frames], rec.present[keep_frames]
-    num_bodies = joints.shape[1]
-    order: list[int] = [b for b in range(num_bodies) if present[:, b].any()]
+    # Per body: its frames (indices among the kept frames, ascending) and joints, without a dense T x B array.
+    kept_index = np.cumsum(keep_frames) - 1
+    num_bodies = len(rec.body_ids)
+    by_body = np.argsort(rec.body, kind="stable")
+    ends = np.cumsum(np.bincount(rec.body, minlength=num_bodies))[:-1]
+    frames_of = np.split(kept_index[rec.frame[by_body]], ends)
+    joints_of = np.split(rec.coords[by_body], ends)
+    order: list[int] = [b for b in range(num_bodies) if len(frames_of[b])]
     if len(order) > 1:
-        motion = {b: _motion(joints[present[:, b], b]) for b in order}
-        alive = [b for b in order if present[:, b].sum() > min_frames]  # step 2a
+        motion = {b: _motion(joints_of[b]) for b in order}
+        alive = [b for b in order if len(frames_of[b]) > min_frames]  # step 2a
         if len(alive) > 1:  # step 2b
             for b in list(alive):
                 if len(alive) == 1:
                     break
-                pts = joints[present[:, b], b]
+                pts = joints_of[b]
                 extent = pts.max(axis=1) - pts.min(axis=1)  # [frames, 3]
                 upright = extent[:, 0] <= spread_ratio * extent[:, 1]
                 if upright.all():
@@ -199,7 +233,7 @@ def select_bodies(
     slots: list[list[int]] = []
     spans: list[tuple[int, int]] = []
     for b in order:  # step 2d
-        frames = np.flatnonzero(present[:, b])
+        frames = frames_of[b]
         start, end = int(frames[0]), int(frames[-1])
         for s, (s0, s1) in enumerate(spans):
             if min(s1, end) - max(s0, start) <= 0:  # no overlap (SGN's test)
@@ -210,10 +244,10 @@ def select_bodies(
             if len(slots) < max_bodies:
                 slots.append([b])
                 spans.append((start, end))
-    out = np.zeros((joints.shape[0], len(slots), 25, 3), dtype=np.float32)
+    out = np.zeros((int(keep_frames.sum()), len(slots), 25, 3), dtype=np.float32)
     for s, bodies in enumerate(slots):
         for b in bodies:
-            out[present[:, b], s] = joints[present[:, b], b]
+            out[frames_of[b], s] = joints_of[b]
     filled = (out != 0).any(axis=(1, 2, 3))  # step 3
     if not filled.any():
         raise ValueError("every selected body is all-zero")

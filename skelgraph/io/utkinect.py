@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
-from skelgraph.io._text import integer_column, load_table
+from skelgraph.io._text import INT_MAX, INT_MIN, integer_column, load_table
 from skelgraph.io.errors import SkeletonFormatError
 from skelgraph.skeleton import KINECT_V1
 
@@ -46,7 +46,8 @@ def read_utkinect_labels(path: str | os.PathLike) -> tuple[UTKinectLabels, list[
 
     Raises:
         SkeletonFormatError: an entry before any header, an unknown action, a non-integer bound other than the
-            ``NaN NaN`` pair, ``start > end``, a repeated header or action, or a line that is neither.
+            ``NaN NaN`` pair, a bound outside ``0 .. 2**31 - 1``, ``start > end``, a repeated header or action, or a
+            line that is neither.
     """
     labels: UTKinectLabels = {}
     skipped: list[str] = []
@@ -79,6 +80,8 @@ def read_utkinect_labels(path: str | os.PathLike) -> tuple[UTKinectLabels, list[
             start, end = int(lo), int(hi)
         except ValueError:
             raise SkeletonFormatError(path, number, "integer frame numbers 'start end'", f"{lo!r} {hi!r}") from None
+        if not INT_MIN <= start <= INT_MAX or not INT_MIN <= end <= INT_MAX:
+            raise SkeletonFormatError(path, number, f"frame numbers in {INT_MIN}..{INT_MAX}", f"{lo!r} {hi!r}")
         if start > end:
             raise SkeletonFormatError(path, number, "start <= end", f"{start} > {end}")
         labels[current].append((action, start, end))

@@ -45,4 +45,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from skelgraph.training.runs import cli_main
+
+    sys.exit(cli_main(main))

@@ -333,7 +333,8 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
     else:
         config = train_config(args, save_checkpoints=save_checkpoints, **paper)
     result = run_experiment(model, splits.train, val, test, config, out, class_names=list(train_full.class_names),
-                            layout=train_full.layout, meta=meta, resume=args.resume, after_training=after,
+                            layout=train_full.layout, meta=meta, resume=args.resume,
+                            override=getattr(args, "override", False), after_training=after,
                             monitor_test=not getattr(args, "no_monitor_test", True))
     if chosen is not None:
         result["selection"] = chosen

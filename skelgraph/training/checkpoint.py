@@ -1,51 +1,174 @@
-"""Atomic checkpoints with every RNG state, so an interrupted run resumes exactly."""
+"""Atomic checkpoints with every RNG state, so an interrupted run resumes exactly; loading never runs code.
+
+Every file is read with ``torch.load(weights_only=True)``: only tensors and plain Python values (dicts, lists,
+tuples, strings, numbers) can come out of it, so a foreign or booby-trapped ``.pt`` file is refused
+(:class:`CheckpointError`) instead of executing its payload. That is why the RNG states are stored as tensors
+and plain values (:func:`rng_state`) rather than the numpy / Python objects they come from.
+
+Three files per run folder:
+
+* ``last.pt``: everything needed to resume exactly (model, optimiser, scheduler, run state, RNG states);
+* ``best.pt``: the best epoch's model and run state, without optimiser or RNG state;
+* ``model.pt``: the lean export :func:`export_model` writes for inference (weights, class names and the JSON
+  spec of the model and its pre-processing), about the size of the float32 parameters.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import signal
 import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+#: ``format`` entry of the lean export written by :func:`export_model`.
+MODEL_FORMAT = "skelgraph-model/1"
+
+
+class CheckpointError(ValueError):
+    """A file is not a skelgraph checkpoint, is damaged, or holds objects that only code execution could
+    rebuild (refused: checkpoints are loaded with ``weights_only=True``). The message is one line."""
+
 
 def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """torch, CUDA, numpy and Python RNG states as tensors and plain values (loadable with ``weights_only``)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        # numpy's legacy MT19937 state: 624 uint32 words (stored as int64: torch has no uint32 arithmetic need).
+        "numpy": (str(kind), torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "python": (int(version), list(internal), gauss_next),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`rng_state`."""
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, cached))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---------------------------------------------------------------- signals during writes
+_lock = threading.Lock()
+_depth = 0
+_pending: list[int] = []
+
+
+def _deferring_handler(signum: int, frame: Any) -> None:
+    """While a checkpoint is being written, the first SIGINT/SIGTERM waits for the write to finish; a second
+    one abandons it (the temporary file is removed, the previous checkpoint stays)."""
+    if _pending:
+        raise KeyboardInterrupt(f"{signal.Signals(signum).name} again: checkpoint write abandoned")
+    _pending.append(signum)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT / SIGTERM back while the block runs (only in the main thread, where Python handles signals),
+    then re-deliver a held signal to the handler that was installed before (e.g. a run folder's)."""
+    global _depth
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            _pending.clear()
+            previous = {s: signal.signal(s, _deferring_handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            restore = _depth == 0
+        if restore:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if _pending:
+                signum = _pending.pop()
+                handler = previous[signum]
+                if callable(handler):
+                    handler(signum, None)
+                elif handler == signal.SIG_DFL and signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                elif handler == signal.SIG_DFL:
+                    signal.raise_signal(signum)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, then rename.
 
-    A crash (even ``kill -9``) during the write leaves the previous checkpoint intact.
+    A crash (even ``kill -9``) during the write leaves the previous checkpoint intact; SIGINT / SIGTERM during
+    the write let it finish first (:func:`deferred_signals`). Temporary files are named ``.<name>.*.tmp``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with deferred_signals():
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (trusted files only: it holds optimiser/RNG state)."""
-    return torch.load(path, map_location=map_location, weights_only=False)
+    """Load a file written by :func:`save_checkpoint` or :func:`export_model` with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a checkpoint (damaged, truncated, another format) or one holding arbitrary
+            Python objects: such a file is refused unopened, its code never runs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: refused, not a plain skelgraph checkpoint (loading it would need "
+                              f"arbitrary Python objects: {first[:160]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError,
+            TypeError, IndexError, UnicodeDecodeError, MemoryError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a skelgraph checkpoint (holds a {type(ckpt).__name__}, not a dict)")
+    return ckpt
+
+
+def export_model(path: str | Path, model: torch.nn.Module, meta: dict[str, Any],
+                 class_names: list[str] | None) -> None:
+    """Write the lean inference export ``model.pt``: float32 weights (floating tensors cast, each with its own
+    storage so no shared buffer is saved twice), the class names and ``meta`` (the JSON spec of the model and
+    its pipeline, see :mod:`skelgraph.training.registry`). No optimiser, scheduler or RNG state."""
+    weights = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().to("cpu")
+        if value.is_floating_point():
+            value = value.float()
+        weights[key] = value.clone().contiguous()
+    save_checkpoint(path, {"format": MODEL_FORMAT, "model": weights, "meta": meta,
+                           "class_names": list(class_names) if class_names is not None else None})

@@ -316,12 +316,16 @@ class Trainer:
         }
 
     def save(self, name: str) -> None:
+        """Write ``out_dir/name``; optimiser, scheduler and RNG state go into ``last.pt`` only."""
         if not self.config.save_checkpoints:
             if name == "best.pt":
                 self._best_weights = copy.deepcopy(self.model.state_dict())
             return
         if self.out_dir is not None and self.is_main:
-            save_checkpoint(self.out_dir / name, self.checkpoint_state())
+            state = self.checkpoint_state()
+            if name != "last.pt":
+                state = {k: v for k, v in state.items() if k not in ("optimizer", "scheduler", "rng")}
+            save_checkpoint(self.out_dir / name, state)
 
     def resume(self, path: str | Path | None = None) -> bool:
         """Restore from ``path`` (default ``out_dir/last.pt``); returns whether a checkpoint was found."""

@@ -27,22 +27,28 @@ from torch.utils.data import Dataset
 
 from skelgraph.skeleton import Layout
 from skelgraph.training import provenance
+from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
+from skelgraph.training.runs import OneLineParser, RunFolder, checkpoint_bytes
 
 
 def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
     """The options every recipe has; paper values are the defaults a recipe passes in."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-root", default=None,
                    help="dataset folder (default: $SKELGRAPH_DATA/<name>, a checkout's datasets/<name>, or the user "
                         "data folder: skelgraph.datasets.default_root)")
-    p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json")
+    p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json; a folder that "
+                   "already holds a run is refused unless --resume is given")
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=batch_size, help="per process (per GPU under torchrun)")
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
+                   "(refused if the options differ from the stored ones, see --override)")
+    p.add_argument("--override", action="store_true", help="with --resume: continue with the new options "
+                   "(recorded in run.json) instead of refusing a changed configuration")
     p.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop"], default=None,
                    help="override the paper's optimiser (its learning-rate schedule is kept)")
     p.add_argument("--seed", type=int, default=0)
@@ -341,16 +347,20 @@ def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) ->
 
 def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None, test_set: Dataset | None,
                    config: TrainConfig, out_dir: str | Path | None, *, class_names: Sequence[str], layout: Layout,
-                   meta: dict[str, Any], resume: bool = False,
+                   meta: dict[str, Any], resume: bool = False, override: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None,
                    monitor_test: bool = False) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
-    ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json`` and
-    the plots (training curves, confusion matrix, joint weights). Returns the metrics plus ``train_seconds``.
-    A stepwise run records ``stepwise_reached`` (deepest step trained) and is evaluated from that step.
+    ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json``, the
+    plots (training curves, confusion matrix, joint weights) and the inference export ``model.pt``. Returns the
+    metrics plus ``train_seconds``. A stepwise run records ``stepwise_reached`` (deepest step trained) and is
+    evaluated from that step.
 
-    ``out_dir=None`` writes nothing (no run folder, no plots); with ``config.save_checkpoints=False`` the best
-    weights are kept in memory, as the folds of a leave-one-out protocol do.
+    The run folder is held by a :class:`~skelgraph.training.runs.RunFolder` throughout: locked, refused if it
+    holds another run (unless ``resume``), refused on resume with a changed configuration (unless ``override``),
+    checked before the first batch, and SIGINT / SIGTERM stop the run cleanly. ``out_dir=None`` writes nothing
+    (no run folder, no plots); with ``config.save_checkpoints=False`` the best weights are kept in memory, as the
+    folds of a leave-one-out protocol do.
 
     ``monitor_test=True`` also evaluates the test split after every epoch (``test_top1`` in ``log.jsonl``) and
     records its best epoch in ``metrics.json`` as ``optimistic_best_test`` (clearly not the result: picking an
@@ -363,6 +373,19 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     validation split); what it returns is stored in the metrics.
     """
     init_distributed()
+    kwargs = dict(class_names=class_names, layout=layout, meta=meta, resume=resume, after_training=after_training,
+                  monitor_test=monitor_test)
+    if out_dir is None:
+        return _run_experiment(None, model, train_set, val_set, test_set, config, None, **kwargs)
+    with RunFolder(out_dir, config, meta, resume=resume, override=override,
+                   need_bytes=checkpoint_bytes(model, config.optimizer)) as run:
+        return _run_experiment(run, model, train_set, val_set, test_set, config, out_dir, **kwargs)
+
+
+def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset, val_set: Dataset | None,
+                    test_set: Dataset | None, config: TrainConfig, out_dir: str | Path | None, *,
+                    class_names: Sequence[str], layout: Layout, meta: dict[str, Any], resume: bool,
+                    after_training: Callable[[Trainer], dict[str, Any]] | None, monitor_test: bool) -> dict[str, Any]:
     out = Path(out_dir) if out_dir is not None else None
     monitor = {"test": test_set} if monitor_test and test_set is not None else None
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta,
@@ -381,6 +404,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                                     recipe_args=resolved_config(args) if args is not None else None,
                                     train_config=asdict(config), seed=config.seed, device=config.device)
         provenance.write_run_records(out, record, resume=resumed)
+    if run is not None:
+        run.started(trainer)
     started = time.perf_counter()
     trainer.fit()
     seconds = time.perf_counter() - started
@@ -397,6 +422,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
         # The evaluations below classify from the step best.pt was taken in (the model carries it).
         result.update(stepwise_reached=trainer.stepwise_reached, stepwise_completed=trainer.state.stepwise_done,
                       best_step=trainer.state.best_step, num_iterations=trainer.model.num_iterations)
+    if run is not None:
+        result["run"] = [{k: s[k] for k in ("from_epoch", "overridden") if k in s} for s in run.segments]  # run.json
     if after_training is not None:
         result.update(after_training(trainer))
         trainer.save("best.pt")
@@ -410,6 +437,7 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
         result["test_confusion"] = meter.confusion.tolist()
     if trainer.is_main and out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        export_model(out / "model.pt", trainer.model, meta, class_names)
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         epoch_seconds = [h.get("seconds") for h in trainer.state.history]
         (out / "timing.json").write_text(json.dumps({"train_seconds": seconds, "epoch_seconds": epoch_seconds}))

@@ -2,6 +2,10 @@
 
 A recipe stores ``meta = {"model": model_spec(model), "pipeline": pipeline_spec(...)}`` in every checkpoint,
 so :mod:`skelgraph.predict` can classify new files with nothing but the checkpoint.
+
+A spec names its class by qualified name, and only names on an explicit allow-list can be built
+(:data:`MODEL_CLASSES`, :data:`CONFIG_CLASSES`; add your own with :func:`register_model`): a checkpoint cannot
+make :func:`build_model` call any other function or class, of skelgraph or elsewhere.
 """
 
 from __future__ import annotations
@@ -33,16 +37,50 @@ def _qualname(obj: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _import(qualname: str) -> Any:
-    module, _, name = qualname.rpartition(".")
-    if not module.startswith("skelgraph."):
-        raise ValueError(f"refusing to build {qualname!r}: only skelgraph classes can be rebuilt from a checkpoint")
+#: Model classes a checkpoint's spec may name (qualified name -> module, attribute); imported only when used.
+MODEL_CLASSES: dict[str, tuple[str, str]] = {
+    f"{module}.{name}": (module, name)
+    for module, name in [("skelgraph.nn.arrn", "ARRNLSTM"), ("skelgraph.nn.gca_lstm", "GCALSTM"),
+                         ("skelgraph.nn.gca_lstm", "TwoStreamGCALSTM"), ("skelgraph.nn.gca_lstm", "STLSTMClassifier")]
+}
+#: Configuration dataclasses a spec may name (``config_class``).
+CONFIG_CLASSES: dict[str, tuple[str, str]] = {"skelgraph.nn.arrn.ARRNConfig": ("skelgraph.nn.arrn", "ARRNConfig")}
+_REGISTERED: dict[str, type] = {}
+
+
+def register_model(cls: type, config_class: type | None = None) -> type:
+    """Allow checkpoints to name ``cls`` (your own model class; usable as a class decorator) and, for models
+    built from a configuration dataclass, ``config_class``."""
+    if not isinstance(cls, type) or not issubclass(cls, nn.Module):
+        raise TypeError(f"register_model expects an nn.Module subclass, got {cls!r}")
+    _REGISTERED[_qualname(cls)] = cls
+    if config_class is not None:
+        if not dataclasses.is_dataclass(config_class):
+            raise TypeError(f"config_class must be a dataclass, got {config_class!r}")
+        _REGISTERED[_qualname(config_class)] = config_class
+    return cls
+
+
+def _resolve(qualname: Any, allowed: dict[str, tuple[str, str]], what: str) -> Any:
+    """The class a spec names, if it is on the allow-list; never imports anything else."""
+    if isinstance(qualname, str) and qualname in _REGISTERED:
+        return _REGISTERED[qualname]
+    if not isinstance(qualname, str) or qualname not in allowed:
+        known = sorted(allowed) + sorted(_REGISTERED)
+        raise ValueError(f"refusing to build {qualname!r}: not a registered {what} ({', '.join(known)}; "
+                         "add yours with skelgraph.training.registry.register_model)")
+    module, name = allowed[qualname]
     return getattr(importlib.import_module(module), name)
 
 
 def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
     """How to rebuild ``model``: its class plus either its ``config`` dataclass (ARRN-LSTM) or the keyword
-    arguments it was built with (``kwargs``; a :class:`~skelgraph.skeleton.Layout` is stored by name)."""
+    arguments it was built with (``kwargs``; a :class:`~skelgraph.skeleton.Layout` is stored by name).
+
+    Raises:
+        ValueError: the class is not on the allow-list, so :func:`build_model` could not rebuild it.
+    """
+    _resolve(_qualname(model), MODEL_CLASSES, "model class")
     if kwargs:
         kw = {k: v.name if isinstance(v, Layout) else v for k, v in kwargs.items()}
         return {"class": _qualname(model), "kwargs": kw}
@@ -52,13 +90,15 @@ def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
 
 def build_model(spec: dict[str, Any]) -> nn.Module:
     """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards)."""
-    cls = _import(spec["class"])
+    cls = _resolve(spec["class"], MODEL_CLASSES, "model class")
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f"refusing to build {spec['class']!r}: not a model class")
     if "kwargs" in spec:
         kw = dict(spec["kwargs"])
         if "layout" in kw:
             kw["layout"] = get_layout(kw["layout"])
         return cls(**kw)
-    config_cls = _import(spec["config_class"])
+    config_cls = _resolve(spec["config_class"], CONFIG_CLASSES, "model configuration class")
     types = {f.name: f.type for f in dataclasses.fields(config_cls)}
     config = {k: tuple(v) if isinstance(v, list) and "tuple" in str(types.get(k, "")) else v
               for k, v in spec["config"].items()}

@@ -147,7 +147,7 @@ def test_body_selection_rules(tmp_path):
 def test_single_body_is_never_denoised_away():
     rng = np.random.default_rng(2)
     lying = _person(rng, 3, upright=False).astype(np.float32)
-    rec = NTURecording(["9"], lying[:, None], np.ones((3, 1), bool), np.ones(3, np.int64))
+    rec = NTURecording.from_dense(["9"], lying[:, None], np.ones((3, 1), bool))
     coords, _ = select_bodies(rec)
     np.testing.assert_array_equal(coords[:, 0], lying)
 

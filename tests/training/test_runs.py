@@ -1,0 +1,253 @@
+"""Run folders: locked while in use, never mixed, resumed only with the stored configuration (or --override),
+checked before the first batch, stopped cleanly by SIGINT / SIGTERM. Training data: bundled real MSR Action3D."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from engine_helpers import TinyModel, msr_graphs
+
+import skelgraph.training.checkpoint as ckpt_mod
+from skelgraph.skeleton import MSR_ACTION3D
+from skelgraph.training import TrainConfig
+from skelgraph.training.checkpoint import load_checkpoint, save_checkpoint
+from skelgraph.training.experiment import run_experiment
+from skelgraph.training.runs import LOCK_FILE, RunError, RunFolder, cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return msr_graphs()
+
+
+def run(graphs, out, resume=False, override=False, **kw):
+    torch.manual_seed(0)
+    cfg = TrainConfig(**dict(dict(epochs=2, batch_size=8, optimizer="adam", lr=0.01, progress=False), **kw))
+    return run_experiment(TinyModel(), graphs[:24], graphs[24:30], graphs[30:], cfg, out, class_names=list("abcd"),
+                          layout=MSR_ACTION3D, meta={"model": "tiny"}, resume=resume, override=override)
+
+
+def test_a_used_folder_is_refused_without_resume(graphs, tmp_path):
+    run(graphs, tmp_path)
+    log = (tmp_path / "log.jsonl").read_text()
+    weights = load_checkpoint(tmp_path / "last.pt")["model"]
+    with pytest.raises(RunError, match="already holds a run.*--resume"):
+        run(graphs, tmp_path, lr=0.5)
+    assert (tmp_path / "log.jsonl").read_text() == log, "nothing appended"
+    after = load_checkpoint(tmp_path / "last.pt")["model"]
+    assert all(torch.equal(a, b) for a, b in zip(weights.values(), after.values()))
+    assert not (tmp_path / LOCK_FILE).exists(), "the lock goes with the run"
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert "optimizer" not in best and "rng" not in best and "optimizer" in load_checkpoint(tmp_path / "last.pt")
+    assert (tmp_path / "model.pt").exists()
+
+
+HOLDER = textwrap.dedent("""
+    import sys
+    from skelgraph.training import TrainConfig
+    from skelgraph.training.runs import RunFolder
+    with RunFolder(sys.argv[1], TrainConfig(), {}):
+        print("locked", flush=True)
+        sys.stdin.readline()
+""")
+
+
+def test_a_folder_in_use_is_refused_and_freed_by_the_holder_s_death(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunError, match=f"in use by process {holder.pid}"):
+            with RunFolder(tmp_path, TrainConfig(), {}):
+                pass
+    finally:
+        holder.kill()  # SIGKILL: no clean-up code runs, the lock file stays behind
+        holder.wait()
+    assert (tmp_path / LOCK_FILE).exists()
+    with RunFolder(tmp_path, TrainConfig(), {}):
+        assert (tmp_path / LOCK_FILE).read_text().startswith(f"{os.getpid()} ")
+
+
+def test_two_runs_at_once_one_is_refused(graphs, tmp_path):
+    with RunFolder(tmp_path, TrainConfig(), {}):  # another run, in this process, holds the folder
+        with pytest.raises(RunError, match="in use"):
+            run(graphs, tmp_path)
+    assert not (tmp_path / "log.jsonl").exists()
+
+
+def test_resume_refuses_a_changed_configuration_unless_overridden(graphs, tmp_path):
+    run(graphs, tmp_path, epochs=2)
+    with pytest.raises(RunError, match=r"lr: 0.01 -> 0.05.*--override"):
+        run(graphs, tmp_path, resume=True, epochs=3, lr=0.05)
+    with pytest.raises(RunError, match="seed"):
+        run(graphs, tmp_path, resume=True, epochs=3, seed=7)
+    with pytest.raises(RunError, match="optimizer"):
+        run(graphs, tmp_path, resume=True, epochs=3, optimizer="sgd", override=True)
+    assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])["epoch"] == 2
+    # More epochs is not a change of what is trained.
+    result = run(graphs, tmp_path, resume=True, epochs=3)
+    assert result["epochs"] == 3
+    # With --override the new learning rate is what the optimiser actually uses from the resumed epoch on.
+    result = run(graphs, tmp_path, resume=True, epochs=4, lr=0.05, override=True)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3, 4]
+    assert [r["lr"] for r in log] == [0.01, 0.01, 0.01, 0.05]
+    segments = json.loads((tmp_path / "run.json").read_text())["segments"]
+    assert [s["from_epoch"] for s in segments] == [0, 2, 3]
+    assert [s["config"]["lr"] for s in segments] == [0.01, 0.01, 0.05]
+    assert segments[-1]["overridden"] == {"config.lr": [0.01, 0.05]}
+    assert result["run"][-1] == {"from_epoch": 3, "overridden": {"config.lr": [0.01, 0.05]}}
+    assert json.loads((tmp_path / "metrics.json").read_text())["run"] == result["run"]
+
+
+def test_stale_temporaries_removed_and_log_trimmed_to_the_checkpoint(graphs, tmp_path):
+    run(graphs, tmp_path, epochs=2)
+    stale = tmp_path / ".last.pt.abc123.tmp"
+    stale.write_bytes(b"x" * 1000)
+    with open(tmp_path / "log.jsonl", "a") as f:  # a crash after logging epoch 3 but before last.pt
+        f.write(json.dumps({"epoch": 3, "train_loss": 1.0}) + '\n{"epoch": 4, "tra')
+    run(graphs, tmp_path, resume=True, epochs=3)
+    assert not stale.exists()
+    assert [json.loads(line)["epoch"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
+
+
+def test_unwritable_folder_is_refused_before_training(graphs, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(RunError, match="cannot create the run folder"):
+        run(graphs, blocker / "run")
+    out = tmp_path / "ro"
+    out.mkdir()
+    if os.geteuid() != 0:
+        out.chmod(0o500)
+    else:  # root writes anywhere: make the folder read-only the way a read-only mount answers
+        import skelgraph.training.runs as runs_mod
+
+        def read_only(*args, **kwargs):
+            raise OSError(30, "Read-only file system")
+
+        monkeypatch.setattr(runs_mod.tempfile, "mkstemp", read_only)
+    with pytest.raises(RunError, match="not writable"):
+        run(graphs, out)
+    assert not any(out.iterdir())
+
+
+def test_no_room_for_checkpoints_is_refused(graphs, tmp_path, monkeypatch):
+    import shutil
+
+    import skelgraph.training.runs as runs_mod
+
+    monkeypatch.setattr(runs_mod.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 100))
+    with pytest.raises(RunError, match="MiB free"):
+        run(graphs, tmp_path)
+
+
+def test_missing_device_and_tensorboard_fail_before_the_first_batch(graphs, tmp_path, monkeypatch):
+    if not torch.cuda.is_available():
+        with pytest.raises(RunError, match="--device cuda"):
+            run(graphs, tmp_path / "cuda", device="cuda")
+    with pytest.raises(RunError, match="not a device name"):
+        run(graphs, tmp_path / "bad", device="gpu0")
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    with pytest.raises(RunError, match="tensorboard"):
+        run(graphs, tmp_path / "tb", tensorboard=True)
+    assert not (tmp_path / "tb" / "log.jsonl").exists(), "refused before any epoch"
+
+
+def test_recipe_entry_turns_run_errors_into_one_line(tmp_path, capsys):
+    from skelgraph.training.recipes import arrn_msr_main
+
+    data = tmp_path / "msr_action3d"
+    data.mkdir()
+    (data / "raw").symlink_to(ROOT / "datasets" / "msr_action3d" / "raw")
+    args = ["--data-root", str(data), "--out", str(tmp_path / "run"), "--tiny", "--subset", "AS1", "--epochs", "1",
+            "--T", "6", "--M", "4", "--E", "1", "--no-progress"]
+    assert cli_main(arrn_msr_main, args) == 0
+    capsys.readouterr()
+    assert cli_main(arrn_msr_main, args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds a run" in err[0]
+    assert cli_main(arrn_msr_main, args + ["--resume", "--lr", "0.5"]) == 2
+    assert "--override" in capsys.readouterr().err
+    missing = ["--data-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run2"), "--subset", "AS1"]
+    assert cli_main(arrn_msr_main, missing) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_signal_during_a_checkpoint_write_lets_the_write_finish(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"epoch": 1})
+    real_save = torch.save
+
+    def save_and_get_interrupted(obj, f):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives in the middle of the write
+        time.sleep(0.05)
+        real_save(obj, f)
+
+    monkeypatch.setattr(ckpt_mod.torch, "save", save_and_get_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, {"epoch": 2, "w": torch.ones(100)})
+    assert load_checkpoint(path)["epoch"] == 2, "the write was finished before the interrupt was raised"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+TRAINING = textwrap.dedent("""
+    import sys, time, torch
+    sys.path.insert(0, sys.argv[2])
+    from engine_helpers import TinyModel, msr_graphs
+    from skelgraph.skeleton import MSR_ACTION3D
+    from skelgraph.training import TrainConfig, Trainer
+    from skelgraph.training.experiment import run_experiment
+    from skelgraph.training.runs import cli_main
+    original = Trainer.train_epoch
+    def slow(self):
+        time.sleep(0.3)
+        return original(self)
+    Trainer.train_epoch = slow
+    graphs = msr_graphs()
+    def main(argv):
+        torch.manual_seed(0)
+        cfg = TrainConfig(epochs=200, batch_size=8, optimizer="adam", lr=0.01, progress=False)
+        run_experiment(TinyModel(), graphs[:24], graphs[24:30], None, cfg, sys.argv[1], class_names=list("abcd"),
+                       layout=MSR_ACTION3D, meta={}, resume=len(sys.argv) > 3)
+    sys.exit(cli_main(main))
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signals_stop_the_run_with_one_line_and_resume_continues(tmp_path, signum):
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-c", TRAINING, str(out), str(HERE)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "last.pt").exists():
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"interrupted by {signal.Signals(signum).name} after epoch")
+    epoch = load_checkpoint(out / "last.pt")["state"]["epoch"]
+    assert epoch >= 1 and f"after epoch {epoch}" in lines[0]
+    assert not list(out.glob(".*.tmp")) and not (out / LOCK_FILE).exists()
+    # --resume picks it up (and is refused without it).
+    resumed = subprocess.Popen([sys.executable, "-c", TRAINING, str(out), str(HERE), "resume"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and load_checkpoint(out / "last.pt")["state"]["epoch"] <= epoch:
+        time.sleep(0.05)
+    resumed.send_signal(signal.SIGINT)
+    _, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 130 and load_checkpoint(out / "last.pt")["state"]["epoch"] > epoch, err
