@@ -184,6 +184,26 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
     p.add_argument("--no-monitor-test", action="store_true",
                    help="do not evaluate the test split after every epoch (its curve is logged, optimistic, "
                         "and chooses nothing)")
+    p.add_argument("--lr-decay", type=float, default=None,
+                   help="multiply the learning rate by this every epoch (1: constant; default: the recipe's)")
+    p.add_argument("--grad-clamp", type=float, default=None,
+                   help="clamp every gradient element to +- this value (the GCA-LSTM authors' code: 5-8)")
+    p.add_argument("--rmsprop-alpha", type=float, default=0.95,
+                   help="RMSprop smoothing constant with --optimizer rmsprop (the authors' 'decay rate' 0.95)")
+
+
+def optimiser_settings(args: argparse.Namespace, paper: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's :class:`~skelgraph.training.TrainConfig` optimiser fields (``paper``) with the
+    ``--lr-decay``, ``--grad-clamp`` and ``--rmsprop-alpha`` options applied."""
+    settings = dict(paper)
+    decay = getattr(args, "lr_decay", None)
+    if decay is not None:
+        settings.update(schedule="exponential" if decay != 1.0 else "none", lr_decay=decay)
+    if getattr(args, "grad_clamp", None):
+        settings["grad_clamp"] = args.grad_clamp
+    if hasattr(args, "rmsprop_alpha"):
+        settings["rmsprop_alpha"] = args.rmsprop_alpha
+    return settings
 
 
 @dataclass
@@ -304,6 +324,8 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
                     stepwise: bool = False) -> dict[str, Any]:
     """The run every recipe shares: selection (``--selection``), training, test, files."""
     import copy
+
+    paper = optimiser_settings(args, paper)
 
     selection = getattr(args, "selection", "val-split")
     chosen: dict[str, Any] | None = None

@@ -166,6 +166,9 @@ def export_model(path: str | Path, model: torch.nn.Module, meta: dict[str, Any],
     its pipeline, see :mod:`skelgraph.training.registry`). No optimiser, scheduler or RNG state."""
     weights = {}
     for key, value in model.state_dict().items():
+        if not isinstance(value, torch.Tensor):  # a module's extra state (plain values, e.g. GCA's iteration)
+            weights[key] = value
+            continue
         value = value.detach().to("cpu")
         if value.is_floating_point():
             value = value.float()

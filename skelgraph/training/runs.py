@@ -109,7 +109,7 @@ def check_environment(config: Any) -> None:
 def checkpoint_bytes(model: torch.nn.Module, optimizer: str) -> int:
     """Disk a run's checkpoints need at most: ``last.pt`` (weights + optimiser slots) twice while it is
     replaced, ``best.pt`` and ``model.pt`` (weights each)."""
-    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
     slots = 2 if optimizer == "adam" else 1
     return weights * (2 * (1 + slots) + 2)
 

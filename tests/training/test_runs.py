@@ -165,7 +165,7 @@ def test_missing_device_and_tensorboard_fail_before_the_first_batch(graphs, tmp_
 
 
 def test_recipe_entry_turns_run_errors_into_one_line(tmp_path, capsys):
-    from skelgraph.training.recipes import arrn_msr_main
+    from skelgraph.recipes.arrn_msr import main as arrn_msr_main
 
     data = tmp_path / "msr_action3d"
     data.mkdir()
