@@ -3,6 +3,7 @@
 Command line::
 
     python -m skelgraph.predict --checkpoint RUN/best.pt FILE [FILE ...] [--top 5] [--plot attention.png]
+        [--animate attention.gif]
 
 FILE is an NTU ``.skeleton``, an MSR Action3D ``*_skeleton3D.txt``, an SBU ``skeleton_pos.txt``, or a generic
 ``.npy`` / ``.npz`` / ``.csv`` / ``.json`` array in the checkpoint's joint layout (see
@@ -68,6 +69,7 @@ class Predictor:
         self.layout = get_layout(meta["pipeline"]["layout"])
         self.transform = build_transform(meta["pipeline"], train=False)
         self.device = device
+        self.meta = meta
 
     @torch.no_grad()
     def __call__(self, sequences: list[SkeletonSequence], top: int = 5) -> list[Prediction]:
@@ -83,19 +85,22 @@ class Predictor:
 
 
 def predict_files(checkpoint: str | Path, files: list[str | Path], top: int = 5, device: str = "cpu",
-                  plot: str | Path | None = None) -> list[Prediction]:
-    """Classify ``files`` with ``checkpoint``; optionally draw the first file's attention to ``plot``."""
+                  plot: str | Path | None = None, animate: str | Path | None = None) -> list[Prediction]:
+    """Classify ``files`` with ``checkpoint``; optionally draw the first file's joint weights (attention or
+    mask) to ``plot`` (PNG) and as an animated skeleton to ``animate`` (GIF)."""
     if torch.device(device).type == "cpu":
         flush_denormals()
     predictor = Predictor(checkpoint, device)
     sequences = [read_any(f, predictor.layout) for f in files]
     predictions = predictor(sequences, top)
-    if plot is not None:
-        from skelgraph.training.experiment import plot_attention
+    if plot is not None or animate is not None:
+        from skelgraph.training.experiment import animate_attention, plot_attention, plot_up
 
         sample = predictor.transform(to_data(sequences[0]))
-        if plot_attention(predictor.model, sample, predictor.layout, Path(plot)) is None:
-            print(f"{type(predictor.model).__name__} exposes no joint weights to plot", file=sys.stderr)
+        up = plot_up(predictor.meta)
+        for path, draw in ((plot, plot_attention), (animate, animate_attention)):
+            if path is not None and draw(predictor.model, sample, predictor.layout, Path(path), up=up) is None:
+                print(f"{type(predictor.model).__name__} exposes no joint weights to draw", file=sys.stderr)
     return predictions
 
 
@@ -106,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--device", default="cpu")
     p.add_argument("--plot", default=None, help="write the attention / mask plot of the first file here (PNG)")
+    p.add_argument("--animate", default=None,
+                   help="write the first file as an animated skeleton with its per-frame joint weights here (GIF)")
     args = p.parse_args(argv)
     try:
-        predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot)
+        predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot, args.animate)
     except SkeletonFormatError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

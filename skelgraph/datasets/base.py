@@ -81,11 +81,14 @@ class SkeletonDataset(InMemoryDataset):
     Attributes:
         skipped: ``[(name, reason), ...]`` of every raw sample that was skipped during processing.
         split: The requested split (``"train"``, ``"test"`` or ``"all"``).
+        units_per_cm: How much one centimetre is in the raw coordinates, per axis ``(x, y, z)``, or None where
+            the dataset does not document its unit (used by the noise study, :mod:`skelgraph.noise`).
     """
 
     folder: ClassVar[str]
     layout: ClassVar[Layout]
     class_names: tuple[str, ...]
+    units_per_cm: ClassVar[tuple[float, float, float] | None] = None
     splits: ClassVar[tuple[str, ...]] = ("train", "test", "all")
 
     def __init__(

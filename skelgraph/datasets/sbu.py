@@ -42,6 +42,9 @@ class SBU(SkeletonDataset):
 
     folder = "sbu"
     layout = SBU_LAYOUT
+    # Normalised values; the dataset README's de-normalisation X = 1280 - 2560 x, Y = 960 - 1920 y, Z = 1280 z
+    # (millimetres) makes 1 cm = 10 mm these many units per axis.
+    units_per_cm = (10 / 2560, 10 / 1920, 10 / 1280)
     class_names = SBU_CLASSES
     folds: tuple[tuple[str, ...], ...] = SBU_FOLDS
 

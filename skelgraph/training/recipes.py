@@ -68,11 +68,11 @@ def _arrn_args(p: argparse.ArgumentParser, T: int, M: int) -> None:
 
 
 def _arrn_model(args: argparse.Namespace, preset: str, num_classes: int) -> Any:
-    from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
+    from skelgraph.nn.arrn import ARRNLSTM
 
-    return ARRNLSTM(ARRNConfig.preset(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
-                                      streams=STREAM_CHOICES[args.stream], mask=not args.no_mask,
-                                      dropout=args.dropout, checkpoint=args.checkpoint_activations))
+    return ARRNLSTM.from_paper(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
+                               streams=STREAM_CHOICES[args.stream], mask=not args.no_mask, dropout=args.dropout,
+                               checkpoint=args.checkpoint_activations)
 
 
 def _arrn_run(args: argparse.Namespace, model: Any, train_full: Any, test: Any, out: str,
