@@ -52,12 +52,18 @@ def units_per_cm(dataset: dict[str, Any]) -> tuple[float, float, float]:
     return tuple(float(u) for u in units)  # type: ignore[return-value]
 
 
+def noisy_pipeline(pipeline: Compose, sigma: Sequence[float] | None) -> Compose:
+    """``pipeline`` preceded by Gaussian noise of per-axis ``sigma`` in the raw units (None: ``pipeline``): the
+    noise reaches the coordinates before the recipe's centring and scaling, as a sensor's would."""
+    return pipeline if sigma is None else Compose([GaussianNoise(tuple(sigma)), pipeline])
+
+
 @torch.no_grad()
 def top1_under_noise(model: torch.nn.Module, dataset: Any, pipeline: Compose, sigma: Sequence[float] | None,
                      seed: int, num_classes: int, batch_size: int = 64, device: str = "cpu") -> float:
     """Top-1 accuracy of ``model`` on ``dataset`` with noise of per-axis ``sigma`` (raw units; None: no noise)
     added before ``pipeline``, the noise drawn from torch's generator seeded with ``seed``."""
-    dataset.transform = pipeline if sigma is None else Compose([GaussianNoise(tuple(sigma)), pipeline])
+    dataset.transform = noisy_pipeline(pipeline, sigma)
     torch.manual_seed(seed)
     meter = ClassificationMeter(num_classes)
     model.eval()
