@@ -135,8 +135,7 @@ def plot_noise(table: dict[str, Any], path: str | Path) -> Path:
     sigmas = [r["sigma_cm"] for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.errorbar(sigmas, [r["top1_mean"] for r in rows], yerr=[r["top1_std"] for r in rows], marker="o",
-                capsize=3, label=f"{table['model']}, {describe_dataset({'dataset': table['dataset']})}, "
-                                 f"mean ± std of {table['draws']} draws")
+                capsize=3, label=f"{table['model']}: mean ± std of {table['draws']} noise draws")
     ax.axhline(table["clean_top1"], color="C0", ls=":", lw=1, label=f"no noise: {table['clean_top1']:.1%}")
     paper = {float(k): v for k, v in table["paper_table_vi"]["top1"].items()}
     ax.plot(list(paper), list(paper.values()), color="0.5", ls="--", marker="s", ms=4,
@@ -145,7 +144,8 @@ def plot_noise(table: dict[str, Any], path: str | Path) -> Path:
     ax.set_xticks(sigmas, [f"{s:g}" for s in sigmas])
     ax.minorticks_off()
     ax.set(xlabel="noise standard deviation σ (cm, every axis)", ylabel="top-1 accuracy", ylim=(0, 1.02))
-    ax.set_title(f"Gaussian noise on the joints, {table['split']} split ({table['samples']} samples)", fontsize=10)
+    ax.set_title(f"{table['model']}, {describe_dataset({'dataset': table['dataset']})}: {table['split']} top-1 under "
+                 f"Gaussian joint noise ({table['samples']} samples)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()

@@ -291,7 +291,10 @@ def history_figure(history: Sequence[dict[str, Any]], title: str | None = None) 
     """
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     terms = _loss_terms(history)
     pairs = [(f"train_loss_{t}", f"val_loss_{t}", t) for t in terms] or [("train_loss", "val_loss", "loss")]
     for k, (train_key, val_key, name) in enumerate(pairs):
@@ -313,11 +316,11 @@ def history_figure(history: Sequence[dict[str, Any]], title: str | None = None) 
             ax.axvline(epochs[i] - 0.5, color="grey", lw=0.8, ls=":")
     handles = ax.get_legend_handles_labels()
     acc_handles = ax_acc.get_legend_handles_labels()
-    ax.legend(handles[0] + acc_handles[0], handles[1] + acc_handles[1], loc="upper right", fontsize=8)
+    fig.legend(handles[0] + acc_handles[0], handles[1] + acc_handles[1], loc="outside lower center", ncol=4,
+               fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     ax.set_title(title or ("loss per term and validation accuracy" if terms else "loss and validation accuracy"),
                  fontsize=10)
-    fig.tight_layout()
     return fig
 
 
