@@ -7,26 +7,36 @@ import pytest
 import torch
 
 from skelgraph.data import to_data
+from skelgraph.datasets import SBU
 from skelgraph.io import read_sbu
+from skelgraph.nn import GCALSTM
 from skelgraph.noise import PAPER_SIGMAS_CM, main, noisy_pipeline, units_per_cm
+from skelgraph.skeleton import SBU as SBU_LAYOUT
+from skelgraph.training import TrainConfig, Trainer
 from skelgraph.training.checkpoint import load_checkpoint
-from skelgraph.training.recipes import gca_sbu_main
-from skelgraph.training.registry import build_transform
+from skelgraph.training.experiment import coordinate_scale
+from skelgraph.training.registry import build_transform, model_spec, pipeline_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """A one-epoch GCA-LSTM on a few real SBU samples (stacked bodies, scaled coordinates)."""
+    """A one-epoch GCA-LSTM on a few real SBU samples, saved as the recipes save it (model spec, pipeline with
+    stacked bodies and a coordinate scale, dataset protocol)."""
     tmp = tmp_path_factory.mktemp("noise")
     root = tmp / "sbu"
     root.mkdir()
     (root / "raw").symlink_to(ROOT / "datasets" / "sbu" / "raw")
+    train = SBU(str(root), fold=0, split="train")
+    spec = pipeline_spec("sbu", T=8, scale=coordinate_scale(train, SBU_LAYOUT), stack_bodies=2)
+    train.transform = build_transform(spec, train=True)
     torch.manual_seed(0)
-    gca_sbu_main(["--data-root", str(root), "--out", str(tmp / "run"), "--tiny", "--folds", "0", "--epochs", "1",
-                  "--training", "direct", "--T", "8", "--hidden", "4", "--no-progress"])
-    return tmp / "run" / "fold0" / "best.pt", str(root)
+    model = GCALSTM(SBU_LAYOUT, 8, num_frames=8, in_channels=6, hidden_channels=4)
+    meta = {"model": model_spec(model), "pipeline": spec, "dataset": {"name": "sbu", "fold": 0}}
+    config = TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-2, progress=False)
+    Trainer(model, train[::6], None, config, out_dir=tmp / "run", class_names=SBU.class_names, meta=meta).fit()
+    return tmp / "run" / "best.pt", str(root)
 
 
 def test_units_per_cm():

@@ -295,6 +295,8 @@ _PAPER: dict[str, dict[str, Any]] = {
 class GCALSTM(_ChainModel):
     """Global Context-Aware Attention LSTM (GCA-LSTM, Section III).
 
+    Built from keyword arguments, or ``GCALSTM.from_paper("sbu", ...)`` for the paper's settings.
+
     Args:
         layout: Skeleton layout of ``data.x``.
         num_classes: ``K``.
