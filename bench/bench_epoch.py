@@ -2,7 +2,7 @@
 
 Models (the recipes' NTU configurations, T = 100 frames, 60 classes, batch 32 as the recipes' default):
 
-* ``arrn``: two-stream :class:`~skelgraph.nn.arrn.ARRNLSTM` (``ARRNConfig.preset("ntu")``: M=50, E=5,
+* ``arrn``: two-stream :class:`~skelgraph.nn.arrn.ARRNLSTM` (``ARRNLSTM.from_paper("ntu")``: M=50, E=5,
   LSTM 512/512/512);
 * ``gca``: :class:`~skelgraph.nn.gca_lstm.GCALSTM` (N=2, hidden 128, NTU tree chain), direct training (every
   step runs both attention iterations; stepwise steps 0 and 1 run fewer);
@@ -48,7 +48,7 @@ from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
 from skelgraph.data import SkeletonSequence, to_data
-from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
+from skelgraph.nn.arrn import ARRNLSTM
 from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
 from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import NTU
@@ -93,7 +93,7 @@ def build_model(name: str, T: int, tiny: bool) -> tuple[nn.Module, float]:
     """The model and the recipe's learning rate."""
     if name == "arrn":
         small = dict(M=16, E=2, att_channels=32, lstm_sizes=(32, 32, 32)) if tiny else {}
-        return ARRNLSTM(ARRNConfig.preset("ntu", T=T, **small)), 0.01
+        return ARRNLSTM.from_paper("ntu", T=T, **small), 0.01
     H = 16 if tiny else 128
     if name == "st_lstm":
         return STLSTMClassifier(NTU, 60, head="local", num_frames=T, hidden_channels=H), 1.5e-3

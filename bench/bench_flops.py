@@ -2,7 +2,7 @@
 
 Models, at the papers' NTU RGB+D sizes (one body per sample, synthetic random inputs of the right shapes):
 
-* ``arrn``: two-stream :class:`~skelgraph.nn.arrn.ARRNLSTM`, ``ARRNConfig.preset("ntu")`` (T=100, J=25, M=50,
+* ``arrn``: two-stream :class:`~skelgraph.nn.arrn.ARRNLSTM`, ``ARRNLSTM.from_paper("ntu")`` (T=100, J=25, M=50,
   E=5, LSTM 512/512/512, 60 classes), batch 8;
 * ``gca``: :class:`~skelgraph.nn.gca_lstm.GCALSTM` (N=2, hidden 128, NTU tree chain of 49 positions, T=100),
   batch 32;
@@ -189,8 +189,8 @@ def ntu_batch(B: int, T: int, seed: int = 0) -> Batch:
 def build(spec: dict) -> tuple[nn.Module, Count]:
     B, T = spec["batch"], spec["T"]
     if spec["model"] == "arrn":
-        config = ARRNConfig.preset("ntu", T=T, **spec.get("arrn", {}))
-        return ARRNLSTM(config), arrn_flops(config, B)
+        model = ARRNLSTM.from_paper("ntu", T=T, **spec.get("arrn", {}))
+        return model, arrn_flops(model.config, B)
     H, N = spec["hidden"], 2
     cls = TwoStreamGCALSTM if spec["model"] == "gca2" else GCALSTM
     return cls(NTU, 60, num_frames=T, hidden_channels=H, num_iterations=N), gca_flops(

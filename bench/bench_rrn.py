@@ -8,7 +8,7 @@ Paths compared (all compute the same function; the tests prove fast == edge list
 * ``per_frame``: a plain loop over the ``T`` frames calling ``RRN(x[:, t], edge_index)`` on ``[S * J, M]``;
 
 each with and without activation checkpointing of the rounds (``+ckpt``). For the full model the two-stream
-:class:`~skelgraph.nn.arrn.ARRNLSTM` (``ARRNConfig.preset("ntu")``: T=100, J=25, M=50, E=5) runs one SGD step
+:class:`~skelgraph.nn.arrn.ARRNLSTM` (``ARRNLSTM.from_paper("ntu")``: T=100, J=25, M=50, E=5) runs one SGD step
 (forward, backward, update) with each stream's RRN called through the path under test.
 
 Figures per configuration, each measured in a fresh subprocess so runs do not disturb each other:
@@ -47,7 +47,7 @@ from _common import run_worker
 from torch import Tensor, nn
 
 from skelgraph.data import complete_edge_index, node_line_features
-from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
+from skelgraph.nn.arrn import ARRNLSTM
 from skelgraph.nn.rrn import RRN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,8 +107,8 @@ def worker(spec: dict) -> dict:
 
     else:
         small = dict(att_channels=32, lstm_sizes=(32, 32, 32)) if spec["small_lstm"] else {}
-        config = ARRNConfig.preset("ntu", T=T, M=M, E=E, checkpoint=spec["checkpoint"], **small)
-        model = ARRNLSTM(config)
+        model = ARRNLSTM.from_paper("ntu", T=T, M=M, E=E, checkpoint=spec["checkpoint"], **small)
+        config = model.config
         for stream in model.streams.values():
             stream.rrn = PathRRN(stream.rrn, spec["path"])
         x = torch.randn(B * J, T, 3)

@@ -128,6 +128,15 @@ def to_data(seq: SkeletonSequence, edges: str = "complete") -> Data:
     return data
 
 
+def per_frame_edge_index(edge_index: Tensor, num_frames: int) -> Tensor:
+    """The edges of one frame's graph repeated over ``T = num_frames`` frames, for nodes numbered node-major
+    (node ``n`` at frame ``t`` is ``n * T + t``, so ``x.reshape(N * T, C)`` of ``x`` ``[N, T, C]`` lines up):
+    edge ``(u, v)`` becomes ``(u T + t, v T + t)`` for every ``t``, edge-major (the ``T`` copies of an edge are
+    consecutive, so per-edge attributes follow with ``repeat_interleave(T, dim=0)``)."""
+    offsets = torch.arange(num_frames, device=edge_index.device)
+    return (edge_index.unsqueeze(-1) * num_frames + offsets).reshape(2, -1)
+
+
 def to_skeletons(x: Tensor, num_joints: int) -> Tensor:
     """View body-major node features ``[S * J, *rest]`` as ``[S, J, *rest]`` (``S`` skeletons)."""
     if x.size(0) % num_joints:
@@ -187,3 +196,22 @@ def frame_mask(lengths: Tensor | None, num_frames: int, device: torch.device | N
     if lengths is None:
         return None
     return torch.arange(num_frames, device=device if device is not None else lengths.device) < lengths[:, None]
+def check_node_features(x: Tensor, num_joints: int, in_channels: int | None = None, owner: str = "model") -> None:
+    """Raise a clear ``ValueError`` unless ``x`` is skeleton node features ``[S * J, T, C]`` (nodes first, time
+    on the node features, ``node_dim=0``) with ``C == in_channels``.
+
+    Graphs reshaped for stock PyG layers (:class:`~skelgraph.transforms.PerFrameGraphs`: ``x`` ``[N * T, C]``;
+    :class:`~skelgraph.transforms.TimeToChannels`: ``[N, T * C]``) are not inputs of skelgraph's models; this
+    says so instead of failing deep inside (or, worse, computing on a misread tensor).
+    """
+    if x.dim() != 3:
+        raise ValueError(
+            f"{owner} expects skeleton node features x of shape [num_nodes, T, C] (node_dim=0, as to_data makes "
+            f"them), got {tuple(x.shape)}. Graphs from PerFrameGraphs ([num_nodes * T, C]) or TimeToChannels "
+            "([num_nodes, T * C]) are for stock PyG layers; give skelgraph models the [num_nodes, T, C] graph.")
+    if x.size(0) % num_joints:
+        raise ValueError(f"{owner}: {x.size(0)} nodes is not a whole number of {num_joints}-joint skeletons "
+                         f"(x of shape {tuple(x.shape)}; nodes come first, then frames, then channels)")
+    if in_channels is not None and x.size(-1) != in_channels:
+        raise ValueError(f"{owner} was built for in_channels={in_channels} but x has {x.size(-1)} channels "
+                         f"(shape {tuple(x.shape)}); StackBodies(2) gives 2 x 3 = 6 channels per joint")

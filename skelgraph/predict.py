@@ -3,6 +3,7 @@
 Command line::
 
     python -m skelgraph.predict --checkpoint RUN/model.pt FILE [FILE ...] [--top 5] [--plot attention.png]
+        [--animate attention.gif]
 
 FILE is an NTU ``.skeleton``, an MSR Action3D ``*_skeleton3D.txt``, an SBU ``skeleton_pos.txt``, or a generic
 ``.npy`` / ``.npz`` / ``.csv`` / ``.json`` array in the checkpoint's joint layout (see
@@ -40,15 +41,16 @@ class Prediction:
     top: list[tuple[str, float]]
 
 
-def read_any(path: str | Path, layout: Layout) -> SkeletonSequence:
-    """Read one file of any supported format (chosen by its name) in ``layout``."""
+def read_any(path: str | Path, layout: Layout, sbu_units: str = "metres") -> SkeletonSequence:
+    """Read one file of any supported format (chosen by its name) in ``layout``; SBU files in ``sbu_units``
+    (those the model was trained on, see :func:`sbu_units`)."""
     path = Path(path)
     if path.suffix == ".skeleton":
         seq = read_ntu_skeleton(path)
     elif path.name.endswith("_skeleton3D.txt"):
         seq = read_msr_action3d(path)
     elif path.name == "skeleton_pos.txt":
-        seq = read_sbu(path)
+        seq = read_sbu(path, sbu_units)
     else:
         seq = read_sequence(path, layout)
     if seq.layout.name != layout.name:
@@ -78,6 +80,7 @@ class Predictor:
         self.model.eval()
         self.class_names: list[str] = [str(c) for c in ckpt["class_names"]]
         self.device = device
+        self.meta = meta
 
     @torch.no_grad()
     def __call__(self, sequences: list[SkeletonSequence], top: int = 5) -> list[Prediction]:
@@ -92,36 +95,51 @@ class Predictor:
         return out
 
 
+def sbu_units(meta: dict) -> str:
+    """The units SBU files must be read in for a checkpoint: those of its training data (checkpoints written
+    before SBU was read in metres trained on the normalised values)."""
+    dataset = meta.get("dataset") or {}
+    if dataset.get("name") != "sbu":
+        return "metres"
+    from skelgraph.datasets.sbu import SBU
+
+    return SBU.protocol_arguments(dataset)["units"]
+
+
 def predict_files(checkpoint: str | Path, files: list[str | Path], top: int = 5, device: str = "cpu",
-                  plot: str | Path | None = None) -> list[Prediction]:
-    """Classify ``files`` with ``checkpoint``; optionally draw the first file's attention to ``plot``."""
+                  plot: str | Path | None = None, animate: str | Path | None = None) -> list[Prediction]:
+    """Classify ``files`` with ``checkpoint``; optionally draw the first file's joint weights (attention or
+    mask) to ``plot`` (PNG) and as an animated skeleton to ``animate`` (GIF)."""
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
-    if plot is not None:
-        _check_writable(Path(plot))
+    for option, picture in (("--plot", plot), ("--animate", animate)):
+        if picture is not None:
+            _check_writable(Path(picture), option)
     if check_device(device).type == "cpu":
         flush_denormals()
     predictor = Predictor(checkpoint, device)
-    sequences = [read_any(f, predictor.layout) for f in files]
+    sequences = [read_any(f, predictor.layout, sbu_units(predictor.meta)) for f in files]
     predictions = predictor(sequences, top)
-    if plot is not None:
-        from skelgraph.training.experiment import plot_attention
+    if plot is not None or animate is not None:
+        from skelgraph.training.experiment import animate_attention, plot_attention, plot_up
 
         sample = predictor.transform(to_data(sequences[0]))
-        if plot_attention(predictor.model, sample, predictor.layout, Path(plot)) is None:
-            print(f"{type(predictor.model).__name__} exposes no joint weights to plot", file=sys.stderr)
+        up = plot_up(predictor.meta)
+        for path, draw in ((plot, plot_attention), (animate, animate_attention)):
+            if path is not None and draw(predictor.model, sample, predictor.layout, Path(path), up=up) is None:
+                print(f"{type(predictor.model).__name__} exposes no joint weights to draw", file=sys.stderr)
     return predictions
 
 
-def _check_writable(path: Path) -> None:
-    """Fail before any work when the plot could not be written."""
+def _check_writable(path: Path, option: str = "--plot") -> None:
+    """Fail before any work when a picture could not be written."""
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise IsADirectoryError(f"--plot {path} is a folder; name a .png file")
+        raise IsADirectoryError(f"{option} {path} is a folder; name a file")
     if not folder.is_dir():
-        raise FileNotFoundError(f"--plot {path}: no folder {folder}")
+        raise FileNotFoundError(f"{option} {path}: no folder {folder}")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise PermissionError(f"--plot {path}: not writable")
+        raise PermissionError(f"{option} {path}: not writable")
 
 
 def _positive(text: str) -> int:
@@ -141,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=_positive, default=5, help="how many classes to show per file")
     p.add_argument("--device", default="cpu")
     p.add_argument("--plot", default=None, help="write the attention / mask plot of the first file here (PNG)")
+    p.add_argument("--animate", default=None,
+                   help="write the first file as an animated skeleton with its per-frame joint weights here (GIF)")
     args = p.parse_args(argv)
 
     def run(_: list[str] | None) -> int:
-        predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot)
+        predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot,
+                                    args.animate)
         for pred in predictions:
             print(pred.source)
             for rank, (name, prob) in enumerate(pred.top, 1):

@@ -35,6 +35,10 @@ class Layout:
         center: Joint names whose mean is the body centre (the joints around the hip).
         root: Joint the ST-LSTM tree traversal starts from (the spine).
         view: ``(hip, spine, left shoulder, right shoulder)`` joint names for view normalisation.
+        up: The coordinate axis that points up in the raw data, with its sign: ``"+y"`` for Kinect camera and
+            world coordinates, ``"-y"`` for image-like coordinates whose y grows downwards (SBU's normalised
+            values, 2-D keypoints). Plots draw this axis upwards.
+        ndim: Coordinates per joint: 3 for 3-D positions, 2 for image-plane keypoints.
     """
 
     name: str
@@ -44,8 +48,16 @@ class Layout:
     center: tuple[str, ...]
     root: str
     view: tuple[str, str, str, str]
+    up: str = "+y"
+    ndim: int = 3
 
     def __post_init__(self) -> None:
+        if self.ndim not in (2, 3):
+            raise ValueError(f"layout {self.name!r}: ndim must be 2 or 3, got {self.ndim}")
+        axes = "xyz"[: self.ndim]
+        if len(self.up) != 2 or self.up[0] not in "+-" or self.up[1] not in axes:
+            raise ValueError(f"layout {self.name!r}: up must be a signed axis among {axes!r}, e.g. '+y' or '-y'; "
+                             f"got {self.up!r}")
         index = {n: i for i, n in enumerate(self.joints)}
         if len(index) != len(self.joints):
             raise ValueError(f"layout {self.name!r}: joint names are not unique")
@@ -66,6 +78,22 @@ class Layout:
     @property
     def num_joints(self) -> int:
         return len(self.joints)
+
+    @property
+    def up_axis(self) -> int:
+        """Index of the coordinate that points up (0, 1 or 2)."""
+        return "xyz".index(self.up[1])
+
+    @property
+    def up_sign(self) -> int:
+        """``+1`` when the up coordinate grows upwards, ``-1`` when it grows downwards."""
+        return 1 if self.up[0] == "+" else -1
+
+    @property
+    def front_axes(self) -> tuple[int, int]:
+        """``(horizontal, vertical)`` coordinate indices of a front view: the up axis and the first other axis
+        (x, or y when x points up); depth is left out."""
+        return (0 if self.up_axis != 0 else 1), self.up_axis
 
     def index(self, names: str | Sequence[str]) -> int | list[int]:
         """File-order index of one joint name, or a list of indices for several."""
@@ -133,11 +161,12 @@ class Layout:
         return torch.tensor(walk, dtype=torch.long)
 
     def __repr__(self) -> str:
-        return f"Layout({self.name!r}, joints={self.num_joints}, bones={len(self.bones)})"
+        return (f"Layout({self.name!r}, joints={self.num_joints}, bones={len(self.bones)}, up={self.up!r}, "
+                f"ndim={self.ndim})")
 
 
 def _layout(
-    name: str, joints: str, bones: str, parts: dict[str, str], center: str, root: str, view: str
+    name: str, joints: str, bones: str, parts: dict[str, str], center: str, root: str, view: str, up: str = "+y"
 ) -> Layout:
     """Build a layout from whitespace-separated name lists; bones are written ``a-b``."""
     return Layout(
@@ -148,6 +177,7 @@ def _layout(
         center=tuple(center.split()),
         root=root,
         view=tuple(view.split()),  # type: ignore[arg-type]
+        up=up,
     )
 
 

@@ -19,7 +19,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from skelgraph.data import node_line_features
+from skelgraph.data import node_line_features, per_frame_edge_index
 from skelgraph.skeleton import Layout, get_layout
 
 
@@ -198,18 +198,26 @@ class ScaleCoordinates(BaseTransform):
 
 
 class GaussianNoise(BaseTransform):
-    """Add i.i.d. Gaussian noise of standard deviation ``sigma`` (in the data's units, e.g. metres) to every
+    """Add independent Gaussian noise of standard deviation ``sigma`` (in the data's units, e.g. metres) to every
     coordinate of every real frame (GCA-LSTM robustness study, Table VI). Padding and absent bodies stay zero.
+
+    ``sigma`` is one value for every coordinate or one per channel, e.g. ``(sx, sy, sz)`` for data whose axes
+    have different units (SBU's normalised coordinates: 1 cm is ``(1/256, 1/192, 1/128)``;
+    :func:`skelgraph.noise.units_per_cm`).
     """
 
-    def __init__(self, sigma: float) -> None:
-        if sigma < 0:
+    def __init__(self, sigma: float | tuple[float, ...]) -> None:
+        values = (sigma,) if isinstance(sigma, (int, float)) else tuple(float(s) for s in sigma)
+        if not values or min(values) < 0:
             raise ValueError(f"sigma must be non-negative, got {sigma}")
-        self.sigma = sigma
+        self.sigma = sigma if isinstance(sigma, (int, float)) else values
 
     def forward(self, data: Data) -> Data:
         bodies = _bodies(data)
-        noise = torch.randn_like(bodies) * self.sigma
+        sigma = torch.as_tensor(self.sigma, dtype=bodies.dtype)
+        if sigma.dim() and sigma.numel() != bodies.size(-1):
+            raise ValueError(f"{self!r} gives {sigma.numel()} standard deviations for {bodies.size(-1)} channels")
+        noise = torch.randn_like(bodies) * sigma
         data.x = (bodies + noise * _present(bodies)).view_as(data.x)
         return data
 
@@ -325,4 +333,55 @@ class AddVelocity(BaseTransform):
             moving[:, :, int(n):] = False
         velocity = velocity * moving
         data.x = torch.cat([bodies, velocity], dim=-1).reshape(data.x.size(0), data.x.size(1), -1)
+class PerFrameGraphs(BaseTransform):
+    """Turn a skeleton graph into one graph per frame, for stock PyG layers: ``x`` ``[N, T, C]`` -> ``[N * T, C]``.
+
+    skelgraph keeps the time axis on the node features (``x`` ``[N, T, C]``, ``node_dim=0``); stock PyG layers
+    read ``x`` as ``[num_nodes, C]`` (``node_dim=-2``) and would take the frames for nodes. After this transform
+    every frame is its own copy of the graph: node ``n`` at frame ``t`` is node ``n * T + t`` (node-major, so
+    ``h.view(-1, T, h.size(-1))`` turns any layer's output, of one graph or of a batch of graphs of equal ``T``,
+    back into ``[N, T, C']``), and each edge is repeated in every frame (:func:`~skelgraph.data.per_frame_edge_index`).
+    ``x_line``, ``edge_attr`` and node attributes such as ``body`` follow. Added: ``frame`` ``[N * T]`` (the
+    frame of every node; with ``batch``, ``batch * T + frame`` groups the nodes of one frame of one sample, e.g.
+    for ``global_mean_pool``), ``skeleton_node`` ``[N * T]`` (the node it copies) and ``frames_per_node``
+    (``T``). Put it last, after every skelgraph transform.
+
+    Example::
+
+        data = PerFrameGraphs()(FixedLength(20)(to_data(seq, edges="bones")))
+        h = GCNConv(3, 16)(data.x, data.edge_index)      # [N * T, 16]: every frame convolved on its own
+        h = h.view(-1, 20, 16)                           # [N, T, 16]
+    """
+
+    def forward(self, data: Data) -> Data:
+        N, T, C = data.x.shape
+        node_keys = [k for k in data.keys() if k not in ("x", "x_line") and data.is_node_attr(k)]
+        data.x = data.x.reshape(N * T, C)
+        if "x_line" in data:
+            data.x_line = data.x_line.reshape(N * T, -1)
+        for key in node_keys:
+            data[key] = data[key].repeat_interleave(T, dim=0)
+        if data.edge_index is not None:
+            if data.edge_attr is not None:
+                data.edge_attr = data.edge_attr.repeat_interleave(T, dim=0)
+            data.edge_index = per_frame_edge_index(data.edge_index, T)
+        data.frame = torch.arange(T).repeat(N)
+        data.skeleton_node = torch.arange(N).repeat_interleave(T)
+        data.frames_per_node = torch.tensor([T])
+        data.num_nodes = N * T
+        return data
+
+
+class TimeToChannels(BaseTransform):
+    """Move the frames into the channels, for stock PyG layers: ``x`` ``[N, T, C]`` -> ``[N, T * C]`` (channel
+    ``t * C + c`` is channel ``c`` at frame ``t``; ``x_line`` likewise). The graph stays one skeleton graph whose
+    nodes carry their whole trajectory, so any PyG layer and pooling applies as to any node-feature graph (e.g.
+    ``GCNConv(T * 3, 64)`` then ``global_mean_pool``); ``T`` must be the same for every sample
+    (:class:`FixedLength`). Put it last, after every skelgraph transform."""
+
+    def forward(self, data: Data) -> Data:
+        N, T, C = data.x.shape
+        data.x = data.x.reshape(N, T * C)
+        if "x_line" in data:
+            data.x_line = data.x_line.reshape(N, -1)
         return data

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from skelgraph.nn import ARRNLSTM, ARRNConfig
+from skelgraph.nn import ARRNLSTM
 from skelgraph.predict import main
 from skelgraph.training.checkpoint import export_model, save_checkpoint
 from skelgraph.training.registry import model_spec, pipeline_spec
@@ -22,7 +22,7 @@ SAMPLE = ROOT / "datasets/ntu_rgbd/raw/samples/S001C003P008R002A058.skeleton"
 def checkpoints(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ckpt")
     torch.manual_seed(0)
-    model = ARRNLSTM(ARRNConfig.preset("ntu", num_classes=5, M=8, E=1, T=8))
+    model = ARRNLSTM.from_paper("ntu", num_classes=5, M=8, E=1, T=8)
     meta = {"model": model_spec(model), "pipeline": pipeline_spec("ntu", 8)}
     names = [f"action {i}" for i in range(5)]
     export_model(folder / "model.pt", model, meta, names)

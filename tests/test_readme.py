@@ -16,6 +16,16 @@ def test_readme_tour_runs():
     assert tuple(namespace["h"].shape) == (50, 100, 32)
 
 
+def test_readme_stock_pyg_layers_run():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (block,) = [b for b in blocks if "FrameWise" in b]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # includes the FrameWise == PerFrameGraphs assertion
+    assert tuple(namespace["h"].shape) == (4 * 2 * 15, 20, 16)
+    assert tuple(namespace["per_frame"].shape) == (4 * 20, 16)
+    assert tuple(namespace["pooled"].shape) == (4, 16)
+
+
 def test_readme_has_exactly_two_setup_commands():
     bash = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     setup = [b for b in bash if "python3 -m venv" in b]

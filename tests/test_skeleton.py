@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import networkx as nx
 import pytest
 import torch
@@ -77,7 +79,35 @@ def test_user_layout_and_errors():
     with pytest.raises(ValueError, match="partition"):
         Layout("bad", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
                {**parts, "torso": ("a", "b")}, ("a",), "a", ("a", "a", "b", "c"))
+    with pytest.raises(ValueError, match="up must be a signed axis"):
+        Layout("bad", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+               parts, ("a",), "a", ("a", "a", "b", "c"), up="y")
+    with pytest.raises(ValueError, match="up must be a signed axis"):  # a 2-D layout has no z
+        Layout("bad", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+               parts, ("a",), "a", ("a", "a", "b", "c"), up="+z", ndim=2)
+    with pytest.raises(ValueError, match="ndim"):
+        Layout("bad", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+               parts, ("a",), "a", ("a", "a", "b", "c"), ndim=4)
     with pytest.raises(ValueError, match="unknown layout"):
         get_layout("nope")
     assert get_layout("ntu") is NTU
     assert isinstance(NTU.part_index, torch.Tensor)
+
+
+def test_up_axis_and_dimensions():
+    # Defaults keep existing constructors working: 3-D, y up.
+    assert (NTU.up, NTU.up_axis, NTU.up_sign, NTU.ndim, NTU.front_axes) == ("+y", 1, 1, 3, (0, 1))
+    sbu = get_layout("sbu")  # read in metres, y up (the files' normalised y grows downwards)
+    assert (sbu.up, sbu.up_axis, sbu.up_sign) == ("+y", 1, 1)
+    image_like = replace(sbu, name="sbu_image_like", up="-y")
+    assert (image_like.up_axis, image_like.up_sign) == (1, -1) and "up='-y'" in repr(image_like)
+    parts = {"torso": ("a",), "left_arm": ("b",), "right_arm": ("c",), "left_leg": ("d",), "right_leg": ("e",)}
+    image = Layout("image2d", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+                   parts, ("a",), "a", ("a", "a", "b", "c"), up="-y", ndim=2)
+    assert (image.ndim, image.front_axes, image.up_sign) == (2, (0, 1), -1)
+    z_up = Layout("zup", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+                  parts, ("a",), "a", ("a", "a", "b", "c"), up="+z")
+    assert z_up.front_axes == (0, 2)
+    x_up = Layout("xup", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
+                  parts, ("a",), "a", ("a", "a", "b", "c"), up="+x")
+    assert x_up.front_axes == (1, 0)

@@ -128,6 +128,15 @@ def test_gaussian_noise_sigma_and_padding():
     assert (d.x[:, 300:] == 0).all()
     with pytest.raises(ValueError):
         GaussianNoise(-1.0)
+    # One standard deviation per axis (SBU's normalised axes have different units).
+    sigma = (0.01, 0.1, 0.5)
+    d = GaussianNoise(sigma)(d0.clone())
+    diff = (d.x - d0.x)[:, :300]
+    for axis, s in enumerate(sigma):
+        assert math.isclose(float(diff[..., axis].std()), s, rel_tol=0.08)
+    assert (d.x[:, 300:] == 0).all()
+    with pytest.raises(ValueError, match="2 standard deviations for 3 channels"):
+        GaussianNoise((0.1, 0.2))(d0.clone())
 
 
 def test_line_features_transform():

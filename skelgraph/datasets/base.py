@@ -148,11 +148,14 @@ class SkeletonDataset(InMemoryDataset):
     Attributes:
         skipped: ``[(name, reason), ...]`` of every raw sample that was skipped during processing.
         split: The requested split (``"train"``, ``"test"`` or ``"all"``).
+        units_per_cm: How much one centimetre is in the raw coordinates, per axis ``(x, y, z)``, or None where
+            the dataset does not document its unit (used by the noise study, :mod:`skelgraph.noise`).
     """
 
     folder: ClassVar[str]
     layout: ClassVar[Layout]
     class_names: tuple[str, ...]
+    units_per_cm: ClassVar[tuple[float, float, float] | None] = None
     splits: ClassVar[tuple[str, ...]] = ("train", "test", "all")
 
     def __init__(
@@ -222,6 +225,18 @@ class SkeletonDataset(InMemoryDataset):
         return ["data.pt", "skipped.json"]
 
     # -- subclass hooks ---------------------------------------------------------------------------------------
+    @classmethod
+    def protocol_arguments(cls, spec: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments from a recipe's ``meta["dataset"]`` (``{"name": "sbu", "fold": 0, ...}``): every
+        stored protocol argument (fold, subset, benchmark, protocol, units)."""
+        return {k: v for k, v in spec.items() if k not in ("name", "full")}
+
+    @classmethod
+    def coordinate_units_per_cm(cls, spec: dict[str, Any]) -> tuple[float, float, float] | None:
+        """One centimetre in the coordinates of the dataset a recipe's ``meta["dataset"]`` describes, per axis
+        (:attr:`units_per_cm` unless the units depend on the protocol arguments)."""
+        return cls.units_per_cm
+
     def fingerprint_paths(self) -> list[str]:
         """Files and folders whose change must rebuild the cache (default: the raw paths)."""
         return self.raw_paths

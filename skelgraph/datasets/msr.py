@@ -56,6 +56,7 @@ class MSRAction3D(SkeletonDataset):
 
     folder = "msr_action3d"
     layout = MSR_ACTION3D
+    units_per_cm = (0.01, 0.01, 0.01)  # real-world coordinates in metres (datasets/msr_action3d/SOURCE.md)
 
     def __init__(
         self,

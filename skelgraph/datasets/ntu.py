@@ -66,6 +66,7 @@ class _NTU(SkeletonDataset):
 
     folder = "ntu_rgbd"
     layout = NTU
+    units_per_cm = (0.01, 0.01, 0.01)  # Kinect v2 camera space, metres
     benchmarks: dict[str, tuple[str, tuple[int, ...]]]  # benchmark -> (meta field, training values)
     num_classes_total: int
     max_setup: int

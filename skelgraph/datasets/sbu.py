@@ -6,6 +6,7 @@ import glob
 import os
 import os.path as osp
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -43,6 +44,8 @@ class SBU(SkeletonDataset):
 
     folder = "sbu"
     layout = SBU_LAYOUT
+    # In metres (the default units); see coordinate_units_per_cm for the normalised values.
+    units_per_cm = (0.01, 0.01, 0.01)
     class_names = SBU_CLASSES
     folds: tuple[tuple[str, ...], ...] = SBU_FOLDS
 
@@ -65,6 +68,20 @@ class SBU(SkeletonDataset):
             raise ValueError(f"units must be one of {SBU_UNITS}, got {units!r}")
         self.fold, self.units = fold, units
         super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
+
+    @classmethod
+    def coordinate_units_per_cm(cls, spec: dict[str, Any]) -> tuple[float, float, float]:
+        """One centimetre per axis in the units a recipe's ``meta["dataset"]`` names: 0.01 in metres; in the
+        normalised values, by the README's de-normalisation (X = 1280 - 2560 x, Y = 960 - 1920 y, Z = 1280 z
+        mm), 10 / 2560, 10 / 1920 and 10 / 1280."""
+        if cls.protocol_arguments(spec)["units"] == "normalised":
+            return (10 / 2560, 10 / 1920, 10 / 1280)
+        return cls.units_per_cm
+
+    @classmethod
+    def protocol_arguments(cls, spec: dict[str, Any]) -> dict[str, Any]:
+        # Checkpoints written before SBU was read in metres name no units: theirs were the normalised values.
+        return {"units": "normalised", **super().protocol_arguments(spec)}
 
     def params(self) -> dict[str, str]:
         return {"units": self.units}

@@ -45,6 +45,7 @@ class UTKinect(SkeletonDataset):
 
     folder = "utkinect"
     layout = KINECT_V1
+    units_per_cm = (0.01, 0.01, 0.01)  # Kinect v1 SDK skeleton space, metres
     class_names = UTKINECT_ACTIONS
 
     def __init__(

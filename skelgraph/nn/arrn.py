@@ -26,8 +26,10 @@ Choices the paper leaves open, made here and documented:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +37,8 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from skelgraph.data import node_line_features, skeleton_batch, to_skeletons
+from skelgraph.data import check_node_features, node_line_features, skeleton_batch, to_skeletons
+from skelgraph.nn._common import init_arguments, model_repr
 from skelgraph.nn.rrn import RRN
 
 #: The streams of the two-stream model, in fusion order (``alpha`` weighs the first).
@@ -52,28 +55,12 @@ _PRESETS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class ARRNConfig:
-    """Hyper-parameters of :class:`ARRNLSTM`, named as in the paper.
-
-    Args:
-        num_joints: ``J``, joints per skeleton (nodes per RRN graph, length of the mask).
-        num_classes: ``K``.
-        T: Frames per sample; the model accepts any length, this records the paper's
-            :class:`~skelgraph.transforms.FixedLength` setting for pipelines.
-        M: Embedding size, also the RRN state size.
-        E: RRN rounds.
-        att_channels: Output size of the attention FC (256).
-        lstm_sizes: Hidden size of each LSTM layer, bottom to top; ``H = len(lstm_sizes)``, ``h = lstm_sizes[-1]``.
-        message_layers: Linear layers in the RRN message function (3).
-        streams: Which streams to run: ``("joint", "line")``, ``("joint",)`` or ``("line",)``.
-        mask: Use the attention mask of Eq. (9); ``False`` is the RRN-LSTM ablation.
-        dropout: Dropout probability after the attention FC, between LSTM layers and before the classifier.
-        checkpoint: Activation checkpointing of the RRN rounds (less memory, one more forward per round).
-        readout: ``"last_valid"`` (frame ``num_frames - 1``) or ``"last"`` (frame ``T - 1``) for Eq. (11).
-        alpha: Initial fusion weight of the joint stream (Eq. 12).
-    """
+    """The hyper-parameters of a built :class:`ARRNLSTM` (``model.config``), checked once; named as in the paper
+    and as the model's keyword arguments (see :class:`ARRNLSTM` for their meaning)."""
 
     num_joints: int
     num_classes: int
+    in_channels: int = 3
     T: int = 100
     M: int = 50
     E: int = 5
@@ -99,43 +86,43 @@ class ARRNConfig:
         if not self.lstm_sizes:
             raise ValueError("lstm_sizes must name at least one layer")
 
-    @classmethod
-    def preset(cls, name: str, **overrides) -> ARRNConfig:
-        """Paper defaults for ``"ntu"`` (NTU RGB+D 60), ``"ntu120"``, ``"florence"`` or ``"msr"``
-        (Section 4.1), with any field overridden by keyword."""
-        if name not in _PRESETS:
-            raise ValueError(f"unknown preset {name!r}; expected one of {sorted(_PRESETS)}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"unknown ARRNConfig fields {unknown}")
-        return replace(cls(**_PRESETS[name]), **overrides)
-
 
 class ARRNStream(nn.Module):
     """One ARRN-LSTM stream: skeleton node features ``[S * J, T, C]`` to class logits ``[S, K]``.
 
     Args:
-        in_channels: 3 for joints, ``3 (J - 1)`` for lines.
-        config: The model's hyper-parameters.
+        in_channels: ``C``: 3 for joints, ``3 (J - 1)`` for lines.
+        num_joints, num_classes, M, E, att_channels, lstm_sizes, message_layers, mask, dropout, checkpoint,
+            readout: As :class:`ARRNLSTM`.
     """
 
-    def __init__(self, in_channels: int, config: ARRNConfig) -> None:
+    def __init__(self, in_channels: int, num_joints: int, num_classes: int, M: int = 50, E: int = 5,
+                 att_channels: int = 256, lstm_sizes: tuple[int, ...] = (512, 512, 512), message_layers: int = 3,
+                 mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
+                 readout: str = "last_valid") -> None:
         super().__init__()
-        J, M = config.num_joints, config.M
+        J = num_joints
         self.num_joints = J
-        self.readout = config.readout
+        self.readout = readout
         self.embed = nn.Linear(in_channels, M)  # Eq. (1) / (3)
-        self.rrn = RRN(M, M, E=config.E, message_layers=config.message_layers, checkpoint=config.checkpoint)
-        if config.mask:
+        self.rrn = RRN(M, M, E=E, message_layers=message_layers, checkpoint=checkpoint)
+        if mask:
             self.mask = nn.Parameter(torch.ones(J))
         else:
             self.register_parameter("mask", None)
-        self.att = nn.Linear(J * M, config.att_channels)
-        sizes = (config.att_channels, *config.lstm_sizes)
+        self.att = nn.Linear(J * M, att_channels)
+        sizes = (att_channels, *lstm_sizes)
         self.lstms = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.lstm_sizes[-1], config.num_classes)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(lstm_sizes[-1], num_classes)
+
+    def reset_parameters(self) -> None:
+        """Fresh weights; the mask starts at ones again (every node weighted equally)."""
+        for module in (self.embed, self.rrn, self.att, *self.lstms, self.classifier):
+            module.reset_parameters()
+        if self.mask is not None:
+            with torch.no_grad():
+                self.mask.fill_(1.0)
 
     def forward(self, x: Tensor, num_frames: Tensor | None = None) -> Tensor:
         """``x`` ``[S * J, T, C]`` body-major; ``num_frames`` ``[S]`` real frames per skeleton (optional)."""
@@ -159,23 +146,70 @@ class ARRNStream(nn.Module):
 
 
 class ARRNLSTM(nn.Module):
-    """Two-stream ARRN-LSTM (Li et al., ICME 2019), or one stream / the no-mask ablations via :class:`ARRNConfig`.
+    """Two-stream ARRN-LSTM (Li et al., ICME 2019), or one stream / the no-mask ablations.
 
     ``model(data)`` returns ``[B, K]`` scores: the log of the fused probabilities
     :math:`\\log(\\alpha\\,\\mathrm{softmax}(y_j) + (1 - \\alpha)\\,\\mathrm{softmax}(y_l))` (Eq. 11-12) for two
-    streams, the stream's logits for one. ``data`` carries ``x`` ``[N, T, 3]`` body-major (``N = S J``),
-    ``batch`` (optional for one sample), optionally ``x_line`` ``[N, T, 3 (J - 1)]`` (computed from ``x`` when
+    streams, the stream's logits for one. ``data`` carries ``x`` ``[N, T, C]`` body-major (``N = S J``),
+    ``batch`` (optional for one sample), optionally ``x_line`` ``[N, T, C (J - 1)]`` (computed from ``x`` when
     absent) and ``num_frames`` ``[B]``. ``alpha`` is a buffer: set it with :meth:`set_alpha`, choose it with
-    :func:`select_alpha`.
+    :func:`select_alpha`. :meth:`from_paper` builds the paper's configuration for a dataset.
+
+    Args:
+        num_joints: ``J``, joints per skeleton (nodes per RRN graph, length of the mask).
+        num_classes: ``K``.
+        in_channels: Coordinates per joint (3; 6 for two bodies side by side,
+            :class:`~skelgraph.transforms.StackBodies`); the line stream gets ``in_channels (J - 1)``.
+        T: Frames per sample; the model accepts any length, this records the paper's
+            :class:`~skelgraph.transforms.FixedLength` setting for pipelines.
+        M: Embedding size, also the RRN state size.
+        E: RRN rounds.
+        att_channels: Output size of the attention FC (256).
+        lstm_sizes: Hidden size of each LSTM layer, bottom to top; ``H = len(lstm_sizes)``, ``h = lstm_sizes[-1]``.
+        message_layers: Linear layers in the RRN message function (3).
+        streams: Which streams to run: ``("joint", "line")``, ``("joint",)`` or ``("line",)``.
+        mask: Use the attention mask of Eq. (9); ``False`` is the RRN-LSTM ablation.
+        dropout: Dropout probability after the attention FC, between LSTM layers and before the classifier.
+        checkpoint: Activation checkpointing of the RRN rounds (less memory, one more forward per round).
+        readout: ``"last_valid"`` (frame ``num_frames - 1``) or ``"last"`` (frame ``T - 1``) for Eq. (11).
+        alpha: Initial fusion weight of the joint stream (Eq. 12).
     """
 
-    def __init__(self, config: ARRNConfig) -> None:
+    def __init__(self, num_joints: int, num_classes: int, in_channels: int = 3, T: int = 100, M: int = 50,
+                 E: int = 5, att_channels: int = 256, lstm_sizes: Sequence[int] = (512, 512, 512),
+                 message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
+                 checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5) -> None:
+        lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
+        hparams = init_arguments(locals())
         super().__init__()
-        self.config = config
-        J = config.num_joints
-        in_channels = {"joint": 3, "line": 3 * (J - 1)}
-        self.streams = nn.ModuleDict({s: ARRNStream(in_channels[s], config) for s in config.streams})
-        self.register_buffer("alpha", torch.tensor(float(config.alpha)))
+        self.hparams = hparams
+        self.config = ARRNConfig(**hparams)
+        self.num_classes = num_classes
+        J = num_joints
+        channels = {"joint": in_channels, "line": in_channels * (J - 1)}
+        layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
+                     lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
+                     checkpoint=checkpoint, readout=readout)
+        self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
+        self.register_buffer("alpha", torch.tensor(float(alpha)))
+
+    @classmethod
+    def from_paper(cls, dataset: str, **overrides: Any) -> ARRNLSTM:
+        """The paper's configuration (Section 4.1) for ``"ntu"`` (NTU RGB+D 60), ``"ntu120"``, ``"florence"`` or
+        ``"msr"``, with any keyword argument overridden (e.g. ``num_classes=8`` for an MSR Action3D subset)."""
+        if dataset not in _PRESETS:
+            raise ValueError(f"unknown preset {dataset!r}; expected one of {sorted(_PRESETS)}")
+        known = set(inspect.signature(cls).parameters)
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} arguments {unknown}")
+        return cls(**{**_PRESETS[dataset], **overrides})
+
+    def reset_parameters(self) -> None:
+        """Fresh weights in every stream (masks back to ones); ``alpha`` back to its initial value."""
+        for stream in self.streams.values():
+            stream.reset_parameters()
+        self.alpha.fill_(float(self.config.alpha))
 
     def set_alpha(self, alpha: float) -> None:
         """Set the joint-stream fusion weight ``alpha`` (the line stream gets ``1 - alpha``, Eq. 12)."""
@@ -187,6 +221,7 @@ class ARRNLSTM(nn.Module):
         """Per-stream logits ``[B, K]``, averaged over the bodies of each sample (multi-body rule)."""
         J = self.config.num_joints
         x = data.x
+        check_node_features(x, J, self.config.in_channels, type(self).__name__)
         node_batch = data.batch if data.batch is not None else x.new_zeros(x.size(0), dtype=torch.long)
         sk_batch = skeleton_batch(node_batch, J)
         num_samples = data.num_graphs if data.batch is not None else 1
@@ -207,20 +242,35 @@ class ARRNLSTM(nn.Module):
             return next(iter(logits.values()))
         return fuse_scores(logits["joint"], logits["line"], self.alpha)  # Eq. (12)
 
+    def loss_terms(self, data: Data) -> dict[str, Tensor]:
+        """The training objective and its parts, from one forward pass.
+
+        ``"loss"``: the sum over the streams of the cross-entropy of each stream's logits with ``data.y`` (what
+        training minimises); then, detached, each stream's cross-entropy under its name and, with two streams,
+        ``"fused"``: the negative log-likelihood of the fused prediction (Eq. 12), the quantity the validation
+        loss of :meth:`forward`'s scores measures. The training engine logs them as ``train_loss_<name>`` and
+        ``val_loss_<name>``, so curves compare like with like.
+        """
+        logits = self.stream_logits(data)
+        per_stream = {name: F.cross_entropy(z, data.y) for name, z in logits.items()}
+        terms = {"loss": sum(per_stream.values())}
+        terms.update({name: loss.detach() for name, loss in per_stream.items()})
+        if len(logits) == 2:
+            with torch.no_grad():
+                terms["fused"] = F.nll_loss(fuse_scores(logits["joint"], logits["line"], self.alpha), data.y)
+        return terms
+
     def training_loss(self, data: Data) -> Tensor:
         """Sum over the streams of the cross-entropy of each stream's logits with ``data.y``."""
-        return sum(F.cross_entropy(logits, data.y) for logits in self.stream_logits(data).values())
+        return self.loss_terms(data)["loss"]
 
     def mask_weights(self) -> dict[str, Tensor]:
         """The learned node masks ``m`` of Eq. (9), ``{stream: [J]}`` (empty without masks), detached copies."""
         return {name: s.mask.detach().clone() for name, s in self.streams.items() if s.mask is not None}
 
     def __repr__(self) -> str:
-        c = self.config
-        return (
-            f"{self.__class__.__name__}(streams={c.streams}, J={c.num_joints}, K={c.num_classes}, M={c.M}, "
-            f"E={c.E}, lstm_sizes={c.lstm_sizes}, mask={c.mask})"
-        )
+        return model_repr(self, ("num_joints", "in_channels", "num_classes", "streams", "T", "M", "E", "lstm_sizes",
+                                 "mask"))
 
 
 def fuse_scores(joint_logits: Tensor, line_logits: Tensor, alpha: float | Tensor) -> Tensor:

@@ -29,7 +29,9 @@ padded frames changes no output (tested).
 
 from __future__ import annotations
 
+import inspect
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -37,10 +39,11 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from skelgraph.data import frame_mask, skeleton_batch, skeleton_lengths
+from skelgraph.data import check_node_features, frame_mask, skeleton_batch, skeleton_lengths
+from skelgraph.nn._common import init_arguments, model_repr, reset_submodules
 from skelgraph.nn.pooling import BodyPartPool
 from skelgraph.nn.st_lstm import STLSTM, STLSTMEncoder
-from skelgraph.skeleton import BODY_PARTS, Layout
+from skelgraph.skeleton import BODY_PARTS, KINECT_V1, NTU, SBU, Layout
 
 
 def _sample_mean(per_skeleton: Tensor, data: Data, num_joints: int) -> Tensor:
@@ -244,7 +247,10 @@ class AttentionStream(nn.Module):
 
 
 class _ChainModel(nn.Module):
-    """Shared input side: the layout, its chain and the first ST-LSTM layer."""
+    """Shared input side: the layout, its chain and the first ST-LSTM layer; the model-class conveniences."""
+
+    #: Hyper-parameters shown by ``repr``.
+    _repr_keys: tuple[str, ...] = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames")
 
     def __init__(
         self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str, forget_bias: float
@@ -253,6 +259,12 @@ class _ChainModel(nn.Module):
         self.layout = layout
         self.num_joints = layout.num_joints
         self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        self.in_channels = in_channels
+        # Every path reads data.x through the encoder: check the node features there, loudly.
+        self.encoder.register_forward_pre_hook(self._check_input)
+
+    def _check_input(self, _encoder: nn.Module, args: tuple[Any, ...]) -> None:
+        check_node_features(args[0], self.num_joints, self.in_channels, type(self).__name__)
 
     @property
     def num_positions(self) -> int:
@@ -261,10 +273,47 @@ class _ChainModel(nn.Module):
     def _lengths(self, data: Data) -> Tensor | None:
         return skeleton_lengths(data, self.num_joints)
 
-    def _chain_to_joints(self, r: Tensor) -> Tensor:
-        """``[S, L, T]`` over chain positions -> ``[S, J, T]``: sum over the positions that visit a joint."""
-        out = r.new_zeros(r.size(0), self.num_joints, r.size(2))
-        return out.index_add_(1, self.encoder.chain, r)
+    @classmethod
+    def from_paper(cls, dataset: str, **overrides: Any) -> _ChainModel:
+        """The paper's settings (Section V: hidden and memory size 128, dropout 0.5, N = 2 attention iterations,
+        feed-forward initialisation, sharing within iterations) for ``"ntu"``, ``"ntu120"``, ``"sbu"`` or
+        ``"utkinect"``: the dataset's layout and class count, and ``num_frames`` as the recipes sample (the paper
+        gives no T). Any keyword argument can be overridden, e.g. ``in_channels=6`` for stacked SBU bodies."""
+        if dataset not in _PAPER:
+            raise ValueError(f"unknown preset {dataset!r}; expected one of {sorted(_PAPER)}")
+        params = inspect.signature(cls).parameters
+        unknown = sorted(set(overrides) - set(params))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} arguments {unknown}")
+        preset = {k: v for k, v in _PAPER[dataset].items() if k in params}
+        return cls(**{**preset, **overrides})
+
+    def reset_parameters(self) -> None:
+        """Fresh weights in every layer (the ST-LSTM forget-gate offsets included)."""
+        reset_submodules(self)
+
+    def _chain_to_joints(self, r: Tensor, reduce: str = "sum") -> Tensor:
+        """``[S, L, T]`` over chain positions -> ``[S, J, T]`` over the positions that visit a joint: their sum
+        (``reduce="sum"``) or their mean (``"mean"``; the tree traversal visits a joint once per bone at it, so
+        sums mostly show the visit counts)."""
+        out = r.new_zeros(r.size(0), self.num_joints, r.size(2)).index_add_(1, self.encoder.chain, r)
+        if reduce == "sum":
+            return out
+        if reduce != "mean":
+            raise ValueError(f"unknown reduce {reduce!r}; expected 'sum' or 'mean'")
+        visits = torch.bincount(self.encoder.chain, minlength=self.num_joints).clamp_min(1)
+        return out / visits.to(out.dtype).view(1, -1, 1)
+
+    def __repr__(self) -> str:
+        return model_repr(self, self._repr_keys)
+
+
+_PAPER: dict[str, dict[str, Any]] = {
+    "ntu": dict(layout=NTU, num_classes=60, num_frames=100),
+    "ntu120": dict(layout=NTU, num_classes=120, num_frames=100),
+    "sbu": dict(layout=SBU, num_classes=8, num_frames=20),
+    "utkinect": dict(layout=KINECT_V1, num_classes=10, num_frames=20),
+}
 
 
 class _IterativeModel(_ChainModel):
@@ -297,6 +346,8 @@ class _IterativeModel(_ChainModel):
 class GCALSTM(_IterativeModel):
     """Global Context-Aware Attention LSTM (GCA-LSTM, Section III).
 
+    Built from keyword arguments, or ``GCALSTM.from_paper("sbu", ...)`` for the paper's settings.
+
     Args:
         layout: Skeleton layout of ``data.x``.
         num_classes: ``K``.
@@ -313,6 +364,8 @@ class GCALSTM(_IterativeModel):
         forget_bias: Initial offset of both forget-gate biases of every ST-LSTM layer (-1; 0 for the plain
             initialisation), see :class:`~skelgraph.nn.st_lstm.STLSTM`.
     """
+
+    _repr_keys = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames", "num_iterations")
 
     def __init__(
         self,
@@ -331,7 +384,9 @@ class GCALSTM(_IterativeModel):
         chain: str = "tree",
         forget_bias: float = -1.0,
     ) -> None:
+        hparams = init_arguments(locals())
         super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        self.hparams, self.num_classes = hparams, num_classes
         self.stream = AttentionStream(
             self.num_positions, num_classes, hidden_channels, num_iterations, init, attention, share_within,
             share_across, num_frames=num_frames, attention_channels=attention_channels, dropout=dropout,
@@ -361,9 +416,10 @@ class GCALSTM(_IterativeModel):
         """Informativeness scores ``r(n)`` ``[S, L, T]`` over chain positions, for ``n = 1 .. N`` (Fig. 7)."""
         return self.stream.memories(self.encoder(data.x), lengths=self._lengths(data))[1]
 
-    def joint_attention(self, data: Data) -> list[Tensor]:
-        """Scores per joint ``[S, J, T]``: the sum over the chain positions that visit the joint (Fig. 8)."""
-        return [self._chain_to_joints(r) for r in self.attention(data)]
+    def joint_attention(self, data: Data, reduce: str = "sum") -> list[Tensor]:
+        """Scores per joint ``[S, J, T]``: the sum (Fig. 8) or, with ``reduce="mean"``, the mean over the chain
+        positions that visit the joint."""
+        return [self._chain_to_joints(r, reduce) for r in self.attention(data)]
 
 
 class TwoStreamGCALSTM(_IterativeModel):
@@ -374,6 +430,8 @@ class TwoStreamGCALSTM(_IterativeModel):
     returns log-probabilities; the training loss is the mean of the two streams' negative log-likelihoods.
     Arguments as :class:`GCALSTM`.
     """
+
+    _repr_keys = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames", "num_iterations")
 
     def __init__(
         self,
@@ -392,7 +450,9 @@ class TwoStreamGCALSTM(_IterativeModel):
         chain: str = "tree",
         forget_bias: float = -1.0,
     ) -> None:
+        hparams = init_arguments(locals())
         super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        self.hparams, self.num_classes = hparams, num_classes
         kwargs = dict(
             num_positions=self.num_positions, num_classes=num_classes, hidden_channels=hidden_channels,
             num_iterations=num_iterations, init=init, attention=attention, share_within=share_within,
@@ -439,12 +499,13 @@ class TwoStreamGCALSTM(_IterativeModel):
         return {"fine": self.fine.memories(h, lengths=lengths)[1],
                 "coarse": self.coarse.memories(h, lengths=lengths)[1]}
 
-    def joint_attention(self, data: Data) -> dict[str, list[Tensor]]:
-        """Per joint ``[S, J, T]``: fine summed over chain positions; coarse the joint's part score (Eq. (13))."""
+    def joint_attention(self, data: Data, reduce: str = "sum") -> dict[str, list[Tensor]]:
+        """Per joint ``[S, J, T]``: fine summed (or averaged, ``reduce="mean"``) over the chain positions that visit
+        the joint; coarse the joint's part score (Eq. (13))."""
         scores = self.attention(data)
         parts = self.layout.part_index.to(data.x.device)
         return {
-            "fine": [self._chain_to_joints(r) for r in scores["fine"]],
+            "fine": [self._chain_to_joints(r, reduce) for r in scores["fine"]],
             "coarse": [r.index_select(1, parts) for r in scores["coarse"]],
         }
 
@@ -462,6 +523,8 @@ class STLSTMClassifier(_ChainModel):
         Other arguments as :class:`GCALSTM`.
     """
 
+    _repr_keys = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames", "head")
+
     def __init__(
         self,
         layout: Layout,
@@ -474,7 +537,9 @@ class STLSTMClassifier(_ChainModel):
         chain: str = "tree",
         forget_bias: float = -1.0,
     ) -> None:
+        hparams = init_arguments(locals())
         super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        self.hparams, self.num_classes = hparams, num_classes
         if head not in ("local", "global_fc", "global_mean"):
             raise ValueError(f"unknown head {head!r}; expected 'local', 'global_fc' or 'global_mean'")
         if head == "global_fc" and num_frames is None:

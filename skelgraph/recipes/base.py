@@ -123,13 +123,13 @@ def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = 
 # ------------------------------------------------------------------------------------------------ models
 def build_arrn_model(args: argparse.Namespace, preset: str, num_classes: int, **overrides: Any) -> Any:
     """ARRN-LSTM from :func:`add_arrn_arguments` options on top of a paper preset (``"ntu"``, ``"ntu120"``,
-    ``"msr"``, ``"florence"``; see :class:`~skelgraph.nn.ARRNConfig`); ``overrides`` set any other field
+    ``"msr"``, ``"florence"``; see :meth:`~skelgraph.nn.ARRNLSTM.from_paper`); ``overrides`` set any other field
     (e.g. ``num_joints`` for a layout of your own)."""
-    from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig
+    from skelgraph.nn.arrn import ARRNLSTM
 
-    return ARRNLSTM(ARRNConfig.preset(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
-                                      streams=STREAM_CHOICES[args.stream], mask=not args.no_mask,
-                                      dropout=args.dropout, checkpoint=args.checkpoint_activations, **overrides))
+    return ARRNLSTM.from_paper(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
+                               streams=STREAM_CHOICES[args.stream], mask=not args.no_mask, dropout=args.dropout,
+                               checkpoint=args.checkpoint_activations, **overrides)
 
 
 def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,

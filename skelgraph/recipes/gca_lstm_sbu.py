@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         test = SBU(args.data_root, fold=fold, split="test")
         if args.tiny:
             train_full, test = train_full[::6], test[::8]
-        return train_gca(args, train_full, test, f"{out_root}/fold{fold}", {"name": "sbu", "fold": fold},
+        meta = {"name": "sbu", "fold": fold, "units": "metres"}
+        return train_gca(args, train_full, test, f"{out_root}/fold{fold}", meta,
                          optimizer="sgd", momentum=0.9, schedule="exponential", lr_decay=0.95)
 
     return run_folds(run, args.folds, label=f"SBU 5-fold {GCA_MODELS[args.model]}", out=out_root, seed=args.seed)

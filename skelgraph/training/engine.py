@@ -6,6 +6,11 @@ Algorithm 1) also provide ``num_iterations``, ``iteration_parameters(n)``, ``tra
 and ``set_inference_iteration(n)`` (the iteration ``model(data)`` classifies from, kept in the state dict, so a
 checkpoint of a run that stopped in step ``n`` classifies from ``IF(n)`` wherever it is loaded).
 
+A model may also provide ``loss_terms(data)``: a dict whose ``"loss"`` is the training objective and whose other
+(detached) entries name its parts, e.g. ARRN-LSTM's per-stream cross-entropies and fused loss; the engine then
+trains on ``"loss"`` and logs every part as ``train_loss_<name>`` (training batches) and ``val_loss_<name>``
+(validation), so curves can compare the same quantity on both splits.
+
 Exact resume: the data order of epoch ``e`` is a function of ``(seed, e)`` only, and every checkpoint holds the
 model, optimiser, scheduler, stepwise state and all RNG states as they were at the end of the epoch, so a run
 resumed from epoch ``e`` takes the same steps as one that was never stopped.
@@ -181,10 +186,13 @@ class _Objective(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch: Any, iteration: int | None = None) -> torch.Tensor:
+    def forward(self, batch: Any, iteration: int | None = None) -> dict[str, torch.Tensor]:
+        """``{"loss": objective, part: detached value, ...}`` (only ``"loss"`` without ``loss_terms``)."""
+        if iteration is None and hasattr(self.model, "loss_terms"):
+            return self.model.loss_terms(batch)
         if iteration is None:
-            return self.model.training_loss(batch)
-        return self.model.training_loss(batch, iteration=iteration)
+            return {"loss": self.model.training_loss(batch)}
+        return {"loss": self.model.training_loss(batch, iteration=iteration)}
 
 
 @dataclass
@@ -264,6 +272,8 @@ class Trainer:
         self.optimizer, self.scheduler = self._build_optimizer()
         self._writer = None
         self._best_weights: dict[str, Any] | None = None  # save_checkpoints=False keeps them here
+        #: Mean ``loss_terms`` parts of the last training epoch, ``{"train_loss_<name>": value}``.
+        self.epoch_terms: dict[str, float] = {}
 
     # ---------------------------------------------------------------- set-up
     def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int) -> DataLoader:
@@ -354,15 +364,18 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=getattr(torch, self.config.amp_dtype), enabled=enabled)
 
     def train_epoch(self) -> float:
+        """One epoch; returns the mean training loss (the parts of ``loss_terms`` go to :attr:`epoch_terms`)."""
         self.model.train()
         self.train_sampler.set_epoch(self.state.epoch)
         iteration = self.state.step if self.config.stepwise else None
         total = torch.zeros(2, dtype=torch.float64)
+        terms: dict[str, float] = {}
         bar = tqdm(self.train_loader, desc=f"epoch {self.state.epoch + 1}", leave=False, disable=self._no_bars())
         for i, batch in enumerate(bar, 1):
             batch = batch.to(self.device)
             with self._autocast():
-                loss = self.objective(batch, iteration)
+                out = self.objective(batch, iteration)
+            loss = out["loss"]
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"loss is {float(loss.detach())} at epoch {self.state.epoch + 1}; stopping. The last good "
@@ -377,14 +390,22 @@ class Trainer:
             self.optimizer.step()
             n = int(batch.num_graphs)
             total += torch.tensor([float(loss.detach()) * n, n], dtype=torch.float64)
+            for name, value in out.items():
+                if name != "loss":
+                    terms[name] = terms.get(name, 0.0) + float(value) * n
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
             every, batches = self.config.log_every, len(self.train_loader)
             if every and self.is_main and (i % every == 0 or i == batches):
                 _say(f"epoch {self.state.epoch + 1}/{self.config.epochs} batch {i}/{batches} "
                      f"loss {float(loss.detach()):.4f} (epoch mean {float(total[0] / total[1]):.4f})")
+        names = sorted(terms)
+        sums = torch.tensor([terms[k] for k in names], dtype=torch.float64)
         if self.world > 1:
             torch.distributed.all_reduce(total)
-        return float(total[0] / total[1].clamp_min(1))
+            torch.distributed.all_reduce(sums)
+        count = total[1].clamp_min(1)
+        self.epoch_terms = {f"train_loss_{k}": float(v / count) for k, v in zip(names, sums)}
+        return float(total[0] / count)
 
     @torch.no_grad()
     def evaluate(self, dataset: Dataset, iteration: int | None = None) -> ClassificationMeter:
@@ -396,8 +417,12 @@ class Trainer:
             batch = batch.to(self.device)
             with self._autocast():
                 scores = self.model(batch) if iteration is None else self.model(batch, iteration=iteration)
+                # The parts of the objective, for curves that compare like with like (one more forward pass).
+                terms = self.model.loss_terms(batch) if iteration is None and hasattr(self.model, "loss_terms") \
+                    else {}
             scores = scores.float()
-            meter.update(scores, batch.y, F.cross_entropy(scores, batch.y, reduction="sum"))
+            meter.update(scores, batch.y, F.cross_entropy(scores, batch.y, reduction="sum"),
+                         {k: float(v) for k, v in terms.items() if k != "loss"})
         meter.all_reduce()
         return meter
 
@@ -461,7 +486,7 @@ class Trainer:
                 self.state.trained_step = self.state.step
                 self.model.set_inference_iteration(self.state.step)
             record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
-                                      "train_loss": train_loss}
+                                      "train_loss": train_loss, **self.epoch_terms}
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
                 self.scheduler.step()  # before a stepwise step change, which starts a fresh optimiser and schedule
             if c.stepwise:

@@ -17,7 +17,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -312,37 +312,139 @@ def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000) 
     return 1.0 / var**0.5 if var > 0 else 1.0
 
 
-def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path) -> Path | None:
-    """Draw the model's joint weights on the sample's skeleton: ARRN mask weights per stream, or GCA-LSTM
-    informativeness per attention iteration (averaged over frames). Returns None for other models."""
+@dataclass
+class JointWeights:
+    """A model's joint weights on one sample, per frame, ready to draw.
+
+    Attributes:
+        weights: ``[P, S, J, T]``: ``P`` panels (streams, attention iterations) for each of the ``S`` skeletons
+            the model saw (one per body, or one for stacked bodies), ``J`` joints, ``T`` frames.
+        titles: One title per panel.
+        description: What the weights are (for the figure title).
+        label: Colour-bar label.
+    """
+
+    weights: torch.Tensor
+    titles: list[str]
+    description: str
+    label: str
+
+
+@torch.no_grad()
+def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
+    """The joint weights of ``model`` on ``sample`` (a transformed graph, as the model sees it): ARRN-LSTM's node
+    masks (Eq. 9, the same for every frame), or GCA-LSTM's informativeness scores ``r(n)`` (Eq. 6) per attention
+    iteration. None for models without either.
+
+    The ST-LSTM visits most joints several times along its tree traversal, so a joint's GCA score is the mean
+    over its visits (a sum would mostly show how often the traversal passes a joint), and it is given as a
+    multiple of the uniform score ``1 / (L T)`` over the scored grid (1: average attention). The coarse stream of
+    the two-stream model scores body parts; every joint shows its part's score (as a multiple of ``1 / (P T)``).
+    """
+    from torch_geometric.data import Batch
+
+    was_training = model.training
+    model.eval()
+    try:
+        if hasattr(model, "mask_weights"):
+            masks = model.mask_weights()
+            if not masks:
+                return None
+            T = sample.x.size(1)
+            S = max(1, sample.x.size(0) // len(next(iter(masks.values()))))
+            weights = torch.stack([m.cpu().view(1, -1, 1).expand(S, -1, T) for m in masks.values()])
+            return JointWeights(weights, [f"{k} stream mask" for k in masks],
+                                "ARRN-LSTM node mask m (Eq. 9), the same in every frame", "mask weight m")
+        if not hasattr(model, "attention") or not hasattr(model, "encoder"):
+            return None
+        batch = Batch.from_data_list([sample]).to(next(model.parameters()).device)
+        scores = model.attention(batch)
+        chain = model.encoder.chain
+        fine = scores["fine"] if isinstance(scores, dict) else scores
+        panels: list[torch.Tensor] = []
+        titles: list[str] = []
+        for n, r in enumerate(fine, 1):
+            uniform = r.size(1) * r.size(2)  # L * T cells; r sums to one over them (Eq. 6)
+            panels.append(model._chain_to_joints(r, reduce="mean").cpu() * uniform)
+            titles.append(f"{'fine, ' if isinstance(scores, dict) else ''}iteration n={n}")
+        if isinstance(scores, dict):
+            parts = model.layout.part_index
+            for n, r in enumerate(scores["coarse"], 1):
+                panels.append(r.cpu().index_select(1, parts) * (r.size(1) * r.size(2)))
+                titles.append(f"coarse (body parts), n={n}")
+        coarse = "; coarse: each joint shows its body part's score (Eq. 11)" if isinstance(scores, dict) else ""
+        return JointWeights(torch.stack(panels), titles,
+                            f"GCA-LSTM informativeness r(n) (Eq. 6), mean over the {chain.numel()} chain "
+                            f"positions' visits of each joint{coarse}", "score / uniform score (1 = uniform)")
+    finally:
+        model.train(was_training)
+
+
+def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout) -> tuple[Any, torch.Tensor, JointWeights,
+                                                                              int] | None:
+    """Drawable bodies ``[B, J, T, D]``, their weights ``[P, B, J, T]``, the weights, and the real frame count."""
+    from skelgraph.training.plots import skeleton_bodies
+
+    jw = joint_weights(model, sample)
+    if jw is None:
+        return None
+    bodies = skeleton_bodies(sample.x.cpu(), layout)
+    # A skeleton of the model is one body, or several bodies side by side in the channels (StackBodies).
+    per_skeleton = bodies.shape[0] // jw.weights.size(1)
+    weights = jw.weights.repeat_interleave(per_skeleton, dim=1)
+    frames = int(sample.num_frames) if "num_frames" in sample else sample.x.size(1)
+    return bodies, weights, jw, max(1, min(frames, sample.x.size(1)))
+
+
+def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None) -> Path | None:
+    """Draw the model's joint weights (:func:`joint_weights`, averaged over the sample's real frames) on the
+    sample's skeletons at its middle frame; every body of the sample is its own skeleton. ``up`` overrides the
+    layout's up axis (``"+y"`` after :class:`~skelgraph.transforms.ViewNormalize`). Returns None for models
+    without joint weights."""
+    import numpy as np
+
     from skelgraph.training.plots import plot_joint_weights
 
-    joints = sample.x.view(-1, layout.num_joints, sample.x.size(1), 3)[0]  # first body [J, T, 3]
-    present = joints.abs().sum((0, 2)).nonzero().view(-1)
-    frame = int(present[0]) if present.numel() else 0  # first frame that holds the body
-    model.eval()
-    if hasattr(model, "mask_weights"):
-        weights = {k: v.detach().cpu() for k, v in model.mask_weights().items()}
-        return plot_joint_weights(layout, joints[:, frame].cpu(), torch.stack(list(weights.values())), path,
-                                  titles=[f"{k} mask" for k in weights], suptitle="ARRN-LSTM node mask (Eq. 9)")
-    if hasattr(model, "joint_attention"):
-        from torch_geometric.data import Batch
+    drawn = _bodies_and_weights(model, sample, layout)
+    if drawn is None:
+        return None
+    bodies, weights, jw, n = drawn
+    present = np.isfinite(bodies[:, 0, :n, 0]).any(axis=0)
+    frames = np.flatnonzero(present)
+    t = int(frames[len(frames) // 2]) if frames.size else 0
+    return plot_joint_weights(layout, bodies[:, :, t], weights[..., :n].mean(-1), path, titles=jw.titles,
+                              suptitle=f"{jw.description}\naveraged over {n} frames, skeleton at frame {t + 1}",
+                              label=jw.label, up=up)
 
-        batch = Batch.from_data_list([sample]).to(next(model.parameters()).device)
-        with torch.no_grad():
-            att = model.joint_attention(batch)
-        if isinstance(att, dict):  # two-stream: one entry per stream
-            panels, titles = [], []
-            for stream, per_iter in att.items():
-                for n, a in enumerate(per_iter, 1):
-                    panels.append(a[0].mean(-1).cpu())
-                    titles.append(f"{stream} n={n}")
-        else:
-            panels = [a[0].mean(-1).cpu() for a in att]
-            titles = [f"iteration {n}" for n in range(1, len(panels) + 1)]
-        return plot_joint_weights(layout, joints[:, frame].cpu(), torch.stack(panels), path, titles=titles,
-                                  suptitle="GCA-LSTM informativeness (mean over frames)")
-    return None
+
+def animate_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None,
+                      fps: float = 8.0) -> Path | None:
+    """An animated GIF of the sample's skeletons over its real frames with the model's per-frame joint weights
+    (:func:`joint_weights`). Returns None for models without joint weights."""
+    from skelgraph.training.plots import SkeletonAnimation
+
+    drawn = _bodies_and_weights(model, sample, layout)
+    if drawn is None:
+        return None
+    bodies, weights, jw, n = drawn
+    animation = SkeletonAnimation(layout, bodies[:, :, :n], weights[..., :n], titles=jw.titles,
+                                  suptitle=jw.description, label=jw.label, up=up)
+    return animation.save(path, fps=fps)
+
+
+def describe_dataset(meta: dict[str, Any]) -> str:
+    """``"sbu, fold 0"``-style name of a run's data from its ``meta["dataset"]`` (empty when unknown)."""
+    d = dict(meta.get("dataset") or {})
+    name = str(d.pop("name", ""))
+    full = d.pop("full", None)
+    details = [f"{k} {v}" for k, v in d.items()] + (["bundled samples only"] if full is False else [])
+    return ", ".join([name, *details]) if name else ", ".join(details)
+
+
+def plot_up(meta: dict[str, Any]) -> str | None:
+    """The up axis of a run's pre-processed samples: ``"+y"`` after view normalisation (hip -> spine along +y),
+    otherwise None (the layout's own)."""
+    return "+y" if (meta.get("pipeline") or {}).get("view_normalize") else None
 
 
 def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None, test_set: Dataset | None,
@@ -352,7 +454,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                    monitor_test: bool = False) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
     ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json``, the
-    plots (training curves, confusion matrix, joint weights) and the inference export ``model.pt``. Returns the
+    plots (training curves, confusion matrix, joint weights as ``attention.png`` and as an animated
+    ``attention.gif``) and the inference export ``model.pt``. Returns the
     metrics plus ``train_seconds``. A stepwise run records ``stepwise_reached`` (deepest step trained) and is
     evaluated from that step.
 
@@ -444,11 +547,17 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         try:
             from skelgraph.training.plots import plot_confusion, plot_history
 
-            plot_history(trainer.state.history, out / "curves.png")
+            data_name = describe_dataset(meta)
+            plot_history(trainer.state.history, out / "curves.png",
+                         title=f"{data_name + ': ' if data_name else ''}loss and validation accuracy")
             if meter is not None:
-                plot_confusion(meter.confusion, class_names, out / "confusion.png")
+                top1 = result["test"]["top1"]
+                plot_confusion(meter.confusion, class_names, out / "confusion.png",
+                               title=f"{data_name + ', ' if data_name else ''}test split: top-1 {top1:.1%} "
+                                     f"({result['test']['samples']} samples)")
             if test_set is not None and len(test_set):
-                plot_attention(trainer.model, test_set[0], layout, out / "attention.png")
+                plot_attention(trainer.model, test_set[0], layout, out / "attention.png", up=plot_up(meta))
+                animate_attention(trainer.model, test_set[0], layout, out / "attention.gif", up=plot_up(meta))
         except ImportError as err:
             print(f"no plots: {err}")
     result["train_seconds"] = seconds  # returned for reports, kept out of metrics.json (see timing.json)

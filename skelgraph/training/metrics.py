@@ -22,10 +22,14 @@ class ClassificationMeter:
         self.hits = torch.zeros(len(self.topk), dtype=torch.long)
         self.loss_sum = torch.zeros((), dtype=torch.float64)
         self.count = torch.zeros((), dtype=torch.long)
+        #: Summed (mean x batch size) named loss parts, e.g. ARRN-LSTM's per-stream losses.
+        self.term_sums: dict[str, float] = {}
 
     @torch.no_grad()
-    def update(self, scores: Tensor, target: Tensor, loss_sum: float | Tensor = 0.0) -> None:
-        """Add a batch: ``scores`` ``[B, K]``, ``target`` ``[B]``, ``loss_sum`` the batch's summed loss."""
+    def update(self, scores: Tensor, target: Tensor, loss_sum: float | Tensor = 0.0,
+               terms: dict[str, float] | None = None) -> None:
+        """Add a batch: ``scores`` ``[B, K]``, ``target`` ``[B]``, ``loss_sum`` the batch's summed loss, ``terms``
+        named batch-mean losses (reported by :meth:`compute` as ``loss_<name>``)."""
         scores, target = scores.detach().float().cpu(), target.detach().cpu()
         pred = scores.argmax(dim=1)
         self.confusion += torch.bincount(target * self.num_classes + pred,
@@ -35,6 +39,8 @@ class ClassificationMeter:
             self.hits[i] += (top[:, :k] == target[:, None]).any(dim=1).sum()
         self.loss_sum += float(loss_sum)
         self.count += target.numel()
+        for name, value in (terms or {}).items():
+            self.term_sums[name] = self.term_sums.get(name, 0.0) + float(value) * target.numel()
 
     def all_reduce(self) -> None:
         """Sum the state over all ranks of the default process group (no-op when not distributed)."""
@@ -47,6 +53,11 @@ class ClassificationMeter:
             buf = t.to(dev)
             torch.distributed.all_reduce(buf)
             setattr(self, name, buf.cpu())
+        if self.term_sums:  # every rank evaluates the same model, so the names agree
+            names = sorted(self.term_sums)
+            buf = torch.tensor([self.term_sums[k] for k in names], dtype=torch.float64, device=dev)
+            torch.distributed.all_reduce(buf)
+            self.term_sums = dict(zip(names, buf.cpu().tolist()))
 
     def per_class_accuracy(self) -> Tensor:
         """Recall of every class (NaN for classes with no sample)."""
@@ -56,6 +67,7 @@ class ClassificationMeter:
     def compute(self) -> dict[str, float]:
         n = max(int(self.count), 1)
         out = {"loss": float(self.loss_sum) / n, "samples": int(self.count)}
+        out.update({f"loss_{k}": v / n for k, v in self.term_sums.items()})
         for k, h in zip(self.topk, self.hits.tolist()):
             out[f"top{k}"] = h / n
         per_class = self.per_class_accuracy()

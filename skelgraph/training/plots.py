@@ -1,6 +1,19 @@
-"""PNG plots: training curves, confusion matrix, joint weights (ARRN mask, GCA-LSTM attention) on the skeleton.
+"""Plots: training curves, confusion matrix, joint weights (ARRN mask, GCA-LSTM attention) on the skeleton, and
+an animated skeleton (GIF) with per-frame joint weights.
 
-Needs matplotlib (``pip install skelgraph[plot]``); it is imported lazily with the Agg backend.
+Every picture is built by a ``*_figure`` function (or :class:`SkeletonAnimation`) that takes arrays and draws
+exactly them, so tests can read the drawn coordinates back from the matplotlib artists; the ``plot_*``
+functions save the figure and return the file's path.
+
+Skeletons are drawn in a front view: the layout's up axis (:attr:`~skelgraph.skeleton.Layout.up`, e.g. ``-y``
+for SBU, whose y grows downwards) points up, the first other axis across, depth is left out. A sample whose
+``x`` holds several skeletons (``[M * J, T, C]``, one component per body) or several bodies side by side in the
+channels (``[J, T, k * ndim]``, :class:`~skelgraph.transforms.StackBodies`) is drawn as that many separate
+skeletons. Colour scales are absolute (they start at zero unless a weight is negative), so equal weights look
+equal instead of being stretched over the whole colour map.
+
+Needs matplotlib (``pip install skelgraph[plot]``); it is imported lazily with the Agg backend; GIFs are written
+with matplotlib's Pillow writer.
 """
 
 from __future__ import annotations
@@ -14,6 +27,10 @@ import torch
 
 from skelgraph.skeleton import Layout
 
+#: Bone colours of the first, second, ... body of a sample.
+BODY_COLOURS: tuple[str, ...] = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
+_CMAP = "magma_r"
+
 
 def _pyplot() -> Any:
     try:
@@ -26,35 +43,295 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_history(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Loss (train, validation) and validation accuracy per epoch."""
+def _array(values: Any) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------- skeleton geometry
+def skeleton_bodies(x: torch.Tensor | np.ndarray, layout: Layout, channels_per_body: int | None = None) -> np.ndarray:
+    """The separate bodies of one sample's node features, ``[B, J, T, D]``.
+
+    ``x`` is ``[M * J, T, C]`` (:func:`~skelgraph.data.to_data`: body ``m`` is nodes ``m * J .. m * J + J - 1``)
+    with ``C = k * D`` channels, ``k`` bodies side by side per joint (:class:`~skelgraph.transforms.StackBodies`)
+    and ``D = channels_per_body`` (default: the layout's ``ndim``). Bodies come out component by component,
+    and within a component in channel order, so ``B = M * k``. Frames in which a body is absent (all its
+    coordinates zero, as the readers and transforms leave them) are NaN, so nothing is drawn there.
+    """
+    x = _array(x)
+    J, D = layout.num_joints, channels_per_body or layout.ndim
+    if x.ndim != 3 or x.shape[0] % J or x.shape[2] % D:
+        raise ValueError(f"expected node features [M * {J}, T, k * {D}] for layout {layout.name!r}, got {x.shape}")
+    M, T, k = x.shape[0] // J, x.shape[1], x.shape[2] // D
+    bodies = x.reshape(M, J, T, k, D).transpose(0, 3, 1, 2, 4).reshape(M * k, J, T, D)
+    absent = ~(bodies != 0).any(axis=(1, 3))  # [B, T]
+    return np.where(absent[:, None, :, None], np.nan, bodies)
+
+
+def front_view(coords: Any, layout: Layout, up: str | None = None) -> np.ndarray:
+    """Project coordinates ``[..., D]`` to the front view ``[..., 2]``: (across, up).
+
+    ``up`` overrides the layout's up axis (e.g. ``"+y"`` for view-normalised data, whose hip -> spine points
+    along +y whatever the sensor's convention).
+    """
+    c = _array(coords)
+    h, v = layout.front_axes
+    sign = layout.up_sign
+    if up is not None:
+        v, sign = "xyz".index(up[1]), 1 if up[0] == "+" else -1
+        h = 0 if v != 0 else 1
+    return np.stack([c[..., h], sign * c[..., v]], axis=-1)
+
+
+def _colour_range(weights: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+    """Absolute range: from ``min(0, weights)`` to ``max(weights)`` unless given."""
+    finite = weights[np.isfinite(weights)]
+    lo = float(min(0.0, finite.min())) if vmin is None and finite.size else (vmin if vmin is not None else 0.0)
+    hi = float(finite.max()) if vmax is None and finite.size else (vmax if vmax is not None else 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+class _SkeletonArtists:
+    """The artists of the skeletons of one panel: a line per bone per body and one scatter for every joint."""
+
+    def __init__(self, ax: Any, layout: Layout, num_bodies: int, vmin: float, vmax: float) -> None:
+        self.layout, self.vmin, self.vmax = layout, vmin, vmax
+        self.bones = [(layout.index(a), layout.index(b)) for a, b in layout.bones]
+        self.lines = []
+        for m in range(num_bodies):
+            for (a, b), (i, j) in zip(layout.bones, self.bones):
+                (line,) = ax.plot([], [], color=BODY_COLOURS[m % len(BODY_COLOURS)], lw=1.6, zorder=1)
+                line.set_gid(f"body {m} bone {a}-{b}")
+                self.lines.append((m, i, j, line))
+        self.scatter = ax.scatter(np.zeros(num_bodies * layout.num_joints), np.zeros(num_bodies * layout.num_joints),
+                                  c=np.zeros(num_bodies * layout.num_joints), cmap=_CMAP, vmin=vmin, vmax=vmax,
+                                  edgecolors="k", linewidths=0.5, zorder=2)
+        self.scatter.set_gid("joints")
+
+    def update(self, points: np.ndarray, weights: np.ndarray) -> list[Any]:
+        """``points`` ``[B, J, 2]`` in the front view, ``weights`` ``[B, J]``."""
+        for m, i, j, line in self.lines:
+            line.set_data(points[m, [i, j], 0], points[m, [i, j], 1])
+        flat = points.reshape(-1, 2)
+        w = weights.reshape(-1)
+        self.scatter.set_offsets(flat)
+        self.scatter.set_array(w)
+        scale = np.clip((np.nan_to_num(w, nan=self.vmin) - self.vmin) / (self.vmax - self.vmin), 0, 1)
+        self.scatter.set_sizes(12 + 110 * scale)
+        return [line for *_, line in self.lines] + [self.scatter]
+
+
+def _panel_figure(plt: Any, panels: int, points: np.ndarray) -> tuple[Any, list[Any]]:
+    """A figure of ``panels`` axes side by side, each about as wide as the drawn points need."""
+    finite = points.reshape(-1, 2)
+    finite = finite[np.isfinite(finite).all(axis=1)]
+    extent = finite.max(axis=0) - finite.min(axis=0) if finite.size else np.ones(2)
+    width = float(np.clip(3.8 * (extent[0] + 1e-6) / (extent[1] + 1e-6), 1.8, 6.0))
+    fig, axes = plt.subplots(1, panels, figsize=(width * panels + 1.4, 4.6), squeeze=False, layout="constrained")
+    return fig, list(axes[0])
+
+
+def _wrap(text: str, fig: Any) -> str:
+    """``text`` broken into lines that fit the figure's width (about 13 characters per inch at 10 pt)."""
+    import textwrap
+
+    width = max(30, int(13 * fig.get_figwidth()))
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
+def _frame_limits(ax: Any, points: np.ndarray) -> None:
+    """Equal-aspect limits that hold every finite point (all frames), with a margin."""
+    finite = points.reshape(-1, 2)
+    finite = finite[np.isfinite(finite).all(axis=1)]
+    if finite.size == 0:
+        return
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    pad = 0.08 * float(max(hi - lo)) + 1e-6
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _panel_weights(weights: Any, num_bodies: int, num_joints: int) -> np.ndarray:
+    """``[J]``, ``[P, J]`` or ``[P, B, J]`` weights as ``[P, B, J]``."""
+    w = _array(weights)
+    if w.ndim == 1:
+        w = w[None]
+    if w.ndim == 2:
+        w = np.repeat(w[:, None], num_bodies, axis=1)
+    if w.ndim != 3 or w.shape[1:] != (num_bodies, num_joints):
+        raise ValueError(f"weights of shape {w.shape} do not match {num_bodies} bodies of {num_joints} joints")
+    return w
+
+
+def joint_weights_figure(layout: Layout, joints: Any, weights: Any, titles: Sequence[str] | None = None,
+                         suptitle: str | None = None, *, vmin: float | None = None, vmax: float | None = None,
+                         label: str = "weight", up: str | None = None) -> Any:
+    """Skeletons of one frame in the front view with joints sized and coloured by weight.
+
+    Args:
+        layout: Skeleton layout (bones, up axis).
+        joints: ``[J, D]`` (one body) or ``[B, J, D]`` joint positions of the frame to draw (NaN: not drawn).
+        weights: ``[J]`` for one panel, ``[P, J]`` for ``P`` panels (the same weights on every body), or
+            ``[P, B, J]`` (per body).
+        titles: One title per panel.
+        vmin, vmax: Colour range; default from ``min(0, weights)`` to ``max(weights)`` over all panels.
+        label: Colour-bar label (what the weights are).
+        up: Override of the layout's up axis, see :func:`front_view`.
+    """
+    plt = _pyplot()
+    xyz = _array(joints)
+    if xyz.ndim == 2:
+        xyz = xyz[None]
+    B, J = xyz.shape[:2]
+    w = _panel_weights(weights, B, J)
+    lo, hi = _colour_range(w, vmin, vmax)
+    points = front_view(xyz, layout, up)
+    fig, axes = _panel_figure(plt, w.shape[0], points)
+    for p, ax in enumerate(axes):
+        _SkeletonArtists(ax, layout, B, lo, hi).update(points, w[p])
+        _frame_limits(ax, points)
+        if titles is not None:
+            ax.set_title(titles[p], fontsize=9)
+    fig.colorbar(axes[0].collections[0], ax=axes, fraction=0.05, pad=0.02, label=label)
+    if suptitle:
+        fig.suptitle(_wrap(suptitle, fig), fontsize=10)
+    return fig
+
+
+def plot_joint_weights(layout: Layout, joints: Any, weights: Any, path: str | Path,
+                       titles: Sequence[str] | None = None, suptitle: str | None = None, **kwargs: Any) -> Path:
+    """Save :func:`joint_weights_figure` to ``path`` (PNG)."""
+    return _save(joint_weights_figure(layout, joints, weights, titles, suptitle, **kwargs), path)
+
+
+class SkeletonAnimation:
+    """Skeletons moving over the frames with per-frame joint weights, one panel per set of weights.
+
+    Args:
+        layout: Skeleton layout.
+        joints: ``[B, J, T, D]`` positions (:func:`skeleton_bodies`); NaN where a body is absent.
+        weights: ``[P, B, J, T]`` (or ``[B, J, T]`` for one panel) weights per frame.
+        titles, suptitle, vmin, vmax, label, up: As :func:`joint_weights_figure`.
+
+    ``draw(t)`` draws frame ``t`` (and returns the changed artists); ``save(path)`` writes a GIF of every frame.
+    """
+
+    def __init__(self, layout: Layout, joints: Any, weights: Any, titles: Sequence[str] | None = None,
+                 suptitle: str | None = None, *, vmin: float | None = None, vmax: float | None = None,
+                 label: str = "weight", up: str | None = None) -> None:
+        plt = _pyplot()
+        xyz = _array(joints)
+        w = _array(weights)
+        if w.ndim == 3:
+            w = w[None]
+        if xyz.ndim != 4 or w.shape[1:] != xyz.shape[:3]:
+            raise ValueError(f"joints [B, J, T, D] {xyz.shape} and weights [P, B, J, T] {w.shape} do not match")
+        self.num_frames = xyz.shape[2]
+        self.points = front_view(xyz, layout, up).transpose(2, 0, 1, 3)  # [T, B, J, 2]
+        self.weights = w
+        lo, hi = _colour_range(w, vmin, vmax)
+        B = xyz.shape[0]
+        self.figure, self.axes = _panel_figure(plt, w.shape[0], self.points)
+        self.artists = [_SkeletonArtists(ax, layout, B, lo, hi) for ax in self.axes]
+        for p, ax in enumerate(self.axes):
+            _frame_limits(ax, self.points)
+            if titles is not None:
+                ax.set_title(titles[p], fontsize=9)
+        self.figure.colorbar(self.artists[0].scatter, ax=self.axes, fraction=0.05, pad=0.02, label=label)
+        self._suptitle = suptitle
+        self.draw(0)
+
+    def draw(self, t: int) -> list[Any]:
+        """Draw frame ``t``."""
+        changed = []
+        for p, artists in enumerate(self.artists):
+            changed += artists.update(self.points[t], self.weights[p, :, :, t])
+        head = f"{_wrap(self._suptitle, self.figure)}\n" if self._suptitle else ""
+        self.figure.suptitle(f"{head}frame {t + 1} / {self.num_frames}", fontsize=10)
+        return changed
+
+    def save(self, path: str | Path, fps: float = 8.0) -> Path:
+        """Write every frame to a GIF (matplotlib's Pillow writer) and close the figure."""
+        from matplotlib.animation import FuncAnimation, PillowWriter
+
+        plt = _pyplot()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        animation = FuncAnimation(self.figure, self.draw, frames=range(self.num_frames), blit=False)
+        animation.save(path, writer=PillowWriter(fps=fps), dpi=80)
+        plt.close(self.figure)
+        return path
+
+
+# ---------------------------------------------------------------------------------------------- curves, confusion
+def _loss_terms(history: Sequence[dict[str, Any]]) -> list[str]:
+    """Names ``t`` of the per-term losses a model reported (``train_loss_t``, ``val_loss_t`` in the history)."""
+    names: dict[str, None] = {}
+    for h in history:
+        for key in h:
+            if key.startswith("train_loss_"):
+                names[key[len("train_loss_"):]] = None
+    return list(names)
+
+
+def history_figure(history: Sequence[dict[str, Any]], title: str | None = None) -> Any:
+    """Training curves that compare like with like.
+
+    Models that report their loss terms (e.g. ARRN-LSTM: each stream's cross-entropy and the fused prediction's
+    negative log-likelihood, recorded as ``train_loss_<term>`` / ``val_loss_<term>``) get one curve pair per
+    term, training solid and validation dashed in the same colour; the summed training objective is not drawn
+    against a validation loss of another quantity. Other models: training against validation loss. Validation
+    top-1 / top-5 accuracy on a second axis (right). Dotted verticals mark stepwise-training step changes.
+    """
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
-    if any("val_loss" in h for h in history):
-        ax_loss.plot(epochs, [h.get("val_loss", np.nan) for h in history], label="validation")
-        for key, label in (("val_top1", "top-1"), ("val_top5", "top-5")):
-            if any(key in h for h in history):
-                ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], label=label)
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    terms = _loss_terms(history)
+    pairs = [(f"train_loss_{t}", f"val_loss_{t}", t) for t in terms] or [("train_loss", "val_loss", "loss")]
+    for k, (train_key, val_key, name) in enumerate(pairs):
+        colour = f"C{k}"
+        ax.plot(epochs, [h.get(train_key, np.nan) for h in history], color=colour, label=f"{name} (train)")
+        if any(val_key in h for h in history):
+            ax.plot(epochs, [h.get(val_key, np.nan) for h in history], color=colour, ls="--",
+                    label=f"{name} (validation)")
+    ax.set(xlabel="epoch", ylabel="loss (negative log-likelihood)")
+    ax.set_ylim(bottom=0)
+    ax_acc = ax.twinx()
+    for key, label, style in (("val_top1", "validation top-1", "-"), ("val_top5", "validation top-5", ":")):
+        if any(key in h for h in history):
+            ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], color="k", ls=style, lw=1.2, label=label)
+    ax_acc.set(ylabel="accuracy", ylim=(0, 1))
     steps = [h.get("step") for h in history]
     for i in range(1, len(steps)):
         if steps[i] != steps[i - 1]:
-            for ax in (ax_loss, ax_acc):
-                ax.axvline(epochs[i] - 0.5, color="grey", lw=0.8, ls=":")
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="validation accuracy", ylim=(0, 1))
-    for ax in (ax_loss, ax_acc):
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _save(fig, path, plt)
+            ax.axvline(epochs[i] - 0.5, color="grey", lw=0.8, ls=":")
+    handles = ax.get_legend_handles_labels()
+    acc_handles = ax_acc.get_legend_handles_labels()
+    fig.legend(handles[0] + acc_handles[0], handles[1] + acc_handles[1], loc="outside lower center", ncol=4,
+               fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or ("loss per term and validation accuracy" if terms else "loss and validation accuracy"),
+                 fontsize=10)
+    return fig
 
 
-def plot_confusion(confusion: torch.Tensor | np.ndarray, class_names: Sequence[str], path: str | Path,
-                   title: str = "confusion matrix") -> Path:
-    """Row-normalised confusion matrix (rows: true class, columns: prediction) with class names."""
+def plot_history(history: Sequence[dict[str, Any]], path: str | Path, title: str | None = None) -> Path:
+    """Save :func:`history_figure` to ``path``."""
+    return _save(history_figure(history, title), path)
+
+
+def confusion_figure(confusion: torch.Tensor | np.ndarray, class_names: Sequence[str],
+                     title: str = "confusion matrix") -> Any:
+    """Row-normalised confusion matrix (rows: true class, columns: prediction) with class names and counts."""
     plt = _pyplot()
     cm = np.asarray(confusion, dtype=np.float64)
     rows = cm.sum(axis=1, keepdims=True)
@@ -71,48 +348,21 @@ def plot_confusion(confusion: torch.Tensor | np.ndarray, class_names: Sequence[s
                 if cm[i, j]:
                     ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
                             color="white" if norm[i, j] > 0.5 else "black")
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set(xlabel="predicted", ylabel="true")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
     fig.tight_layout()
-    return _save(fig, path, plt)
+    return fig
 
 
-def plot_joint_weights(layout: Layout, joints: torch.Tensor | np.ndarray,
-                       weights: torch.Tensor | np.ndarray | Sequence[Any], path: str | Path,
-                       titles: Sequence[str] | None = None, suptitle: str | None = None) -> Path:
-    """Draw a skeleton (front view, x right / y up) with joints sized and coloured by weight.
+def plot_confusion(confusion: torch.Tensor | np.ndarray, class_names: Sequence[str], path: str | Path,
+                   title: str = "confusion matrix") -> Path:
+    """Save :func:`confusion_figure` to ``path``."""
+    return _save(confusion_figure(confusion, class_names, title), path)
 
-    Args:
-        layout: Skeleton layout (bones).
-        joints: ``[J, 3]`` joint positions of the frame to draw.
-        weights: ``[J]`` for one panel or ``[P, J]`` for ``P`` panels (e.g. one per attention iteration).
-        titles: One title per panel.
-    """
+
+def _save(fig: Any, path: str | Path) -> Path:
     plt = _pyplot()
-    xyz = np.asarray(joints, dtype=np.float64)
-    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    panels = w.shape[0]
-    fig, axes = plt.subplots(1, panels, figsize=(2.4 * panels + 1.2, 4.2), squeeze=False)
-    lo, hi = float(np.nanmin(w)), float(np.nanmax(w))
-    scale = (w - lo) / (hi - lo) if hi > lo else np.full_like(w, 0.5)
-    for p, ax in enumerate(axes[0]):
-        for a, b in layout.bones:
-            i, j = layout.index(a), layout.index(b)
-            ax.plot(xyz[[i, j], 0], xyz[[i, j], 1], color="0.6", lw=1.5, zorder=1)
-        sc = ax.scatter(xyz[:, 0], xyz[:, 1], s=20 + 280 * scale[p], c=w[p], cmap="magma_r", vmin=lo, vmax=hi,
-                        edgecolors="k", linewidths=0.5, zorder=2)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_title(titles[p], fontsize=9)
-    fig.colorbar(sc, ax=list(axes[0]), fraction=0.03, pad=0.02, label="weight")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return _save(fig, path, plt)
-
-
-def _save(fig: Any, path: str | Path, plt: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")

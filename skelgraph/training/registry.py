@@ -1,7 +1,8 @@
-"""Rebuild a model and its evaluation pipeline from what a checkpoint stores.
+"""Rebuild a model, its evaluation pipeline and its data set from what a checkpoint stores.
 
-A recipe stores ``meta = {"model": model_spec(model), "pipeline": pipeline_spec(...)}`` in every checkpoint,
-so :mod:`skelgraph.predict` can classify new files with nothing but the checkpoint.
+A recipe stores ``meta = {"model": model_spec(model), "pipeline": pipeline_spec(...), "dataset": {...}}`` in
+every checkpoint, so :mod:`skelgraph.predict` can classify new files with nothing but the checkpoint, and
+:mod:`skelgraph.noise` can re-evaluate it on its test split.
 
 A spec names its class by qualified name, and only names on an explicit allow-list can be built
 (:data:`MODEL_CLASSES`, :data:`CONFIG_CLASSES`; add your own with :func:`register_model`): a checkpoint cannot
@@ -74,35 +75,35 @@ def _resolve(qualname: Any, allowed: dict[str, tuple[str, str]], what: str) -> A
 
 
 def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
-    """How to rebuild ``model``: its class plus either its ``config`` dataclass (ARRN-LSTM) or the keyword
-    arguments it was built with (``kwargs``; a :class:`~skelgraph.skeleton.Layout` is stored by name).
+    """How to rebuild ``model``: its class and the keyword arguments it was built with (its ``hparams``, or
+    ``kwargs`` when given); a :class:`~skelgraph.skeleton.Layout` is stored by name, tuples as lists.
 
     Raises:
-        ValueError: the class is not on the allow-list, so :func:`build_model` could not rebuild it.
+        ValueError: the class is not on the allow-list (so :func:`build_model` could not rebuild it), or the
+            model has no ``hparams`` and no ``kwargs`` are given.
     """
     _resolve(_qualname(model), MODEL_CLASSES, "model class")
-    if kwargs:
-        kw = {k: v.name if isinstance(v, Layout) else v for k, v in kwargs.items()}
-        return {"class": _qualname(model), "kwargs": kw}
-    config = model.config
-    return {"class": _qualname(model), "config_class": _qualname(config), "config": dataclasses.asdict(config)}
+    if not kwargs:
+        if not hasattr(model, "hparams"):
+            raise ValueError(f"{type(model).__name__} has no hparams: pass the keyword arguments it was built with")
+        kwargs = model.hparams
+    kw = {k: v.name if isinstance(v, Layout) else list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+    return {"class": _qualname(model), "kwargs": kw}
 
 
 def build_model(spec: dict[str, Any]) -> nn.Module:
-    """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards)."""
+    """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards). Also
+    reads the spec of checkpoints written before every model took keyword arguments (an ARRN-LSTM ``config``,
+    whose fields are its keyword arguments). Only allow-listed classes are built."""
     cls = _resolve(spec["class"], MODEL_CLASSES, "model class")
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise ValueError(f"refusing to build {spec['class']!r}: not a model class")
-    if "kwargs" in spec:
-        kw = dict(spec["kwargs"])
-        if "layout" in kw:
-            kw["layout"] = get_layout(kw["layout"])
-        return cls(**kw)
-    config_cls = _resolve(spec["config_class"], CONFIG_CLASSES, "model configuration class")
-    types = {f.name: f.type for f in dataclasses.fields(config_cls)}
-    config = {k: tuple(v) if isinstance(v, list) and "tuple" in str(types.get(k, "")) else v
-              for k, v in spec["config"].items()}
-    return cls(config_cls(**config))
+    if "config_class" in spec:  # an old ARRN-LSTM spec: its config class must be allowed as well
+        _resolve(spec["config_class"], CONFIG_CLASSES, "model configuration class")
+    kw = dict(spec["kwargs"] if "kwargs" in spec else spec["config"])
+    if "layout" in kw:
+        kw["layout"] = get_layout(kw["layout"])
+    return cls(**kw)
 
 
 def pipeline_spec(
@@ -152,3 +153,30 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     if spec.get("stack_bodies", 0):
         steps.append(StackBodies(spec["stack_bodies"]))
     return Compose(steps + list(extra or []))
+
+
+#: Dataset classes by the ``name`` recipes store in ``meta["dataset"]``.
+DATASETS: dict[str, str] = {
+    "ntu60": "skelgraph.datasets.ntu.NTU60",
+    "ntu120": "skelgraph.datasets.ntu.NTU120",
+    "msr_action3d": "skelgraph.datasets.msr.MSRAction3D",
+    "sbu": "skelgraph.datasets.sbu.SBU",
+    "florence_3d": "skelgraph.datasets.florence.Florence3D",
+    "utkinect": "skelgraph.datasets.utkinect.UTKinect",
+}
+
+
+def dataset_class(spec: dict[str, Any]) -> Any:
+    """The dataset class of a recipe's ``meta["dataset"]`` (``{"name": "sbu", "fold": 0}`` and the like)."""
+    name = spec.get("name")
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r} in the checkpoint; known: {sorted(DATASETS)}")
+    module, _, attribute = DATASETS[name].rpartition(".")  # a fixed table: nothing else can be imported
+    return getattr(importlib.import_module(module), attribute)
+
+
+def build_dataset(spec: dict[str, Any], root: str | None = None, split: str = "test", **kwargs: Any) -> Any:
+    """The ``split`` of the dataset a recipe trained on, from its ``meta["dataset"]``: the stored protocol
+    arguments (fold, subset, benchmark, protocol) are passed to the dataset class."""
+    cls = dataset_class(spec)
+    return cls(root, split=split, **cls.protocol_arguments(spec), **kwargs)

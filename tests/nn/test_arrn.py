@@ -9,17 +9,18 @@ from torch_geometric.data import Batch
 from torch_geometric.transforms import Compose
 
 from skelgraph.data import SkeletonSequence, node_line_features, to_data
-from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, fuse_scores, select_alpha
+from skelgraph.nn.arrn import ARRNLSTM, fuse_scores, select_alpha
 from skelgraph.skeleton import MSR_ACTION3D, NTU
-from skelgraph.transforms import CenterJoints, FixedLength, LineFeatures
+from skelgraph.transforms import CenterJoints, FixedLength, LineFeatures, StackBodies
 
 MSR_DIR = Path(__file__).resolve().parents[2] / "datasets" / "msr_action3d" / "raw" / "MSRAction3DSkeletonReal3D"
 
 
 def tiny_config(**overrides):
+    """Keyword arguments of a tiny NTU-layout ARRN-LSTM."""
     kw = dict(num_classes=4, T=6, M=6, E=2, att_channels=8, lstm_sizes=(10, 7, 9))
     kw.update(overrides)
-    return ARRNConfig.preset("ntu", **kw)
+    return kw
 
 
 def make_batch(make_sequence, bodies=(1, 2, 1), T=6, lengths=None):
@@ -42,7 +43,7 @@ def _truncate(data, n):
 @pytest.mark.parametrize("mask", [True, False])
 def test_shapes_one_and_two_streams_mixed_bodies(make_sequence, streams, mask):
     torch.manual_seed(0)
-    model = ARRNLSTM(tiny_config(streams=streams, mask=mask))
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(streams=streams, mask=mask))
     batch = make_batch(make_sequence)
     out = model(batch)
     assert out.shape == (3, 4)
@@ -55,7 +56,7 @@ def test_shapes_one_and_two_streams_mixed_bodies(make_sequence, streams, mask):
 
 def test_multi_body_rule_and_batch_independence(make_sequence):
     torch.manual_seed(1)
-    model = ARRNLSTM(tiny_config()).eval()
+    model = ARRNLSTM.from_paper("ntu", **tiny_config()).eval()
     batch = make_batch(make_sequence)
     logits = model.stream_logits(batch)
     # Sample 1 has two bodies: its logits are the mean of each body run alone.
@@ -78,7 +79,7 @@ def test_multi_body_rule_and_batch_independence(make_sequence):
 
 def test_readout_ignores_padding(make_sequence):
     torch.manual_seed(2)
-    model = ARRNLSTM(tiny_config()).eval()
+    model = ARRNLSTM.from_paper("ntu", **tiny_config()).eval()
     batch = make_batch(make_sequence, lengths=(3, 6, 4))
     out = model(batch)
     changed = batch.clone()
@@ -88,14 +89,14 @@ def test_readout_ignores_padding(make_sequence):
     torch.testing.assert_close(model(changed), out)
     # With full-length samples both readouts agree.
     full = make_batch(make_sequence)
-    last = ARRNLSTM(tiny_config(readout="last")).eval()
+    last = ARRNLSTM.from_paper("ntu", **tiny_config(readout="last")).eval()
     last.load_state_dict(model.state_dict())
     torch.testing.assert_close(last(full), model(full))
 
 
 def test_line_stream_reads_x_line_or_computes_it(make_sequence):
     torch.manual_seed(3)
-    model = ARRNLSTM(tiny_config(streams=("line",)))
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("line",)))
     batch = make_batch(make_sequence)
     with_lines = batch.clone()
     with_lines.x_line = node_line_features(batch.x, 25)
@@ -107,7 +108,7 @@ def test_line_stream_reads_x_line_or_computes_it(make_sequence):
 
 def test_fusion_and_alpha(make_sequence):
     torch.manual_seed(4)
-    model = ARRNLSTM(tiny_config())
+    model = ARRNLSTM.from_paper("ntu", **tiny_config())
     batch = make_batch(make_sequence)
     logits = model.stream_logits(batch)
     pj, pl = logits["joint"].softmax(-1), logits["line"].softmax(-1)
@@ -136,7 +137,7 @@ def test_select_alpha_picks_best_validation_accuracy():
 
 def test_training_loss_is_sum_of_stream_cross_entropies_and_reaches_every_parameter(make_sequence):
     torch.manual_seed(5)
-    model = ARRNLSTM(tiny_config(dropout=0.1))
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(dropout=0.1))
     batch = make_batch(make_sequence)
     torch.manual_seed(6)
     loss = model.training_loss(batch)
@@ -151,8 +152,8 @@ def test_training_loss_is_sum_of_stream_cross_entropies_and_reaches_every_parame
 
 def test_checkpointing_model_matches(make_sequence):
     torch.manual_seed(7)
-    plain = ARRNLSTM(tiny_config())
-    ckpt = ARRNLSTM(tiny_config(checkpoint=True))
+    plain = ARRNLSTM.from_paper("ntu", **tiny_config())
+    ckpt = ARRNLSTM.from_paper("ntu", **tiny_config(checkpoint=True))
     ckpt.load_state_dict(plain.state_dict())
     batch = make_batch(make_sequence)
     for model in (plain, ckpt):
@@ -162,24 +163,76 @@ def test_checkpointing_model_matches(make_sequence):
 
 
 def test_presets_and_config_errors():
-    ntu = ARRNConfig.preset("ntu")
+    ntu = ARRNLSTM.from_paper("ntu").config
     assert (ntu.num_joints, ntu.num_classes, ntu.T, ntu.M, ntu.E) == (25, 60, 100, 50, 5)
     assert ntu.lstm_sizes == (512, 512, 512) and ntu.att_channels == 256 and ntu.message_layers == 3
-    florence, msr = ARRNConfig.preset("florence"), ARRNConfig.preset("msr")
-    assert (florence.num_joints, florence.T, florence.M, florence.lstm_sizes[1]) == (15, 25, 20, 256)
-    assert (msr.num_joints, msr.num_classes, msr.T, msr.M, msr.lstm_sizes) == (20, 20, 20, 20, (512, 256, 512))
-    assert ARRNConfig.preset("msr", E=1).E == 1
-    model = ARRNLSTM(msr)
+    florence = ARRNLSTM.from_paper("florence", lstm_sizes=[8, 4, 8]).config  # lists (JSON) become tuples
+    assert (florence.num_joints, florence.T, florence.M, florence.lstm_sizes) == (15, 25, 20, (8, 4, 8))
+    model = ARRNLSTM.from_paper("msr", num_classes=8)
+    msr = model.config
+    assert (msr.num_joints, msr.num_classes, msr.T, msr.M, msr.lstm_sizes) == (20, 8, 20, 20, (512, 256, 512))
+    assert model.num_classes == 8 and model.hparams["num_classes"] == 8
     assert model.streams["joint"].rrn.E == 5 and model.streams["line"].embed.in_features == 57
-    assert "streams=('joint', 'line')" in repr(model)
+    assert repr(model).startswith("ARRNLSTM(num_joints=20, in_channels=3, num_classes=8, streams=('joint', 'line')")
+    assert f"parameters={sum(p.numel() for p in model.parameters()):,}" in repr(model)
+    # The same model from plain keyword arguments.
+    same = ARRNLSTM(num_joints=20, num_classes=8, T=20, M=20, lstm_sizes=(512, 256, 512))
+    assert same.hparams == model.hparams
     with pytest.raises(ValueError, match="unknown preset"):
-        ARRNConfig.preset("kinetics")
-    with pytest.raises(ValueError, match="unknown ARRNConfig fields"):
-        ARRNConfig.preset("ntu", hidden=3)
+        ARRNLSTM.from_paper("kinetics")
+    with pytest.raises(ValueError, match="unknown ARRNLSTM arguments"):
+        ARRNLSTM.from_paper("ntu", hidden=3)
     with pytest.raises(ValueError, match="streams"):
-        ARRNConfig(num_joints=25, num_classes=3, streams=("bones",))
+        ARRNLSTM(num_joints=25, num_classes=3, streams=("bones",))
     with pytest.raises(ValueError, match="readout"):
-        ARRNConfig(num_joints=25, num_classes=3, readout="mean")
+        ARRNLSTM(num_joints=25, num_classes=3, readout="mean")
+
+
+def test_reset_parameters_restores_a_fresh_model(make_sequence):
+    model = ARRNLSTM.from_paper("ntu", **tiny_config())
+    model.set_alpha(0.9)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(7.0)
+    model.reset_parameters()
+    for name, p in model.named_parameters():
+        if name.endswith("mask"):
+            assert torch.equal(p, torch.ones_like(p)), name
+        else:
+            assert not (p == 7.0).any(), name
+    assert float(model.alpha) == 0.5
+    assert torch.isfinite(model(make_batch(make_sequence))).all()
+
+
+def test_loss_terms_are_the_parts_of_the_objective(make_sequence):
+    model = ARRNLSTM.from_paper("ntu", **tiny_config()).eval()
+    batch = make_batch(make_sequence)
+    terms = model.loss_terms(batch)
+    logits = model.stream_logits(batch)
+    assert set(terms) == {"loss", "joint", "line", "fused"}
+    for s in ("joint", "line"):
+        torch.testing.assert_close(terms[s], F.cross_entropy(logits[s], batch.y))
+        assert not terms[s].requires_grad
+    torch.testing.assert_close(terms["loss"], terms["joint"] + terms["line"])
+    torch.testing.assert_close(model.training_loss(batch), terms["loss"])
+    # "fused" is what the validation loss of the model's scores measures.
+    torch.testing.assert_close(terms["fused"], F.nll_loss(model(batch), batch.y))
+    single = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("joint",)))
+    assert set(single.loss_terms(batch)) == {"loss", "joint"}
+
+
+def test_stacked_bodies_and_input_checks(make_sequence):
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(in_channels=6))
+    assert model.streams["line"].embed.in_features == 6 * 24
+    data = to_data(make_sequence(T=6, M=2, seed=0, label=1))
+    with pytest.raises(ValueError, match="in_channels=6 but x has 3 channels"):
+        model(data)
+    stacked = StackBodies(2)(data.clone())
+    assert model(stacked).shape == (1, 4)
+    flat = data.clone()
+    flat.x = flat.x.reshape(-1, 3)  # per-frame nodes: [N * T, C]
+    with pytest.raises(ValueError, match=r"\[num_nodes, T, C\]"):
+        ARRNLSTM.from_paper("ntu", **tiny_config())(flat)
 
 
 def load_msr(names):
@@ -215,8 +268,7 @@ def test_tiny_training_on_real_msr_reduces_loss(one_thread):
     batch = load_msr(names)
     assert batch.x.shape == (8 * 20, 20, 3) and batch.x_line.shape == (8 * 20, 20, 57)
     torch.manual_seed(0)
-    config = ARRNConfig.preset("msr", M=32, E=1, att_channels=64, lstm_sizes=(64,))
-    model = ARRNLSTM(config)
+    model = ARRNLSTM.from_paper("msr", M=32, E=1, att_channels=64, lstm_sizes=(64,))
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)  # Adam, as in Section 4.1 for MSR
     losses = []
     for _ in range(80):
@@ -234,7 +286,7 @@ def test_tiny_training_on_real_msr_reduces_loss(one_thread):
 
 
 def test_layout_sizes_follow_config():
-    model = ARRNLSTM(ARRNConfig(num_joints=NTU.num_joints, num_classes=5, M=4, E=1, att_channels=6,
-                                lstm_sizes=(5,), streams=("joint",)))
+    model = ARRNLSTM(num_joints=NTU.num_joints, num_classes=5, M=4, E=1, att_channels=6, lstm_sizes=(5,),
+                     streams=("joint",))
     stream = model.streams["joint"]
     assert stream.att.in_features == 25 * 4 and len(stream.lstms) == 1 and stream.classifier.out_features == 5

@@ -325,3 +325,59 @@ def test_forget_bias_reaches_every_st_lstm_layer(name):
     assert all(layer.forget_bias == -3.0 for layer in layers)
     for layer in layers:
         assert torch.all(layer.bias[H : 3 * H] < -3.0 + 1 / H**0.5 + 1e-6)
+
+
+def test_joint_attention_mean_over_visits(batch):
+    model = GCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    chain = SBU.chain("tree")
+    for r, summed, mean in zip(model.attention(batch), model.joint_attention(batch),
+                               model.joint_attention(batch, reduce="mean")):
+        for j in range(SBU.num_joints):  # plain loop over the chain positions that visit joint j
+            visits = (chain == j).nonzero().flatten()
+            torch.testing.assert_close(summed[:, j], r[:, visits].sum(1))
+            torch.testing.assert_close(mean[:, j], r[:, visits].mean(1))
+    with pytest.raises(ValueError, match="reduce"):
+        model.joint_attention(batch, reduce="max")
+
+
+@pytest.mark.parametrize("name", ["gca", "two_stream", "st_lstm", "global1"])
+def test_model_conveniences(name, batch):
+    torch.manual_seed(0)
+    model = _models()[name]
+    assert model.num_classes == K and model.hparams["num_classes"] == K
+    text = repr(model)
+    assert text.startswith(f"{type(model).__name__}(layout='sbu', in_channels=3, hidden_channels={H}, "
+                           f"num_classes={K}")
+    assert f"parameters={sum(p.numel() for p in model.parameters()):,}" in text
+    # Rebuilding from the recorded keyword arguments gives the same architecture.
+    again = type(model)(**model.hparams)
+    assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(7.0)
+    model.reset_parameters()
+    for pname, p in model.named_parameters():
+        assert not (p == 7.0).any(), pname
+    for layer in (m for m in model.modules() if type(m).__name__ == "STLSTM"):
+        # The forget-gate offset of -1 is part of the reset (gate order i, f_S, f_T, o, u).
+        assert layer.bias[H : 3 * H].mean() < -0.7 < layer.bias[:H].mean()
+    assert torch.isfinite(model.eval()(batch)).all()
+
+
+def test_from_paper_and_input_checks(batch):
+    model = GCALSTM.from_paper("sbu", hidden_channels=H, in_channels=6)
+    assert (model.layout.name, model.num_classes, model.hparams["num_frames"], model.num_iterations) == (
+        "sbu", 8, 20, 2)
+    assert STLSTMClassifier.from_paper("ntu", head="global_mean", hidden_channels=H).layout.name == "ntu"
+    with pytest.raises(ValueError, match="unknown preset"):
+        GCALSTM.from_paper("kinetics")
+    with pytest.raises(ValueError, match="unknown GCALSTM arguments"):
+        GCALSTM.from_paper("sbu", head="local")
+    # Loud errors instead of a misread tensor: wrong channels, per-frame nodes.
+    with pytest.raises(ValueError, match="in_channels=6 but x has 3 channels"):
+        GCALSTM.from_paper("sbu", hidden_channels=H, in_channels=6, num_frames=T)(batch)
+    flat = batch.clone()
+    flat.x = flat.x.reshape(-1, 3)
+    for model in _models().values():
+        with pytest.raises(ValueError, match=r"\[num_nodes, T, C\]"):
+            model.training_loss(flat)

@@ -45,10 +45,15 @@ def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     for name in ("best.pt", "last.pt", "metrics.json", "curves.png", "confusion.png", "attention.png"):
         assert (out / name).exists(), name
     sample = ROOT / "datasets/ntu_rgbd/raw/samples/S001C003P008R002A058.skeleton"
-    assert predict_main(["--checkpoint", str(out / "best.pt"), str(sample), "--plot", str(tmp_path / "p.png")]) == 0
+    assert predict_main(["--checkpoint", str(out / "best.pt"), str(sample), "--plot", str(tmp_path / "p.png"),
+                         "--animate", str(tmp_path / "p.gif")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("S001C003P008R002A058.skeleton") and len(lines) == 6
     assert (tmp_path / "p.png").exists()
+    from PIL import Image
+
+    with Image.open(tmp_path / "p.gif") as gif:
+        assert gif.n_frames == 8  # the sample's T = 8 frames, every one drawn
     # Resuming a finished run trains no further epoch and gives the same metrics.
     again = arrn_ntu_main(["--data-root", str(tmp_path / "ntu_rgbd"), "--out", str(out), "--resume", *TINY_ARRN])
     assert again["epochs"] == 1 and again["test"] == result["test"]

@@ -15,7 +15,7 @@ from torch_geometric.data import Batch
 
 from skelgraph.data import to_data
 from skelgraph.io import read_ntu_skeleton
-from skelgraph.nn import ARRNLSTM, GCALSTM, RRN, ARRNConfig
+from skelgraph.nn import ARRNLSTM, GCALSTM, RRN
 from skelgraph.predict import Predictor
 from skelgraph.predict import main as predict_main
 from skelgraph.skeleton import get_layout
@@ -135,7 +135,7 @@ def test_registered_classes_round_trip():
 
 def test_lean_export_is_the_size_of_the_weights_and_predicts_like_the_model(tmp_path):
     torch.manual_seed(0)
-    model = ARRNLSTM(ARRNConfig.preset("ntu", num_classes=60))  # the paper's NTU configuration
+    model = ARRNLSTM.from_paper("ntu", num_classes=60)  # the paper's NTU configuration
     model.set_alpha(0.3)
     fp32_bytes = sum(p.numel() * 4 for p in model.parameters())
     meta = {"model": model_spec(model), "pipeline": pipeline_spec("ntu", 20)}

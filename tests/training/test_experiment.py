@@ -43,3 +43,30 @@ def test_run_experiment_writes_metrics_and_plots(tmp_path):
     assert sum(map(sum, saved["test_confusion"])) == len(graphs) - 30
     for name in ("curves.png", "confusion.png", "best.pt", "last.pt", "log.jsonl"):
         assert (tmp_path / name).exists(), name
+
+
+def test_arrn_run_logs_comparable_losses_and_draws_its_mask(tmp_path):
+    pytest.importorskip("matplotlib")
+    from skelgraph.nn import ARRNLSTM
+    from skelgraph.training.experiment import describe_dataset
+
+    graphs = msr_graphs()  # real MSR Action3D sequences, 4 classes
+    torch.manual_seed(0)
+    model = ARRNLSTM.from_paper("msr", num_classes=4, T=12, M=6, E=1, att_channels=8, lstm_sizes=(8,))
+    cfg = TrainConfig(epochs=2, batch_size=8, optimizer="adam", lr=0.01, progress=False)
+    meta = {"model": "arrn", "dataset": {"name": "msr_action3d", "subset": "AS1"}}
+    result = run_experiment(model, graphs[:30], graphs[30:36], graphs[30:], cfg, tmp_path,
+                            class_names=list("abcd"), layout=MSR_ACTION3D, meta=meta)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    for record in log:
+        for split in ("train", "val"):
+            assert {f"{split}_loss_{t}" for t in ("joint", "line", "fused")} <= set(record)
+        # The objective is the sum of the stream losses; the validation loss is the fused prediction's.
+        assert record["train_loss"] == pytest.approx(record["train_loss_joint"] + record["train_loss_line"])
+        assert record["val_loss"] == pytest.approx(record["val_loss_fused"], rel=1e-5)
+    assert result["test"]["loss"] == pytest.approx(result["test"]["loss_fused"], rel=1e-5)
+    for name in ("curves.png", "confusion.png", "attention.png", "attention.gif"):
+        assert (tmp_path / name).exists(), name
+    assert describe_dataset(meta) == "msr_action3d, subset AS1"
+    assert describe_dataset({"dataset": {"name": "ntu60", "benchmark": "xsub", "full": False}}) == (
+        "ntu60, benchmark xsub, bundled samples only")
