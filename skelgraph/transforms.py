@@ -333,6 +333,9 @@ class AddVelocity(BaseTransform):
             moving[:, :, int(n):] = False
         velocity = velocity * moving
         data.x = torch.cat([bodies, velocity], dim=-1).reshape(data.x.size(0), data.x.size(1), -1)
+        return data
+
+
 class PerFrameGraphs(BaseTransform):
     """Turn a skeleton graph into one graph per frame, for stock PyG layers: ``x`` ``[N, T, C]`` -> ``[N * T, C]``.
 
