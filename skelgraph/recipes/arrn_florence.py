@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import add_arrn_arguments, add_protocol_arguments, run_folds, train_arrn
+from skelgraph.recipes.base import (
+    add_arrn_arguments,
+    add_protocol_arguments,
+    apply_paper_setting,
+    run_folds,
+    train_arrn,
+)
 from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
@@ -20,6 +26,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_arrn_arguments(p, T=25, M=20)
     add_protocol_arguments(p, groups="subject")
     args = parse_recipe_args(p, argv)
+    apply_paper_setting(args, optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
+                        rotate=0.0, random_scale=None, noise=0.0, velocity=False)
     out_root = args.out or "runs/arrn_florence"
 
     def run(fold: int) -> dict[str, Any]:

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from skelgraph.recipes.base import GCA_MODELS, add_gca_arguments, add_protocol_arguments, run_folds, train_gca
+from skelgraph.recipes.base import (
+    GCA_MODELS,
+    add_gca_arguments,
+    add_protocol_arguments,
+    apply_paper_setting,
+    run_folds,
+    train_gca,
+)
 from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
@@ -27,6 +34,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_protocol_arguments(p, groups="fold")
     p.set_defaults(optimizer="adam")
     args = parse_recipe_args(p, argv)
+    apply_paper_setting(args, optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
+                        rotate=0.0, random_scale=None, noise=0.0, velocity=False)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
 
     def run(fold: int) -> dict[str, Any]:

@@ -212,3 +212,17 @@ def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe
         assert metrics["alpha"] == chosen["alpha"]
     else:
         assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 12
+
+
+def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp_path):
+    root = data_root(tmp_path, "sbu")
+    tiny = ["--data-root", root, "--tiny", "--folds", "0", "--training", "direct", "--epochs", "1", "--T", "6",
+            "--hidden", "8", "--no-progress", "--swap", "0.5"]
+    gca_sbu_main([*tiny, "--out", str(tmp_path / "paper"), "--paper-setting", "--lr", "0.002"])
+    metrics = json.loads((tmp_path / "paper" / "fold0" / "metrics.json").read_text())
+    config = metrics["config"]
+    assert (config["optimizer"], config["schedule"], config["lr_decay"], config["momentum"]) == ("sgd", "exponential",
+                                                                                               0.95, 0.9)
+    assert config["lr"] == 0.002, "an explicit option beats the paper's value"
+    assert metrics["meta"]["selection"] == "val-split" and "val" in metrics
+    assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"

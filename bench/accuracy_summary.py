@@ -1,0 +1,107 @@
+"""Collect recipe runs (one run folder per seed) into a row of ``bench/results/accuracy/summary.json`` and
+regenerate README's accuracy table from that file.
+
+    python bench/accuracy_summary.py add --dataset sbu --protocol "5-fold" --model gca --training direct \\
+        --paper 0.941 --command "python recipes/gca_lstm_sbu.py --training direct" RUN_SEED0 RUN_SEED1 RUN_SEED2
+    python bench/accuracy_summary.py table        # rewrite README's table from summary.json
+
+A row's ``mean`` is the honest headline: the test top-1 of the recipe's own selection (nothing chosen on test
+data), averaged over folds and then over seeds; ``std`` is the standard deviation over seeds of the fold means
+(with one seed, over folds); ``per_fold`` the per-fold means over seeds; ``best_test_epoch_mean`` the same
+average of every run's best *test* epoch (optimistic: how the papers' numbers compare); ``minutes`` the mean wall
+time of one seed's whole protocol (selection included) on the machine that ran it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUMMARY = ROOT / "bench" / "results" / "accuracy" / "summary.json"
+README = ROOT / "README.md"
+START, END = "<!-- accuracy-table:start -->", "<!-- accuracy-table:end -->"
+KEYS = ("dataset", "protocol", "model", "training")
+
+
+def _std(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def collect(runs: list[Path]) -> dict:
+    """The figures of a row from run folders that each hold a ``summary.json`` written by ``run_folds``."""
+    seeds = [json.loads((run / "summary.json").read_text()) for run in runs]
+    folds = list(seeds[0]["per_fold"])
+    for s, run in zip(seeds, runs):
+        if list(s["per_fold"]) != folds:
+            raise SystemExit(f"{run}: folds {list(s['per_fold'])} differ from {folds}")
+    fold_means = [statistics.fmean(s["per_fold"][f]["top1"] for f in folds) for s in seeds]
+    optimistic = [s["per_fold"][f]["optimistic_best_test"]["top1"] for s in seeds for f in folds
+                  if "optimistic_best_test" in s["per_fold"][f]]
+    walls = [sum(s["per_fold"][f].get("wall_seconds", 0.0) for f in folds) for s in seeds]
+    one_seed = [s["per_fold"][f]["top1"] for f in folds for s in seeds[:1]]
+    return {
+        "mean": statistics.fmean(fold_means),
+        "std": _std(fold_means) if len(seeds) > 1 else _std(one_seed),
+        "std_over": "seeds" if len(seeds) > 1 else "folds",
+        "seeds": len(seeds),
+        "per_fold": {f: statistics.fmean(s["per_fold"][f]["top1"] for s in seeds) for f in folds},
+        "best_test_epoch_mean": statistics.fmean(optimistic) if optimistic else None,
+        "minutes": statistics.fmean(walls) / 60 if any(walls) else None,
+        "runs": [str(r) for r in runs],
+    }
+
+
+def load() -> list[dict]:
+    return json.loads(SUMMARY.read_text()) if SUMMARY.exists() else []
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| dataset, protocol | model, training | honest top-1 (mean ± std) | seeds | best-test-epoch "
+             "(optimistic) | paper | minutes / seed | command |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        opt = f"{r['best_test_epoch_mean']:.1%}" if r.get("best_test_epoch_mean") is not None else "–"
+        paper = f"{r['paper']:.1%}" if r.get("paper") is not None else "–"
+        minutes = f"{r['minutes']:.0f}" if r.get("minutes") is not None else "–"
+        lines.append(f"| {r['dataset']}, {r['protocol']} | {r['model']}, {r['training']} | **{r['mean']:.1%}** ± "
+                     f"{r['std']:.1%} (over {r.get('std_over', 'seeds')}) | {r['seeds']} | {opt} | {paper} | "
+                     f"{minutes} | `{r['command']}` |")
+    return "\n".join(lines)
+
+
+def write_readme(rows: list[dict]) -> None:
+    text = README.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md has no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{table(rows)}\n{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    add = sub.add_parser("add", help="add (or replace) a row from run folders, one per seed")
+    add.add_argument("runs", nargs="+", type=Path)
+    for key in KEYS:
+        add.add_argument(f"--{key}", required=True)
+    add.add_argument("--paper", type=float, default=None, help="the paper's figure, as a fraction")
+    add.add_argument("--command", required=True, help="the recipe command of one seed (without --seed/--out)")
+    add.add_argument("--note", default="")
+    sub.add_parser("table", help="rewrite README's accuracy table from summary.json")
+    args = p.parse_args(argv)
+    rows = load()
+    if args.cmd == "add":
+        row = {k: getattr(args, k) for k in KEYS} | {"paper": args.paper, "command": args.command,
+                                                       "note": args.note} | collect(args.runs)
+        rows = [r for r in rows if tuple(r[k] for k in KEYS) != tuple(row[k] for k in KEYS)] + [row]
+        SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+        SUMMARY.write_text(json.dumps(rows, indent=1) + "\n")
+        print(json.dumps({k: row[k] for k in ("mean", "std", "seeds", "best_test_epoch_mean", "minutes")}))
+    write_readme(rows)
+
+
+if __name__ == "__main__":
+    main()

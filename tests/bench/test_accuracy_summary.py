@@ -1,0 +1,42 @@
+"""bench/accuracy_summary.py on generated run summaries (made up figures, not results)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("accuracy_summary", ROOT / "bench" / "accuracy_summary.py")
+accuracy_summary = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(accuracy_summary)
+
+
+def _run(folder: Path, top1: list[float], best: list[float]) -> Path:
+    folder.mkdir()
+    per_fold = {str(k): {"top1": a, "samples": 50, "wall_seconds": 60.0,
+                         "optimistic_best_test": {"top1": b, "epoch": 3}} for k, (a, b) in enumerate(zip(top1, best))}
+    (folder / "summary.json").write_text(json.dumps({"summary": {}, "per_fold": per_fold}))
+    return folder
+
+
+def test_rows_average_folds_then_seeds(tmp_path):
+    a = _run(tmp_path / "s0", [0.8, 0.9], [0.9, 1.0])
+    b = _run(tmp_path / "s1", [0.7, 0.8], [0.8, 0.9])
+    row = accuracy_summary.collect([a, b])
+    assert row["mean"] == pytest.approx(0.8) and row["seeds"] == 2 and row["std_over"] == "seeds"
+    assert row["std"] == pytest.approx(((0.85 - 0.8) ** 2 * 2) ** 0.5)  # sample std of the seed means 0.85, 0.75
+    assert row["per_fold"] == pytest.approx({"0": 0.75, "1": 0.85})
+    assert row["best_test_epoch_mean"] == pytest.approx(0.9) and row["minutes"] == pytest.approx(2.0)
+    one = accuracy_summary.collect([a])
+    assert one["std_over"] == "folds" and one["std"] == pytest.approx(0.0707, abs=1e-4)
+    text = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "gca", "training": "direct",
+                                    "paper": 0.941, "command": "python recipes/gca_lstm_sbu.py", **row}])
+    assert "| sbu, 5-fold | gca, direct | **80.0%**" in text and "94.1%" in text
+
+
+def test_runs_with_other_folds_are_refused(tmp_path):
+    a = _run(tmp_path / "s0", [0.8, 0.9], [0.9, 1.0])
+    b = _run(tmp_path / "s1", [0.7], [0.8])
+    with pytest.raises(SystemExit, match="folds"):
+        accuracy_summary.collect([a, b])
