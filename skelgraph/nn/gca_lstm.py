@@ -488,6 +488,17 @@ class TwoStreamGCALSTM(_IterativeModel):
         fine, coarse = self.stream_logits(data, iteration)
         return 0.5 * (F.cross_entropy(fine, data.y) + F.cross_entropy(coarse, data.y))
 
+    def loss_terms(self, data: Data) -> dict[str, Tensor]:
+        """The training objective (``"loss"``: mean of the streams' cross-entropies) and, detached, each stream's
+        cross-entropy (``"fine"``, ``"coarse"``) and ``"fused"``: the negative log-likelihood of the averaged
+        probabilities, the quantity a validation loss of :meth:`forward`'s scores measures. One forward pass."""
+        fine, coarse = self.stream_logits(data)
+        ce_fine, ce_coarse = F.cross_entropy(fine, data.y), F.cross_entropy(coarse, data.y)
+        with torch.no_grad():
+            fused = torch.logaddexp(F.log_softmax(fine, -1), F.log_softmax(coarse, -1)) - math.log(2)
+            terms = {"fine": ce_fine.detach(), "coarse": ce_coarse.detach(), "fused": F.nll_loss(fused, data.y)}
+        return {"loss": 0.5 * (ce_fine + ce_coarse), **terms}
+
     def iteration_parameters(self, n: int) -> list[nn.Parameter]:
         """Parameters used by iterations ``0 .. n`` of both streams (training step ``n``)."""
         params = self.fine.iteration_parameters(n) + self.coarse.iteration_parameters(n)
@@ -583,12 +594,22 @@ class STLSTMClassifier(_ChainModel):
         return _sample_mean(logits, data, self.num_joints)
 
     def training_loss(self, data: Data) -> Tensor:
+        return self.loss_terms(data)["loss"]
+
+    def loss_terms(self, data: Data) -> dict[str, Tensor]:
+        """The training objective (``"loss"``); for the ``"local"`` head, whose objective is the mean over steps of
+        every step's cross-entropy, also ``"fused"`` (detached): the negative log-likelihood of :meth:`forward`'s
+        scores (the mean log-probabilities), what a validation loss measures. One forward pass."""
         logits, weights = self._skeleton_logits(data)
         if self.head != "local":
-            return F.cross_entropy(_sample_mean(logits, data, self.num_joints), data.y)
+            return {"loss": F.cross_entropy(_sample_mean(logits, data, self.num_joints), data.y)}
         batch = getattr(data, "batch", None)
         sample = skeleton_batch(batch, self.num_joints) if batch is not None else logits.new_zeros(
             logits.size(0), dtype=torch.long)
         target = data.y[sample][:, None, None].expand(logits.shape[:3])
         per_step = F.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")
-        return _sample_mean(self._step_mean(per_step, weights), data, self.num_joints).mean()
+        loss = _sample_mean(self._step_mean(per_step, weights), data, self.num_joints).mean()
+        with torch.no_grad():
+            scores = _sample_mean(self._step_mean(F.log_softmax(logits, -1), weights), data, self.num_joints)
+            fused = F.nll_loss(scores, data.y)
+        return {"loss": loss, "fused": fused}

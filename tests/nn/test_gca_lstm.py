@@ -381,3 +381,18 @@ def test_from_paper_and_input_checks(batch):
     for model in _models().values():
         with pytest.raises(ValueError, match=r"\[num_nodes, T, C\]"):
             model.training_loss(flat)
+
+
+def test_loss_terms_name_the_objective_and_what_validation_measures(batch):
+    """Two-stream GCA-LSTM and the local-head ST-LSTM train on one quantity and are validated on another (the NLL
+    of their scores); loss_terms gives both, so curves compare like with like."""
+    two = TwoStreamGCALSTM(SBU, K, num_frames=T, hidden_channels=H).eval()
+    terms = two.loss_terms(batch)
+    torch.testing.assert_close(terms["loss"], two.training_loss(batch))
+    torch.testing.assert_close(terms["fused"], torch.nn.functional.nll_loss(two(batch), batch.y))
+    torch.testing.assert_close(0.5 * (terms["fine"] + terms["coarse"]), terms["loss"])
+    local = STLSTMClassifier(SBU, K, hidden_channels=H).eval()
+    terms = local.loss_terms(batch)
+    torch.testing.assert_close(terms["fused"], torch.nn.functional.nll_loss(local(batch), batch.y))
+    assert terms["loss"].requires_grad and not terms["fused"].requires_grad
+    assert set(STLSTMClassifier(SBU, K, head="global_mean", hidden_channels=H).loss_terms(batch)) == {"loss"}
