@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import (
+    ARRN_PAPER_SETTING,
     add_arrn_arguments,
     add_protocol_arguments,
     apply_paper_setting,
@@ -26,8 +27,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_arrn_arguments(p, T=25, M=20)
     add_protocol_arguments(p, groups="subject")
     args = parse_recipe_args(p, argv)
-    apply_paper_setting(args, optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
-                        rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+    apply_paper_setting(args, **ARRN_PAPER_SETTING)
     out_root = args.out or "runs/arrn_florence"
 
     def run(fold: int) -> dict[str, Any]:

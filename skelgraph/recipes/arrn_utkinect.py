@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import (
+    ARRN_PAPER_SETTING,
     add_arrn_arguments,
     add_protocol_arguments,
     add_utkinect_arguments,
@@ -32,8 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_arrn_arguments(p, T=20, M=20)
     add_protocol_arguments(p, groups="subject")
     args = parse_recipe_args(p, argv)
-    apply_paper_setting(args, optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
-                        rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+    apply_paper_setting(args, **ARRN_PAPER_SETTING)
     out_root = args.out or f"runs/arrn_utkinect_{args.protocol}"
     folds, lean = utkinect_folds(args)
 

@@ -196,6 +196,15 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
                    help="RMSprop smoothing constant with --optimizer rmsprop (the authors' 'decay rate' 0.95)")
 
 
+#: What the GCA-LSTM paper states about training (Section V: SGD, learning rate 1.5e-3, decay rate 0.95,
+#: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
+GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
+                                         rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+#: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
+ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
+                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+
+
 def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:
     """With ``--paper-setting``, the paper's stated training protocol: every option in ``setting`` that the user
     did not set (on the command line or in ``--config``) takes the paper's value. Recipes pass what their paper

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import (
+    GCA_PAPER_SETTING,
     add_gca_arguments,
     add_protocol_arguments,
     add_utkinect_arguments,
@@ -35,8 +36,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_protocol_arguments(p, groups="subject")
     p.set_defaults(optimizer="adam")
     args = parse_recipe_args(p, argv)
-    apply_paper_setting(args, optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
-                        rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+    apply_paper_setting(args, **GCA_PAPER_SETTING)
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}_{args.training}"
     folds, lean = utkinect_folds(args)
 
