@@ -287,7 +287,8 @@ def history_figure(history: Sequence[dict[str, Any]], title: str | None = None) 
     negative log-likelihood, recorded as ``train_loss_<term>`` / ``val_loss_<term>``) get one curve pair per
     term, training solid and validation dashed in the same colour; the summed training objective is not drawn
     against a validation loss of another quantity. Other models: training against validation loss. Validation
-    top-1 / top-5 accuracy on a second axis (right). Dotted verticals mark stepwise-training step changes.
+    top-1 / top-5 accuracy on a second axis (right), and the test top-1 where the run monitored it (it chose
+    nothing). Dotted verticals mark stepwise-training step changes.
     """
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
@@ -306,9 +307,11 @@ def history_figure(history: Sequence[dict[str, Any]], title: str | None = None) 
     ax.set(xlabel="epoch", ylabel="loss (negative log-likelihood)")
     ax.set_ylim(bottom=0)
     ax_acc = ax.twinx()
-    for key, label, style in (("val_top1", "validation top-1", "-"), ("val_top5", "validation top-5", ":")):
+    for key, label, style, colour in (("val_top1", "validation top-1", "-", "k"),
+                                      ("val_top5", "validation top-5", ":", "k"),
+                                      ("test_top1", "test top-1 (monitored; selects nothing)", "-", "tab:red")):
         if any(key in h for h in history):
-            ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], color="k", ls=style, lw=1.2, label=label)
+            ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], color=colour, ls=style, lw=1.2, label=label)
     ax_acc.set(ylabel="accuracy", ylim=(0, 1))
     steps = [h.get("step") for h in history]
     for i in range(1, len(steps)):

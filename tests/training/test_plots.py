@@ -248,6 +248,11 @@ def test_history_compares_like_with_like(tmp_path):
         "loss (train)", "loss (validation)"}
     assert any(tuple(line.get_xdata()) == (2.5, 2.5) for line in fig.axes[0].lines)
     _png(plot_history(history, tmp_path / "curves.png", title="msr_action3d, subset AS1"))
+    # A monitored test split is drawn in its own colour and label (it selects nothing).
+    watched = [dict(h, test_top1=e / 20) for e, h in enumerate(history, 1)]
+    test_line = [line for line in history_figure(watched).axes[1].lines if line.get_label().startswith("test top-1")]
+    assert len(test_line) == 1 and "selects nothing" in test_line[0].get_label()
+    np.testing.assert_allclose(test_line[0].get_ydata(), [e / 20 for e in range(1, 6)])
 
 
 def test_confusion_figure_title_and_counts(tmp_path):
