@@ -87,14 +87,16 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("runs", nargs="+", type=Path)
     for key in KEYS:
         add.add_argument(f"--{key}", required=True)
-    add.add_argument("--paper", type=float, default=None, help="the paper's figure, as a fraction")
+    add.add_argument("--paper", type=float, default=None,
+                     help="the paper's figure, as a fraction (nan or absent: the paper reports none)")
     add.add_argument("--command", required=True, help="the recipe command of one seed (without --seed/--out)")
     add.add_argument("--note", default="")
     sub.add_parser("table", help="rewrite README's accuracy table from summary.json")
     args = p.parse_args(argv)
     rows = load()
     if args.cmd == "add":
-        row = {k: getattr(args, k) for k in KEYS} | {"paper": args.paper, "command": args.command,
+        paper = args.paper if args.paper is not None and args.paper == args.paper else None  # nan: no figure
+        row = {k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command,
                                                        "note": args.note} | collect(args.runs)
         rows = [r for r in rows if tuple(r[k] for k in KEYS) != tuple(row[k] for k in KEYS)] + [row]
         SUMMARY.parent.mkdir(parents=True, exist_ok=True)

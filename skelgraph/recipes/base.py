@@ -171,6 +171,8 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
                         "split, inner cross-validation over --cv-groups, or nothing (last of --epochs)")
     p.add_argument("--cv-groups", default=groups,
                    help="sample attribute whose values are the inner folds of --selection inner-cv")
+    p.add_argument("--cv-folds", type=int, default=None,
+                   help="inner-cv: deal the groups into this many inner folds (default: one fold per group)")
     p.add_argument("--smooth", type=int, default=5,
                    help="inner-cv: epochs of the moving average over the mean validation curve")
     p.add_argument("--swap", type=float, default=swap, help="probability of swapping the two people (training)")
@@ -311,7 +313,7 @@ def inner_cv(args: argparse.Namespace, train_full: Any, build: Callable[[dict[st
         raise SystemExit("--selection inner-cv needs --cv-groups (a sample attribute such as subject or fold)")
     groups = dataset_attribute(train_full, args.cv_groups)
     curves, sizes, logits, held_out = [], [], [], []
-    for group, tr, va in group_splits(groups):
+    for group, tr, va in group_splits(groups, getattr(args, "cv_folds", None)):
         seed_everything(args.seed)
         inner_train = subset(train_full, tr)
         spec = recipe_pipeline(args, inner_train)
@@ -324,11 +326,12 @@ def inner_cv(args: argparse.Namespace, train_full: Any, build: Callable[[dict[st
                           callbacks=[collect] if collect else ())
         trainer.fit()
         curve = [h["val_top1"] for h in trainer.state.history]
-        print(f"inner fold {args.cv_groups}={group}: {len(tr)} train / {len(va)} val, best val top-1 "
+        shown = ",".join(map(str, group))
+        print(f"inner fold {args.cv_groups}={shown}: {len(tr)} train / {len(va)} val, best val top-1 "
               f"{max(curve):.2%} at epoch {curve.index(max(curve)) + 1}, last {curve[-1]:.2%}")
         curves.append(curve)
         sizes.append(len(va))
-        held_out.append(group)
+        held_out.append(list(group))
         if collect:
             logits.append(collect.epochs)
     choice = choose_epoch(curves, sizes, args.smooth)

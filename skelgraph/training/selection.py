@@ -35,17 +35,24 @@ def dataset_attribute(dataset: Dataset, key: str) -> list[int]:
     return [int((dataset.get(i) if hasattr(dataset, "get") else dataset[i])[key]) for i in indices]
 
 
-def group_splits(groups: Sequence[int]) -> list[tuple[int, list[int], list[int]]]:
-    """``[(group, train positions, validation positions), ...]``: every group held out once, in sorted order.
+def group_splits(groups: Sequence[int], folds: int | None = None) -> list[tuple[tuple[int, ...], list[int], list[int]]]:
+    """``[(held-out groups, train positions, validation positions), ...]``.
+
+    By default every group is held out once, in sorted order; ``folds=k`` deals the sorted groups round-robin into
+    ``k`` inner folds (``k`` runs instead of one per group: e.g. MSR Action3D's five training subjects in two
+    folds, ``(1, 5, 9)`` and ``(3, 7)``).
 
     Raises:
-        ValueError: fewer than two groups (nothing to hold out).
+        ValueError: fewer than two groups or folds (nothing to hold out).
     """
     values = sorted(set(groups))
-    if len(values) < 2:
-        raise ValueError(f"inner cross-validation needs at least two groups in the training split, got {values}")
-    return [(g, [i for i, v in enumerate(groups) if v != g], [i for i, v in enumerate(groups) if v == g])
-            for g in values]
+    k = len(values) if folds is None else folds
+    if len(values) < 2 or not 2 <= k <= len(values):
+        raise ValueError(f"inner cross-validation needs at least two groups and 2..{len(values)} folds; got groups "
+                         f"{values} and {k} folds")
+    held = [tuple(values[i::k]) for i in range(k)]
+    return [(h, [i for i, v in enumerate(groups) if v not in h], [i for i, v in enumerate(groups) if v in h])
+            for h in held]
 
 
 def mean_curve(curves: Sequence[Sequence[float]], weights: Sequence[float] | None = None) -> list[float]:

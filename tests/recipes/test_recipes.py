@@ -191,7 +191,7 @@ def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe
     if recipe == "arrn":
         root = data_root(tmp_path, "msr_action3d")
         main = arrn_msr_main
-        args = ["--tiny", "--subset", "AS1", *TINY_ARRN, "--epochs", "3", "--cv-groups", "subject"]
+        args = ["--tiny", "--subset", "AS1", *TINY_ARRN, "--epochs", "3", "--cv-groups", "subject", "--cv-folds", "2"]
         run_dir = tmp_path / "run" / "AS1"
     else:
         root = data_root(tmp_path, "sbu")
@@ -202,7 +202,7 @@ def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe
     main(["--data-root", root, "--out", str(tmp_path / "run"), "--selection", "inner-cv", *args])
     chosen = json.loads((run_dir / "selection.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    expected_groups = [1, 3, 5, 7, 9] if recipe == "arrn" else [1, 2, 3, 4]
+    expected_groups = [[1, 5, 9], [3, 7]] if recipe == "arrn" else [[1], [2], [3], [4]]
     assert chosen["held_out"] == expected_groups, "every training group held out once, never the test fold"
     assert len(chosen["curves"]) == len(expected_groups) and all(len(c) == 3 for c in chosen["curves"])
     assert 1 <= chosen["epoch"] <= 3 and metrics["epochs"] == chosen["epoch"] == metrics["best_epoch"]
