@@ -221,6 +221,8 @@ def frame_mask(lengths: Tensor | None, num_frames: int, device: torch.device | N
     if lengths is None:
         return None
     return torch.arange(num_frames, device=device if device is not None else lengths.device) < lengths[:, None]
+
+
 def check_node_features(x: Tensor, num_joints: int, in_channels: int | None = None, owner: str = "model") -> None:
     """Raise a clear ``ValueError`` unless ``x`` is skeleton node features ``[S * J, T, C]`` (nodes first, time
     on the node features, ``node_dim=0``) with ``C == in_channels``.

@@ -400,6 +400,9 @@ class AddVelocity(BaseTransform):
             moving[:, :, int(n):] = False
         velocity = velocity * moving
         data.x = torch.cat([bodies, velocity], dim=-1).reshape(data.x.size(0), data.x.size(1), -1)
+        return data
+
+
 class AppendScore(BaseTransform):
     """Append each joint's confidence (``data.score``) to its features: ``x`` ``[N, T, C]`` -> ``[N, T, C + 1]``,
     the way skeleton-action toolkits feed 2-D keypoints (x, y, score). Put it after every transform that moves

@@ -121,8 +121,20 @@ class SkeletonFolder(SkeletonDataset):
         return [osp.join(self.root, self.labels_file), *(p for p in found if p is not None)]
 
     def _find(self, name: str) -> str | None:
-        path = osp.join(self.root, name)
-        if osp.commonpath([osp.abspath(self.root), osp.abspath(path)]) != osp.abspath(self.root):
+        return self.find_file(self.root, name)
+
+    @staticmethod
+    def rows_of(root: str | os.PathLike, labels: str = "labels.csv") -> list[dict[str, str | int]]:
+        """The rows of a folder's label file (:func:`~skelgraph.io.read_label_file`)."""
+        return read_label_file(osp.join(str(root), labels))
+
+    @staticmethod
+    def find_file(root: str | os.PathLike, name: str) -> str | None:
+        """The array file of the label file's ``name`` in ``root`` (with its suffix, or the first of
+        :data:`~skelgraph.io.ARRAY_SUFFIXES` that exists); None when there is none."""
+        root = str(root)
+        path = osp.join(root, name)
+        if osp.commonpath([osp.abspath(root), osp.abspath(path)]) != osp.abspath(root):
             return None  # read_label_file refuses such names; never look outside the folder
         if osp.splitext(name)[1].lower() in ARRAY_SUFFIXES and osp.isfile(path):
             return path

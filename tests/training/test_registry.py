@@ -36,7 +36,10 @@ def test_old_arrn_config_spec_still_builds():
 
 
 def test_dataset_classes_by_recipe_name():
-    assert dataset_class({"name": "sbu", "fold": 0}).units_per_cm == pytest.approx((1 / 256, 1 / 192, 1 / 128))
+    old_sbu = {"name": "sbu", "fold": 0}  # written before SBU was read in metres: normalised units
+    assert dataset_class(old_sbu).coordinate_units_per_cm(old_sbu) == pytest.approx((1 / 256, 1 / 192, 1 / 128))
+    sbu = {"name": "sbu", "fold": 0, "units": "metres"}
+    assert dataset_class(sbu).coordinate_units_per_cm(sbu) == (0.01, 0.01, 0.01)
     assert dataset_class({"name": "msr_action3d"}).units_per_cm == (0.01, 0.01, 0.01)
     assert dataset_class({"name": "florence_3d"}).units_per_cm is None
     with pytest.raises(ValueError, match="unknown dataset"):
