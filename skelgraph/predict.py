@@ -118,8 +118,6 @@ def read_collection(path: str | Path, layout: Layout, split: str = "all", key: s
             seq = read_sequence(found, layout, key=key)
             seq.meta["name"] = str(row["name"])
             out.append(seq)
-    for seq in out if not path.is_dir() else ():
-        seq.meta["source"] = f"{path}:{seq.meta['name']}"  # one sample of a file of many
     elif path.suffix.lower() == ".pkl":
         from skelgraph.io import EmptySequenceError
 
@@ -142,6 +140,9 @@ def read_collection(path: str | Path, layout: Layout, split: str = "all", key: s
                     out.append(samples.sequence(i))
                 except EmptySequenceError:
                     skipped += 1
+    if not path.is_dir():
+        for seq in out:
+            seq.meta["source"] = f"{path}:{seq.meta['name']}"  # one sample of a file of many
     if skipped:
         print(f"{path}: {skipped} sample(s) without a person or a frame left out", file=sys.stderr)
     return out

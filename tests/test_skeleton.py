@@ -1,12 +1,11 @@
+import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import networkx as nx
 import pytest
 import torch
-
-import json
-import subprocess
-import sys
 
 from skelgraph.skeleton import (
     BODY_PARTS,
