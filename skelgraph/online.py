@@ -8,9 +8,11 @@ everything seen so far:
   the LSTM continues from the state it had after the previous frame: the work per frame does not grow with the
   stream. The pre-processing is the checkpoint's, without the frame sampling (:class:`FixedLength`): every
   step of it depends on the current frame and at most two others (centring: the frame itself; view
-  normalisation: the first frame with a body; velocity: the previous frame), so each frame is processed with
-  those alone. After frame ``t`` the probabilities equal the offline model's on the ``t`` frames of the prefix
-  (``build_transform(spec, resample=False)`` then ``model(data)``; tested to float precision).
+  normalisation: the first frame with the first body; velocity: the previous frame), so each frame is processed
+  with those alone. After frame ``t`` the probabilities equal the offline model's on the ``t`` frames of the
+  prefix (``build_transform(spec, resample=False)`` then ``model(data)``; tested to float precision). One
+  exception to the constant work: with view normalisation, frames that arrive before the first body (while
+  another is there) are run again once it appears, because the offline transform rotates them with its view.
 * **Sliding window** (every other model: GCA-LSTM's attention scores each step against a memory of the whole
   sequence, so it cannot continue a computation). After each frame the model runs on the last ``window``
   frames (default: the ``T`` it was trained with) through the checkpoint's full pre-processing, exactly as
@@ -93,6 +95,7 @@ class OnlinePredictor:
         self._state: Any = None
         self._first: tuple[np.ndarray, np.ndarray | None] | None = None  # first frame with body 0 present
         self._previous: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []  # frames before body 0, if view-normalised
         self._recent: deque[tuple[np.ndarray, np.ndarray | None]] = deque(maxlen=self.window)
         self._probabilities: Tensor | None = None
 
@@ -142,15 +145,25 @@ class OnlinePredictor:
             return self._predict(Batch.from_data_list([self._graph(list(self._recent))]))
         if index % self.stride:
             return self._probabilities  # type: ignore[return-value]
-        # The pre-processing of this frame depends on the first frame with body 0 (view normalisation) and the
-        # previous frame that entered the model (velocity): process them together, keep the last.
-        context = [f for f in (self._first, self._previous) if f is not None]
-        unique = list({id(f): f for f in context}.values())
-        graph = self._graph([*unique, current])
-        if self._first is None and bool((current[0][0] != 0).any()):
-            self._first = current
+        body0 = bool((current[0][0] != 0).any())
+        if self._first is None and body0 and self._pending:
+            # The view rotation is known only now, and the offline transform turns the earlier frames (where
+            # other bodies were) with it too: run those frames again, once, from a fresh state.
+            x = self._graph([*self._pending, current]).x
+            self._state = None
+        else:
+            # This frame's pre-processing depends on the first frame with body 0 (view normalisation) and the
+            # previous frame that entered the model (velocity): process them together, keep the last.
+            context = [f for f in (self._first, self._previous) if f is not None]
+            unique = list({id(f): f for f in context}.values())
+            x = self._graph([*unique, current]).x[:, -1:]
+        if self._first is None:
+            if body0:
+                self._first, self._pending = current, []
+            elif self.pipeline.get("view_normalize"):
+                self._pending.append(current)
         self._previous = current
-        step = Data(x=graph.x[:, -1:], num_frames=torch.ones(1, dtype=torch.long))
+        step = Data(x=x, num_frames=torch.ones(1, dtype=torch.long))
         scores, self._state = self.model.step(Batch.from_data_list([step]).to(self.device), self._state)
         self._probabilities = scores.float().softmax(-1)[0].cpu()
         return self._probabilities
