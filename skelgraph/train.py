@@ -92,9 +92,14 @@ def build_parser(model: str) -> argparse.ArgumentParser:
         p.add_argument("--preset", choices=ARRN_PRESETS, default="msr",
                        help="ARRN-LSTM's LSTM sizes from this paper setting (msr: 512-256-512, ntu: 512-512-512)")
     add_protocol_arguments(p)
-    p.conflict_handler = "resolve"  # --model: every model, not only the GCA recipes'
-    p.add_argument("--model", choices=list(MODELS), default=model if model in MODELS else "arrn",
-                   help="; ".join(f"{k}: {v}" for k, v in MODELS.items()))
+    choice = dict(choices=list(MODELS), default=model if model in MODELS else "arrn",
+                  help="; ".join(f"{k}: {v}" for k, v in MODELS.items()))
+    existing = [a for a in p._actions if "--model" in a.option_strings]  # the GCA recipes' --model
+    if existing:
+        for key, value in choice.items():
+            setattr(existing[0], key, value)  # every model, not only the GCA recipes'
+    else:
+        p.add_argument("--model", **choice)
     p.set_defaults(optimizer="adam", log_every=50)
     return p
 
