@@ -251,6 +251,8 @@ def read_pyskl(path: str | os.PathLike) -> PYSKLAnnotations:
             raise SkeletonFormatError(path, None, "every frame_dir once", f"{name!r} again ({where})")
         seen.add(name)
         label = record["label"]
+        if isinstance(label, np.ndarray) and label.shape in ((), (1,)) and label.dtype.kind in "iu":
+            label = record["label"] = int(label.reshape(()))  # a label saved as a one-element array
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < 2**31:
             raise SkeletonFormatError(path, None, f"a class index (integer >= 0) as the label of {name!r}",
                                       repr(label)[:60])
