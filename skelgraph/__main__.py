@@ -18,7 +18,8 @@ def main() -> None:
           f"{torch_geometric.__version__} | {scatter} | CUDA available: {torch.cuda.is_available()}")
     for layout in LAYOUTS.values():
         chain = layout.chain()
-        print(f"\n{layout}: root {layout.root}, centre {', '.join(layout.center)}")
+        centre = ", ".join(layout.center) if layout.center is not None else "every joint"
+        print(f"\n{layout}: root {layout.root}, centre {centre}")
         print(f"  tree traversal ({len(chain)} steps): " + " ".join(layout.joints[i] for i in chain))
 
 

@@ -4,8 +4,11 @@ Representation of a sequence as a graph (:func:`to_data`)
 ---------------------------------------------------------
 One :class:`~torch_geometric.data.Data` per sequence. Every body of the sequence is its own connected
 component of ``J`` nodes (one node per joint), nodes ordered body-major: node ``m * J + j`` is joint ``j`` of
-body ``m``. Node features carry the time axis, ``x`` of shape ``[M * J, T, 3]`` (joint positions; a message
-passing layer with ``node_dim=0`` covers all frames in one ``propagate``). Edges never cross bodies.
+body ``m``. Node features carry the time axis, ``x`` of shape ``[M * J, T, C]`` (joint positions, ``C =
+layout.ndim``: 3 for 3-D sensors, 2 for image keypoints; a message passing layer with ``node_dim=0`` covers all
+frames in one ``propagate``). Edges never cross bodies. A pose estimator's per-joint confidence travels apart
+from the coordinates, as ``score`` ``[M * J, T]``: transforms that move joints leave it alone, the centre is
+score-weighted, and a pipeline may append it as a channel (:class:`~skelgraph.transforms.AppendScore`).
 
 Several bodies: a two-person action (SBU, NTU A50-A60) keeps both bodies as two components of the same
 graph; ``num_bodies`` says how many a sample has, and ``body`` gives each node's body within its sample. The
@@ -31,6 +34,8 @@ from skelgraph.skeleton import Layout
 
 #: Integer metadata fields copied from a sequence to its graph when present.
 META_FIELDS: tuple[str, ...] = ("subject", "camera", "setup", "repetition", "fold")
+#: Node attributes ``[N, T]`` with a time axis but no channel axis (datasets store them frame-flattened).
+FRAME_KEYS: tuple[str, ...] = ("score",)
 
 
 @dataclass
@@ -38,28 +43,45 @@ class SkeletonSequence:
     """A skeleton sequence as read from a raw file.
 
     Args:
-        coords: ``(T, M, J, 3)`` float32 array of joint positions: T frames, M bodies, J joints.
+        coords: ``(T, M, J, C)`` float32 array of joint positions: T frames, M bodies, J joints, ``C =
+            layout.ndim`` coordinates (3 for 3-D sensors, 2 for image keypoints). A body absent from a frame is
+            all-zero there.
         layout: The skeleton layout of the joints.
         label: Zero-based class index, or ``None`` when unknown (inference).
         meta: Whatever the dataset provides: ``subject``, ``camera``, ``setup``, ``repetition`` (integers),
             ``source`` (the file the sequence came from), ``name`` (sample name).
+        score: Optional ``(T, M, J)`` per-joint confidence of a pose estimator (finite, non-negative; 0 for a
+            joint it did not find), kept apart from the coordinates.
     """
 
     coords: np.ndarray
     layout: Layout
     label: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    score: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         c = np.asarray(self.coords, dtype=np.float32)
-        if c.ndim != 4 or c.shape[2:] != (self.layout.num_joints, 3):
+        J, C = self.layout.num_joints, self.layout.ndim
+        if c.ndim != 4 or c.shape[2:] != (J, C):
+            hint = ""
+            if c.ndim == 4 and c.shape[2:] == (J, C + 1):
+                hint = (f"; a last channel holding a confidence score goes apart: coords[..., :{C}], "
+                        f"score=coords[..., {C}]")
             raise ValueError(
-                f"coords must have shape (T, M, {self.layout.num_joints}, 3) for layout {self.layout.name!r}, "
-                f"got {c.shape}"
+                f"coords must have shape (T, M, {J}, {C}) for layout {self.layout.name!r} ({C}-D), got "
+                f"{c.shape}{hint}"
             )
         if c.shape[0] == 0 or c.shape[1] == 0:
             raise ValueError(f"empty sequence: coords shape {c.shape}")
         self.coords = c
+        if self.score is not None:
+            s = np.asarray(self.score, dtype=np.float32)
+            if s.shape != c.shape[:3]:
+                raise ValueError(f"score must have shape (T, M, J) = {c.shape[:3]}, got {s.shape}")
+            if not (np.isfinite(s).all() and (s >= 0).all()):
+                raise ValueError("score must hold finite, non-negative confidences")
+            self.score = s
 
     @property
     def num_frames(self) -> int:
@@ -104,12 +126,13 @@ def skeleton_edge_index(layout: Layout, num_bodies: int, edges: str = "complete"
 def to_data(seq: SkeletonSequence, edges: str = "complete") -> Data:
     """Convert a :class:`SkeletonSequence` into a PyG :class:`Data` (layout described in the module docstring).
 
-    Attributes: ``x`` ``[M*J, T, 3]``, ``edge_index``, ``body`` ``[M*J]``, ``num_frames`` ``[1]`` (frames that
-    hold data, before any padding), ``num_bodies`` ``[1]``, ``y`` ``[1]`` when the label is known, the integer
-    metadata of :data:`META_FIELDS` as ``[1]`` tensors, and ``name`` when known.
+    Attributes: ``x`` ``[M*J, T, C]``, ``edge_index``, ``body`` ``[M*J]``, ``num_frames`` ``[1]`` (frames that
+    hold data, before any padding), ``num_bodies`` ``[1]``, ``score`` ``[M*J, T]`` when the sequence has
+    confidences, ``y`` ``[1]`` when the label is known, the integer metadata of :data:`META_FIELDS` as ``[1]``
+    tensors, and ``name`` when known.
     """
-    T, M, J, _ = seq.coords.shape
-    x = torch.from_numpy(np.ascontiguousarray(seq.coords.transpose(1, 2, 0, 3))).reshape(M * J, T, 3)
+    T, M, J, C = seq.coords.shape
+    x = torch.from_numpy(np.ascontiguousarray(seq.coords.transpose(1, 2, 0, 3))).reshape(M * J, T, C)
     data = Data(
         x=x,
         edge_index=skeleton_edge_index(seq.layout, M, edges),
@@ -118,6 +141,8 @@ def to_data(seq: SkeletonSequence, edges: str = "complete") -> Data:
         num_bodies=torch.tensor([M]),
     )
     data.num_nodes = M * J
+    if seq.score is not None:
+        data.score = torch.from_numpy(np.ascontiguousarray(seq.score.transpose(1, 2, 0))).reshape(M * J, T)
     if seq.label is not None:
         data.y = torch.tensor([seq.label])
     for key in META_FIELDS:
@@ -216,4 +241,5 @@ def check_node_features(x: Tensor, num_joints: int, in_channels: int | None = No
                          f"(x of shape {tuple(x.shape)}; nodes come first, then frames, then channels)")
     if in_channels is not None and x.size(-1) != in_channels:
         raise ValueError(f"{owner} was built for in_channels={in_channels} but x has {x.size(-1)} channels "
-                         f"(shape {tuple(x.shape)}); StackBodies(2) gives 2 x 3 = 6 channels per joint")
+                         f"(shape {tuple(x.shape)}); channels are the layout's coordinates (3-D: 3, 2-D: 2), doubled "
+                         "by AddVelocity, plus 1 with AppendScore, times the bodies of StackBodies")

@@ -33,7 +33,13 @@ from skelgraph.io import SkeletonFormatError
 from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.training.checkpoint import load_checkpoint
 from skelgraph.training.metrics import ClassificationMeter
-from skelgraph.training.registry import build_dataset, build_model, build_transform, dataset_class
+from skelgraph.training.registry import (
+    build_dataset,
+    build_model,
+    build_transform,
+    dataset_class,
+    pipeline_layout,
+)
 from skelgraph.transforms import GaussianNoise
 
 #: The standard deviations of Table VI, in centimetres.
@@ -91,9 +97,12 @@ def noise_study(checkpoint: str | Path, sigmas_cm: Sequence[float] = PAPER_SIGMA
     model = build_model(meta["model"]).to(device)
     model.load_state_dict(ckpt["model"])
     cm = tuple(float(u) for u in units) if units is not None else units_per_cm(meta["dataset"])
+    ndim = pipeline_layout(meta["pipeline"]).ndim  # 3-D joints, or 2-D keypoints (pixels: give --units-per-cm)
     if len(cm) == 1:
-        cm = cm * 3
-    test = build_dataset(meta["dataset"], data_root, split="test")
+        cm = cm * ndim
+    if len(cm) != ndim:
+        raise ValueError(f"--units-per-cm: one value or {ndim} (one per coordinate), got {len(cm)}")
+    test = build_dataset(meta["dataset"], data_root, split="test", layout=meta["pipeline"]["layout"])
     pipeline = build_transform(meta["pipeline"], train=False)
     K = len(ckpt["class_names"])
     started = time.perf_counter()
@@ -162,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=5, help="noise draws per sigma")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--units-per-cm", type=float, nargs="+", default=None,
-                   help="one centimetre in the data's units (one value or x y z); default: from the dataset")
+                   help="one centimetre in the data's units (one value or x y [z]); default: from the dataset (your "
+                        "own data trained with python -m skelgraph.train has no documented unit: give it)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="folder for noise.json and noise.png (default: the checkpoint's)")
@@ -170,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.draws < 1 or any(s < 0 for s in args.sigmas):
         print("error: --draws must be at least 1 and every sigma non-negative", file=sys.stderr)
         return 2
-    if args.units_per_cm is not None and len(args.units_per_cm) not in (1, 3):
-        print("error: --units-per-cm takes one value or three (x y z)", file=sys.stderr)
+    if args.units_per_cm is not None and len(args.units_per_cm) not in (1, 2, 3):
+        print("error: --units-per-cm takes one value or one per coordinate (x y [z])", file=sys.stderr)
         return 2
     try:
         table = noise_study(args.checkpoint, args.sigmas, args.draws, args.seed, args.data_root, args.batch_size,

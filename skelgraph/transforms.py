@@ -1,12 +1,15 @@
 """Transforms on skeleton graphs (PyG :class:`~torch_geometric.transforms.BaseTransform` subclasses).
 
-They act on the graphs of :func:`skelgraph.data.to_data` (``x`` ``[M * J, T, 3]``, body-major) and compose
-with :class:`torch_geometric.transforms.Compose`. The usual order is::
+They act on the graphs of :func:`skelgraph.data.to_data` (``x`` ``[M * J, T, C]``, body-major, ``C`` = 3 for
+3-D coordinates or 2 for image keypoints; optionally ``score`` ``[M * J, T]``, a pose estimator's per-joint
+confidence) and compose with :class:`torch_geometric.transforms.Compose`. The usual order is::
 
     Compose([CenterJoints(layout), ViewNormalize(layout), FixedLength(T), RandomRotation(...), LineFeatures()])
 
 Transforms that move joints never touch frames in which a body is absent (all-zero), so zero padding stays
-zero. :class:`LineFeatures` reads ``x``; put it after every transform that changes ``x``.
+zero; they act on the coordinates only, never on ``score`` (frame sampling, padding and body order follow it).
+On 2-D keypoints rotations turn the image plane. :class:`LineFeatures` reads ``x``; put it after every transform
+that changes ``x``.
 Random transforms draw from torch's global generator, so ``torch.manual_seed`` makes them repeatable.
 """
 
@@ -34,12 +37,34 @@ def _present(bodies: Tensor) -> Tensor:
     return (bodies != 0).any(dim=-1, keepdim=True).any(dim=1, keepdim=True)
 
 
+def _body_scores(data: Data) -> Tensor | None:
+    """``score`` viewed as ``[M, J, T]`` (None without scores)."""
+    score = getattr(data, "score", None)
+    if score is None:
+        return None
+    m = int(data.num_bodies)
+    return score.view(m, score.size(0) // m, *score.shape[1:])
+
+
+def _coordinates(data: Data, owner: str) -> int:
+    """The coordinates per joint of ``data.x`` (2 or 3), or a ``ValueError`` naming where ``owner`` belongs."""
+    C = data.x.size(-1)
+    if C not in (2, 3):
+        raise ValueError(f"{owner} acts on 2-D or 3-D joint coordinates, got {C} channels per joint: put it before "
+                         "AddVelocity, AppendScore and StackBodies")
+    return C
+
+
 class CenterJoints(BaseTransform):
     """Subtract the body centre: the mean of the layout's centre joints (ARRN-LSTM Section 4.1).
 
     The centre is taken from the first body that is present in each frame and subtracted from every body,
     so two-person samples keep the people's relative position. ``per_frame=False`` uses the first frame's
     centre for the whole sequence (keeps global translation, as in the GCA-LSTM inputs of some works).
+
+    With confidences (``data.score``) the centre is the score-weighted mean of the centre joints, so a joint the
+    pose estimator missed (score 0, often at the image origin) does not drag it away; a frame whose centre joints
+    all score 0 falls back to their plain mean.
     """
 
     def __init__(self, layout: Layout | str, per_frame: bool = True) -> None:
@@ -49,7 +74,15 @@ class CenterJoints(BaseTransform):
     def forward(self, data: Data) -> Data:
         bodies = _bodies(data)
         present = _present(bodies)  # [M, 1, T, 1]
-        centres = bodies[:, self.layout.center_index].mean(dim=1, keepdim=True)  # [M, 1, T, C]
+        idx = self.layout.center_index.to(bodies.device)
+        joints = bodies[:, idx]  # [M, K, T, C]
+        centres = joints.mean(dim=1, keepdim=True)  # [M, 1, T, C]
+        scores = _body_scores(data)
+        if scores is not None:
+            w = scores[:, idx].unsqueeze(-1).to(bodies.dtype)  # [M, K, T, 1]
+            total = w.sum(dim=1, keepdim=True)
+            weighted = (w * joints).sum(dim=1, keepdim=True) / total.clamp_min(torch.finfo(bodies.dtype).tiny)
+            centres = torch.where(total > 0, weighted, centres)
         # First present body per frame: the main actor's centre.
         first = present.float().argmax(dim=0, keepdim=True)  # [1, 1, T, 1]
         centre = centres.gather(0, first.expand(1, 1, -1, centres.size(-1)))  # [1, 1, T, C]
@@ -75,23 +108,39 @@ def _rotation_to_frame(up: Tensor, across: Tensor) -> Tensor:
     return torch.stack([x, y, z])
 
 
+def _rotation_2d(angle: Tensor) -> Tensor:
+    """2 x 2 counter-clockwise rotation by ``angle`` (radians)."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    return torch.stack([c, -s, s, c]).view(2, 2)
+
+
 class ViewNormalize(BaseTransform):
     """Rotate the sequence so that, in the first frame with a body, hip -> spine points along +y and
     left -> right shoulder along +x. One rotation for the whole sequence and all bodies (it keeps the motion).
-    Apply after :class:`CenterJoints`; rotation is about the origin.
+    Apply after :class:`CenterJoints`; rotation is about the origin. On 2-D keypoints the rotation stays in the
+    image plane, where only hip -> spine can be aligned (with +y); the shoulders are not used.
+
+    Needs the layout's ``view`` joints (hip, spine, left shoulder, right shoulder).
     """
 
     def __init__(self, layout: Layout | str) -> None:
         self.layout = get_layout(layout)
+        self.layout.require("view", "ViewNormalize")
 
     def forward(self, data: Data) -> Data:
         bodies = _bodies(data)
+        C = _coordinates(data, "ViewNormalize")
         present = _present(bodies)[0, 0, :, 0]
         if not bool(present.any()):
             return data
         t0 = int(present.float().argmax())
         hip, spine, ls, rs = (bodies[0, self.layout.index(n), t0] for n in self.layout.view)
-        rot = _rotation_to_frame(spine - hip, rs - ls)
+        if C == 2:
+            up = spine - hip
+            # The angle of hip -> spine from +y (towards +x): rotating by it puts hip -> spine on +y.
+            rot = _rotation_2d(torch.atan2(up[0], up[1])) if bool(up.norm() > 1e-8) else torch.eye(2)
+        else:
+            rot = _rotation_to_frame(spine - hip, rs - ls)
         data.x = data.x @ rot.T.to(data.x.dtype)
         return data
 
@@ -104,7 +153,8 @@ class FixedLength(BaseTransform):
 
     Shorter sequences are zero-padded at the end. Longer ones keep ``T`` of their frames in temporal order:
     ``mode="random"`` draws them without replacement (training), ``mode="uniform"`` takes evenly spaced
-    frames (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept.
+    frames (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept; ``score`` follows
+    the frames (zero at padding).
     """
 
     def __init__(self, T: int, mode: str = "uniform") -> None:
@@ -118,15 +168,21 @@ class FixedLength(BaseTransform):
     def forward(self, data: Data) -> Data:
         n = int(data.num_frames)
         x = data.x[:, :n]
+        score = data.score[:, :n] if getattr(data, "score", None) is not None else None
         if n > self.T:
             if self.mode == "random":
                 idx = torch.randperm(n)[: self.T].sort().values
             else:
                 idx = torch.linspace(0, n - 1, self.T).round().long()
             x = x[:, idx]
+            score = score[:, idx] if score is not None else None
         elif n < self.T:
             x = torch.cat([x, x.new_zeros(x.size(0), self.T - n, x.size(2))], dim=1)
+            score = torch.cat([score, score.new_zeros(score.size(0), self.T - n)], dim=1) if score is not None \
+                else None
         data.x = x
+        if score is not None:
+            data.score = score
         data.num_frames = torch.tensor([min(n, self.T)])
         return data
 
@@ -149,16 +205,18 @@ class RandomRotation(BaseTransform):
     """Rotate the whole sequence about the origin by angles drawn uniformly from ``[-d, d]`` degrees per axis.
 
     ``degrees`` is one bound for all axes or an ``(x, y, z)`` triple (e.g. ``(0, 30, 0)`` for rotation about
-    the vertical axis only).
+    the vertical axis only). 2-D keypoints turn in the image plane, i.e. about the z axis (the third bound).
     """
 
     def __init__(self, degrees: float | tuple[float, float, float] = 15.0) -> None:
         self.degrees = (degrees,) * 3 if isinstance(degrees, (int, float)) else tuple(degrees)
 
     def forward(self, data: Data) -> Data:
+        C = _coordinates(data, "RandomRotation")
         bound = torch.tensor(self.degrees, dtype=torch.float32) * math.pi / 180
         angles = (torch.rand(3) * 2 - 1) * bound
-        data.x = data.x @ _rotation(angles).T.to(data.x.dtype)
+        rot = _rotation(angles) if C == 3 else _rotation_2d(angles[2])
+        data.x = data.x @ rot.T.to(data.x.dtype)
         return data
 
     def __repr__(self) -> str:
@@ -226,7 +284,7 @@ class GaussianNoise(BaseTransform):
 
 
 class LineFeatures(BaseTransform):
-    """Add the ARRN-LSTM line features (Eq. 2) as ``x_line`` ``[M * J, T, 3 (J - 1)]``.
+    """Add the ARRN-LSTM line features (Eq. 2) as ``x_line`` ``[M * J, T, C (J - 1)]``.
 
     With ``replace=True`` they replace ``x`` instead (a line-only graph for any PyG model).
     """
@@ -253,7 +311,8 @@ class StackBodies(BaseTransform):
     scores averaged), for interactions where the network must see both people at once (SBU Kinect Interaction).
     A joint's features become ``[first body; second body; ...]``, a missing body is zeros (as an absent frame
     is), and the graph keeps one skeleton's edges. A model then takes ``in_channels = C * bodies``. Put it after
-    every transform that moves joints (they work per body) and before :class:`LineFeatures`.
+    every transform that moves joints (they work per body) and before :class:`LineFeatures`. ``score`` becomes
+    ``[J, T, bodies]`` likewise.
 
     Args:
         bodies: Channel blocks per joint (2 for the NTU and SBU two-person samples).
@@ -277,6 +336,11 @@ class StackBodies(BaseTransform):
         if M < self.bodies:
             x = torch.cat([x, x.new_zeros(self.bodies - M, *x.shape[1:])])
         data.x = x.permute(1, 2, 0, 3).reshape(J, x.size(2), -1)  # per joint: [body 0 channels, body 1, ...]
+        scores = _body_scores(data)
+        if scores is not None:
+            if M < self.bodies:
+                scores = torch.cat([scores, scores.new_zeros(self.bodies - M, *scores.shape[1:])])
+            data.score = scores.permute(1, 2, 0)  # [J, T, bodies]
         if data.edge_index is not None:
             data.edge_index = data.edge_index[:, (data.edge_index < J).all(dim=0)]  # first body's edges
         data.body = torch.zeros(J, dtype=torch.long)
@@ -305,6 +369,9 @@ class RandomSwapBodies(BaseTransform):
     def forward(self, data: Data) -> Data:
         if int(data.num_bodies) > 1 and float(torch.rand(())) < self.p:
             data.x = _bodies(data).flip(0).reshape_as(data.x)
+            scores = _body_scores(data)
+            if scores is not None:
+                data.score = scores.flip(0).reshape_as(data.score)
         return data
 
     def __repr__(self) -> str:
@@ -336,6 +403,28 @@ class AddVelocity(BaseTransform):
         return data
 
 
+class AppendScore(BaseTransform):
+    """Append each joint's confidence (``data.score``) to its features: ``x`` ``[N, T, C]`` -> ``[N, T, C + 1]``,
+    the way skeleton-action toolkits feed 2-D keypoints (x, y, score). Put it after every transform that moves
+    joints, after :class:`AddVelocity` and before :class:`StackBodies`.
+
+    Raises:
+        ValueError: the sample carries no ``score`` (a model trained with scores needs them at inference too).
+    """
+
+    def forward(self, data: Data) -> Data:
+        score = getattr(data, "score", None)
+        if score is None:
+            name = getattr(data, "name", None)
+            raise ValueError(f"sample {name or ''} has no confidence scores, which AppendScore (a pipeline trained "
+                             "with scores as a channel) needs")
+        if score.shape != data.x.shape[:2]:
+            raise ValueError(f"AppendScore: score {tuple(score.shape)} does not match x {tuple(data.x.shape)} (put it "
+                             "before StackBodies)")
+        data.x = torch.cat([data.x, score.unsqueeze(-1).to(data.x.dtype)], dim=-1)
+        return data
+
+
 class PerFrameGraphs(BaseTransform):
     """Turn a skeleton graph into one graph per frame, for stock PyG layers: ``x`` ``[N, T, C]`` -> ``[N * T, C]``.
 
@@ -344,7 +433,7 @@ class PerFrameGraphs(BaseTransform):
     every frame is its own copy of the graph: node ``n`` at frame ``t`` is node ``n * T + t`` (node-major, so
     ``h.view(-1, T, h.size(-1))`` turns any layer's output, of one graph or of a batch of graphs of equal ``T``,
     back into ``[N, T, C']``), and each edge is repeated in every frame (:func:`~skelgraph.data.per_frame_edge_index`).
-    ``x_line``, ``edge_attr`` and node attributes such as ``body`` follow. Added: ``frame`` ``[N * T]`` (the
+    ``x_line``, ``score``, ``edge_attr`` and node attributes such as ``body`` follow. Added: ``frame`` ``[N * T]`` (the
     frame of every node; with ``batch``, ``batch * T + frame`` groups the nodes of one frame of one sample, e.g.
     for ``global_mean_pool``), ``skeleton_node`` ``[N * T]`` (the node it copies) and ``frames_per_node``
     (``T``). Put it last, after every skelgraph transform.
@@ -358,10 +447,13 @@ class PerFrameGraphs(BaseTransform):
 
     def forward(self, data: Data) -> Data:
         N, T, C = data.x.shape
-        node_keys = [k for k in data.keys() if k not in ("x", "x_line") and data.is_node_attr(k)]
+        timed = ("x", "x_line", "score")  # a time axis: node-major frames, not repeated
+        node_keys = [k for k in data.keys() if k not in timed and data.is_node_attr(k)]
         data.x = data.x.reshape(N * T, C)
         if "x_line" in data:
             data.x_line = data.x_line.reshape(N * T, -1)
+        if "score" in data:
+            data.score = data.score.reshape(N * T, *data.score.shape[2:])
         for key in node_keys:
             data[key] = data[key].repeat_interleave(T, dim=0)
         if data.edge_index is not None:

@@ -1,8 +1,13 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from skelgraph.data import SkeletonSequence
 from skelgraph.skeleton import NTU, SBU
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "io"))  # pose_files, skel_io_helpers: generated data
 
 
 def synthetic_sequence(T=7, M=1, layout=NTU, label=0, seed=0, **meta):

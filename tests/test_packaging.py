@@ -64,6 +64,7 @@ def test_wheel_holds_every_package_the_bundle_and_the_commands(wheel):
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "skelgraph-predict = skelgraph.predict:main" in text
+    assert "skelgraph-train = skelgraph.train:cli" in text and "skelgraph-evaluate = skelgraph.evaluate:main" in text
 
 
 USER_SESSION = textwrap.dedent("""

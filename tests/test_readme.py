@@ -33,3 +33,20 @@ def test_readme_has_exactly_two_setup_commands():
     assert setup[0].strip().endswith("python recipes/arrn_ntu.py")
     ci = (ROOT / ".ci" / "run").read_text()
     assert setup[1].strip() in ci, ".ci/run runs the README's test command verbatim"
+
+
+def test_readme_online_prediction_runs():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (block,) = [b for b in blocks if "OnlinePredictor" in b]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["online"].frames_seen == 10 and tuple(namespace["probabilities"].shape) == (5,)
+
+
+def test_readme_layout_json_is_a_layout():
+    import json
+
+    from skelgraph.skeleton import Layout
+
+    (block,) = re.findall(r"```json\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert Layout.from_dict(json.loads(block)).num_joints == 5

@@ -1,10 +1,25 @@
+import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import networkx as nx
 import pytest
 import torch
 
-from skelgraph.skeleton import BODY_PARTS, LAYOUTS, NTU, Layout, get_layout
+from skelgraph.skeleton import (
+    BODY_PARTS,
+    COCO17,
+    LAYOUTS,
+    MEDIAPIPE_HAND21,
+    MEDIAPIPE_POSE33,
+    NTU,
+    OPENPOSE18,
+    Layout,
+    get_layout,
+    load_layout,
+    register_layout,
+)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
@@ -15,7 +30,10 @@ def test_bones_form_spanning_tree(layout):
     assert nx.is_tree(g)
 
 
-@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+WITH_PARTS = {k: v for k, v in LAYOUTS.items() if v.parts is not None}
+
+
+@pytest.mark.parametrize("layout", WITH_PARTS.values(), ids=WITH_PARTS.keys())
 def test_parts_partition_joints(layout):
     part = layout.part_index
     assert part.shape == (layout.num_joints,)
@@ -111,3 +129,72 @@ def test_up_axis_and_dimensions():
     x_up = Layout("xup", ("a", "b", "c", "d", "e"), (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")),
                   parts, ("a",), "a", ("a", "a", "b", "c"), up="+x")
     assert x_up.front_axes == (1, 0)
+
+
+def test_pose_estimator_layouts_follow_their_formats():
+    """Joint order and the bones kept from each format's documented links (the rest would close cycles)."""
+    for layout in (COCO17, OPENPOSE18, MEDIAPIPE_POSE33, MEDIAPIPE_HAND21):
+        assert (layout.ndim, layout.up, layout.up_sign) == (2, "-y", -1), layout.name
+        assert layout.view is None
+    assert COCO17.joints[:5] == ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+    assert COCO17.joints[15:] == ("left_ankle", "right_ankle") and COCO17.num_joints == 17
+    # COCO's documented links (1-based, from its annotation files); the tree keeps every limb and face link
+    # that closes no cycle.
+    coco_links = [(16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
+                  (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7)]
+    bones = {frozenset(COCO17.index(list(b))) for b in COCO17.bones}
+    kept = {frozenset((a - 1, b - 1)) for a, b in coco_links} & bones
+    assert len(kept) == 14 and bones - kept == {frozenset((0, 5)), frozenset((0, 6))}  # shoulders to the nose
+    assert OPENPOSE18.joints[:2] == ("Nose", "Neck") and OPENPOSE18.joints[-1] == "LEar"
+    pairs = [1, 2, 1, 5, 2, 3, 3, 4, 5, 6, 6, 7, 1, 8, 8, 9, 9, 10, 1, 11, 11, 12, 12, 13, 1, 0, 0, 14, 14, 16,
+             0, 15, 15, 17]  # OpenPose's POSE_COCO_PAIRS without the two ear-shoulder pairs
+    documented = {frozenset(pairs[i : i + 2]) for i in range(0, len(pairs), 2)}
+    assert {frozenset(OPENPOSE18.index(list(b))) for b in OPENPOSE18.bones} == documented
+    assert MEDIAPIPE_POSE33.num_joints == 33 and MEDIAPIPE_POSE33.joints[32] == "right_foot_index"
+    assert MEDIAPIPE_HAND21.num_joints == 21 and MEDIAPIPE_HAND21.joints[20] == "pinky_tip"
+    assert MEDIAPIPE_HAND21.parts is None
+    with pytest.raises(ValueError, match="has none"):
+        _ = MEDIAPIPE_HAND21.part_index
+
+
+def test_optional_fields_defaults_and_plain_data_round_trip():
+    minimal = Layout("stick", ("a", "b", "c", "d"), (("a", "b"), ("b", "c"), ("c", "d")), ndim=2, up="-y")
+    assert minimal.root in ("b", "c") and minimal.center_index.tolist() == [0, 1, 2, 3]
+    assert minimal.parts is None and minimal.view is None
+    for layout in [*LAYOUTS.values(), minimal]:
+        data = json.loads(json.dumps(layout.to_dict()))  # plain JSON, as checkpoints keep it
+        again = Layout.from_dict(data)
+        assert again == layout and hash(again) == hash(layout) and get_layout(data) == layout
+        assert again.chain().tolist() == layout.chain().tolist()
+    with pytest.raises(ValueError, match="unknown layout field"):
+        Layout.from_dict({**minimal.to_dict(), "colour": "red"})
+    with pytest.raises(ValueError, match="needs the fields"):
+        Layout.from_dict({"name": "x", "joints": ["a"]})
+    with pytest.raises(ValueError, match="list of joint names"):
+        Layout.from_dict({"name": "x", "joints": "ab", "bones": []})
+
+
+def test_register_and_load_layouts(tmp_path):
+    mine = Layout("test_register_mine", ("a", "b", "c"), (("a", "b"), ("b", "c")), ndim=2)
+    try:
+        assert register_layout(mine) is mine and get_layout("test_register_mine") is mine
+        assert register_layout(mine) is mine  # the same layout again is fine
+        other = Layout("test_register_mine", ("a", "b"), (("a", "b"),))
+        with pytest.raises(ValueError, match="different layout"):
+            register_layout(other)
+        assert register_layout(other, replace=True) is other
+    finally:
+        LAYOUTS.pop("test_register_mine", None)
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(mine.to_dict()))
+    assert load_layout(path) == mine and load_layout("coco17") is COCO17
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not a layout JSON"):
+        load_layout(path)
+    with pytest.raises(FileNotFoundError):
+        load_layout(tmp_path / "missing.json")
+
+
+def test_builtin_layouts_listed_by_the_module_command():
+    out = subprocess.run([sys.executable, "-m", "skelgraph"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "coco17" in out.stdout and "mediapipe_hand21" in out.stdout

@@ -241,3 +241,113 @@ def test_add_velocity_matches_a_plain_loop(make_sequence):
             before = t > 0 and bool(pos[body * J : (body + 1) * J, t - 1].any())
             expected = pos[node, t] - pos[node, t - 1] if (here and before and t < 6) else torch.zeros(3)
             torch.testing.assert_close(out.x[node, t, 3:], expected)
+
+
+# ------------------------------------------------------------------------------- 2-D keypoints and scores
+def pose_graph(T=8, M=2, seed=0, scores=True, absent=()):
+    """Generated (synthetic) 2-D COCO keypoints in pixels, y down, with confidences; a missed joint sits at the
+    image origin with score 0, as pose estimators report it."""
+    from skelgraph.skeleton import COCO17
+
+    rng = np.random.default_rng(seed)
+    coords = (rng.normal(size=(T, M, 17, 2)) * 40 + np.array([320.0, 240.0])).astype(np.float32)
+    score = rng.uniform(0.2, 1.0, size=(T, M, 17)).astype(np.float32)
+    coords[1, 0, 11] = 0.0  # left hip missed in frame 1
+    score[1, 0, 11] = 0.0
+    for m, t in absent:
+        coords[t, m], score[t, m] = 0, 0
+    return to_data(SkeletonSequence(coords, COCO17, label=0, score=score if scores else None))
+
+
+def test_score_weighted_centre_matches_a_plain_loop():
+    from skelgraph.skeleton import COCO17
+
+    raw = pose_graph(absent=[(0, 3)])
+    x0, s0 = raw.x.clone().view(2, 17, -1, 2), raw.score.clone().view(2, 17, -1)
+    d = CenterJoints(COCO17)(raw)
+    idx = COCO17.index(list(COCO17.center))
+    for t in range(x0.size(2)):
+        m = 0 if (x0[0, :, t] != 0).any() else 1  # the first present body's centre
+        w = s0[m, idx, t]
+        centre = (w[:, None] * x0[m, idx, t]).sum(0) / w.sum()
+        for body in range(2):
+            expected = x0[body, :, t] - centre if (x0[body, :, t] != 0).any() else x0[body, :, t]
+            torch.testing.assert_close(d.x.view(2, 17, -1, 2)[body, :, t], expected, atol=1e-3, rtol=1e-5)
+    # The missed hip (score 0, at the origin) does not pull the centre of frame 1 towards the origin.
+    assert float(d.score.sum()) == float(s0.sum()), "scores untouched"
+    unweighted = CenterJoints(COCO17)(pose_graph(scores=False))
+    assert not torch.allclose(unweighted.x.view(2, 17, -1, 2)[0, :, 1], d.x.view(2, 17, -1, 2)[0, :, 1])
+
+
+def test_score_weighted_centre_falls_back_when_no_centre_joint_is_seen():
+    from skelgraph.skeleton import COCO17
+
+    raw = pose_graph(M=1)
+    raw.score.view(17, -1)[COCO17.index(list(COCO17.center)), 2] = 0.0
+    before = raw.x.clone().view(17, -1, 2)
+    d = CenterJoints(COCO17)(raw)
+    plain = before[COCO17.index(list(COCO17.center)), 2].mean(0)
+    torch.testing.assert_close(d.x.view(17, -1, 2)[:, 2], before[:, 2] - plain)
+
+
+def test_2d_rotations_turn_the_image_plane():
+    torch.manual_seed(0)
+    raw = pose_graph(M=1)
+    before = raw.x.clone()
+    d = RandomRotation((0, 0, 40))(raw)
+    # A rotation about the origin: norms kept, one angle for every joint and frame, within the bound.
+    torch.testing.assert_close(d.x.norm(dim=-1), before.norm(dim=-1))
+    angle = torch.atan2(d.x[..., 1], d.x[..., 0]) - torch.atan2(before[..., 1], before[..., 0])
+    angle = (torch.remainder(angle + math.pi, 2 * math.pi) - math.pi)[before.norm(dim=-1) > 0]  # a missed joint
+    assert angle.std() < 1e-4 and abs(float(angle.mean())) <= math.radians(40) + 1e-5
+    with pytest.raises(ValueError, match="2-D or 3-D"):
+        RandomRotation(10)(type(raw)(x=torch.zeros(17, 4, 5), num_bodies=torch.tensor([1])))
+
+
+def test_2d_view_normalize_puts_hip_to_spine_on_plus_y():
+    from dataclasses import replace
+
+    from skelgraph.skeleton import COCO17
+
+    layout = replace(COCO17, name="coco17_view", view=("left_hip", "left_shoulder", "left_shoulder",
+                                                       "right_shoulder"))
+    raw = CenterJoints(layout)(pose_graph(M=1))
+    before = raw.x.clone()
+    d = ViewNormalize(layout)(raw)
+    x = d.x.view(17, -1, 2)
+    up = x[COCO17.index("left_shoulder"), 0] - x[COCO17.index("left_hip"), 0]
+    assert abs(float(up[0])) < 1e-3 and float(up[1]) > 0
+    torch.testing.assert_close(d.x.norm(dim=-1), before.norm(dim=-1))
+    with pytest.raises(ValueError, match="view"):
+        ViewNormalize(COCO17)  # COCO has no mid-hip or spine joint: no view joints
+
+
+def test_2d_frame_sampling_padding_and_body_transforms_carry_the_scores():
+    from skelgraph.transforms import AddVelocity, AppendScore, PerFrameGraphs, RandomSwapBodies
+
+    d = pose_graph(T=10)
+    x, s = d.x.clone(), d.score.clone()
+    sampled = FixedLength(4)(d.clone())
+    idx = torch.linspace(0, 9, 4).round().long()
+    torch.testing.assert_close(sampled.x, x[:, idx])
+    torch.testing.assert_close(sampled.score, s[:, idx])
+    padded = FixedLength(12)(d.clone())
+    assert padded.score.shape == (34, 12) and (padded.score[:, 10:] == 0).all()
+    swapped = RandomSwapBodies(1.0)(d.clone())
+    torch.testing.assert_close(swapped.score.view(2, 17, -1), s.view(2, 17, -1).flip(0))
+    stacked = StackBodies(2)(d.clone())
+    assert stacked.x.shape == (17, 10, 4) and stacked.score.shape == (17, 10, 2)
+    torch.testing.assert_close(stacked.score[..., 1], s.view(2, 17, -1)[1])
+    with_score = AppendScore()(AddVelocity()(d.clone()))
+    assert with_score.x.shape == (34, 10, 5)  # x, y, dx, dy, score
+    torch.testing.assert_close(with_score.x[..., 4], s)
+    torch.testing.assert_close(with_score.x[..., :2], x)
+    frames = PerFrameGraphs()(FixedLength(10)(d.clone()))
+    assert frames.score.shape == (340,) and float(frames.score[10 * 3 + 4]) == float(s[3, 4])
+    lines = LineFeatures()(d.clone())
+    assert lines.x_line.shape == (34, 10, 2 * 16)  # C (J - 1) with C = 2
+    torch.testing.assert_close(lines.x_line, node_line_features(x, 17))
+    noisy = GaussianNoise((1.0, 2.0))(d.clone())
+    assert noisy.x.shape == x.shape and torch.equal(noisy.score, s)
+    with pytest.raises(ValueError, match="no confidence scores"):
+        AppendScore()(pose_graph(scores=False))

@@ -40,15 +40,15 @@ from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.transforms import BaseTransform
 
-from skelgraph.data import SkeletonSequence, to_data
+from skelgraph.data import FRAME_KEYS, SkeletonSequence, to_data
 from skelgraph.datasets.roots import DATA_ENV, REPO_DATA, default_root  # noqa: F401  (re-exported)
 from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError
 from skelgraph.skeleton import Layout
 
 #: Environment variable naming a folder for the processed caches (one sub-folder per dataset).
 CACHE_ENV = "SKELGRAPH_CACHE"
-#: Bumped when the processed format changes, so old caches are not reused.
-CACHE_VERSION = 2
+#: Bumped when the processed format changes, so old caches are not reused (3: confidence scores, 2-D layouts).
+CACHE_VERSION = 3
 #: Per-file content digests remembered between runs, in the cache folder (see :func:`fingerprint`).
 DIGEST_MEMO = "raw-digests.json"
 
@@ -331,7 +331,8 @@ class SkeletonDataset(InMemoryDataset):
             # Sequences differ in length and PyG concatenates node features along the node axis only, so
             # [N, T, ...] features are stored as [N * T, ...] and unfolded again in get().
             for key, value in data.items():
-                if isinstance(value, Tensor) and value.dim() >= 3 and value.size(0) == data.num_nodes:
+                timed = value.dim() >= 3 or key in FRAME_KEYS if isinstance(value, Tensor) else False
+                if timed and value.size(0) == data.num_nodes:
                     data[key] = value.reshape(-1, *value.shape[2:])
                     time_keys.add(key)
             data_list.append(data)
@@ -355,6 +356,12 @@ class SkeletonDataset(InMemoryDataset):
     def __repr__(self) -> str:
         skipped = f", skipped={len(self.skipped)}" if self.skipped else ""
         return f"{type(self).__name__}({len(self)}, split={self.split!r}{skipped})"
+
+
+def spec_split(spec: dict[str, Any], split: str) -> str:
+    """The split name a ``meta["dataset"]`` of a user-data run stores for ``"train"`` / ``"test"`` (its
+    ``train_split`` / ``test_split``); any other name as given."""
+    return spec.get(f"{split}_split") or split if split in ("train", "test") else split
 
 
 def in_set(values: Tensor, allowed: Iterable[int]) -> Tensor:

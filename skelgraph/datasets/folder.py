@@ -12,7 +12,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from skelgraph.data import META_FIELDS, SkeletonSequence
-from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset
+from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset, spec_split
 from skelgraph.io.errors import SkeletonFormatError
 from skelgraph.io.folder import ARRAY_SUFFIXES, read_label_file, read_sequence
 from skelgraph.skeleton import Layout, get_layout
@@ -26,7 +26,8 @@ class SkeletonFolder(SkeletonDataset):
         root/
           labels.csv          name,label[,split][,subject][,camera][,setup][,repetition][,fold]
           classes.txt         optional: one class name per line, in label order
-          walk_01.npy         one file per sequence: .npy, .npz, .csv or .json (see skelgraph.io.folder)
+          walk_01.npy         one file per sequence: .npy, .npz, .csv or .json (see skelgraph.io.folder), 2-D or
+          ...                 3-D as the layout says, optionally with confidence scores
           ...
 
     ``label`` is a class index or a class name. Class names come from ``classes.txt`` when present, else from
@@ -41,6 +42,7 @@ class SkeletonFolder(SkeletonDataset):
         layout: The :class:`~skelgraph.skeleton.Layout` (or a registered layout name) of the recordings.
         split: Value of the ``split`` column to keep, or ``"all"``.
         labels: Name of the label file inside ``root``.
+        key: Key of the coordinates in ``.npz`` archives and JSON objects (``"skeletons"`` for NW-UCLA's files).
     """
 
     folder = "custom"
@@ -57,9 +59,11 @@ class SkeletonFolder(SkeletonDataset):
         force_reload: bool = False,
         log: bool = True,
         cache_dir: str | os.PathLike | None = None,
+        key: str = "coords",
     ) -> None:
         self.layout = get_layout(layout)  # type: ignore[misc]
         self.labels_file = labels
+        self.key = key
         self.rows = read_label_file(osp.join(str(root), labels))
         self.class_names = self._class_names(str(root))
         known = (*sorted({str(r["split"]) for r in self.rows if "split" in r}), "all")
@@ -68,6 +72,15 @@ class SkeletonFolder(SkeletonDataset):
                              f"{osp.join(str(root), labels)} knows {known}")
         self.splits = (split,)
         super().__init__(root, split, transform, pre_transform, pre_filter, force_reload, log, cache_dir)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], root: str | None, split: str, layout: Layout | str,
+                  **kwargs: Any) -> SkeletonFolder:
+        """The dataset a run of ``python -m skelgraph.train`` trained on, from its ``meta["dataset"]``
+        (:func:`~skelgraph.datasets.files.dataset_spec`): ``split`` ``"train"`` / ``"test"`` stand for the run's
+        training and test splits; ``root`` replaces the stored folder."""
+        return cls(root or spec["path"], layout, split=spec_split(spec, split), key=spec.get("key", "coords"),
+                   **kwargs)
 
     def _class_names(self, root: str) -> tuple[str, ...]:
         path = osp.join(root, "classes.txt")
@@ -101,15 +114,27 @@ class SkeletonFolder(SkeletonDataset):
         raise RawDataMissingError(f"no {self.labels_file} in {self.root}; see SkeletonFolder's docstring")
 
     def params(self) -> dict[str, Any]:
-        return dict(layout=repr(self.layout), joints=self.layout.joints, rows=self.rows, classes=self.class_names)
+        return dict(layout=self.layout.to_dict(), rows=self.rows, classes=self.class_names, key=self.key)
 
     def fingerprint_paths(self) -> list[str]:
         found = (self._find(str(r["name"])) for r in self.rows)
         return [osp.join(self.root, self.labels_file), *(p for p in found if p is not None)]
 
     def _find(self, name: str) -> str | None:
-        path = osp.join(self.root, name)
-        if osp.commonpath([osp.abspath(self.root), osp.abspath(path)]) != osp.abspath(self.root):
+        return self.find_file(self.root, name)
+
+    @staticmethod
+    def rows_of(root: str | os.PathLike, labels: str = "labels.csv") -> list[dict[str, str | int]]:
+        """The rows of a folder's label file (:func:`~skelgraph.io.read_label_file`)."""
+        return read_label_file(osp.join(str(root), labels))
+
+    @staticmethod
+    def find_file(root: str | os.PathLike, name: str) -> str | None:
+        """The array file of the label file's ``name`` in ``root`` (with its suffix, or the first of
+        :data:`~skelgraph.io.ARRAY_SUFFIXES` that exists); None when there is none."""
+        root = str(root)
+        path = osp.join(root, name)
+        if osp.commonpath([osp.abspath(root), osp.abspath(path)]) != osp.abspath(root):
             return None  # read_label_file refuses such names; never look outside the folder
         if osp.splitext(name)[1].lower() in ARRAY_SUFFIXES and osp.isfile(path):
             return path
@@ -126,7 +151,7 @@ class SkeletonFolder(SkeletonDataset):
                 self.skip(name, f"no file {name} with a suffix in {ARRAY_SUFFIXES} in {self.root}")
                 continue
             meta = {k: row[k] for k in META_FIELDS if k in row}
-            seq = read_sequence(path, self.layout, self._label(row, number), **meta)
+            seq = read_sequence(path, self.layout, self._label(row, number), key=self.key, **meta)
             seq.meta["name"] = name
             yield seq
 

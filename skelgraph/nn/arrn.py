@@ -91,7 +91,8 @@ class ARRNStream(nn.Module):
     """One ARRN-LSTM stream: skeleton node features ``[S * J, T, C]`` to class logits ``[S, K]``.
 
     Args:
-        in_channels: ``C``: 3 for joints, ``3 (J - 1)`` for lines.
+        in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
+            scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes, message_layers, mask, dropout, checkpoint,
             readout: As :class:`ARRNLSTM`.
     """
@@ -124,19 +125,38 @@ class ARRNStream(nn.Module):
             with torch.no_grad():
                 self.mask.fill_(1.0)
 
-    def forward(self, x: Tensor, num_frames: Tensor | None = None) -> Tensor:
-        """``x`` ``[S * J, T, C]`` body-major; ``num_frames`` ``[S]`` real frames per skeleton (optional)."""
+    def _frames(self, x: Tensor) -> Tensor:
+        """Everything before the LSTM, frame by frame (no frame sees another): ``[S * J, T, C]`` -> ``[S, T, 256]``."""
         J = self.num_joints
         v = self.embed(x)  # Eq. (1) / (3)
         w = to_skeletons(self.rrn(v, num_nodes_per_graph=J), J)  # Eq. (4)-(8): [S, J, T, M]
         if self.mask is not None:
             w = w * self.mask.view(1, J, 1, 1)
-        p = self.att(w.permute(0, 2, 1, 3).flatten(2))  # Eq. (9): [S, T, 256]
-        q = self.dropout(p)
-        for k, lstm in enumerate(self.lstms):  # Eq. (10)
-            q = lstm(q)[0]
+        return self.dropout(self.att(w.permute(0, 2, 1, 3).flatten(2)))  # Eq. (9): [S, T, 256]
+
+    def _lstm(self, q: Tensor, state: list[tuple[Tensor, Tensor]] | None = None
+              ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """The LSTM stack (Eq. 10) from ``state`` (None: zeros); returns every frame's output and the new state."""
+        states = []
+        for k, lstm in enumerate(self.lstms):
+            q, hc = lstm(q, None if state is None else state[k])
+            states.append(hc)
             if k < len(self.lstms) - 1:
                 q = self.dropout(q)
+        return q, states
+
+    def step(self, x: Tensor, state: list[tuple[Tensor, Tensor]] | None = None
+             ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """Online inference: the next frame(s) ``x`` ``[S * J, t, C]`` of every skeleton, the LSTM ``state`` after
+        the frames before (None at the start). Returns the logits ``[S, K]`` read at the last frame given (what
+        :meth:`forward` gives on the whole prefix) and the state after it; the work does not grow with the
+        frames already seen."""
+        q, state = self._lstm(self._frames(x), state)
+        return self.classifier(self.dropout(q[:, -1])), state
+
+    def forward(self, x: Tensor, num_frames: Tensor | None = None) -> Tensor:
+        """``x`` ``[S * J, T, C]`` body-major; ``num_frames`` ``[S]`` real frames per skeleton (optional)."""
+        q, _ = self._lstm(self._frames(x))
         if self.readout == "last_valid" and num_frames is not None:
             last = (num_frames.clamp(1, q.size(1)) - 1).to(q.device)
             q_last = q[torch.arange(q.size(0), device=q.device), last]
@@ -158,8 +178,10 @@ class ARRNLSTM(nn.Module):
     Args:
         num_joints: ``J``, joints per skeleton (nodes per RRN graph, length of the mask).
         num_classes: ``K``.
-        in_channels: Coordinates per joint (3; 6 for two bodies side by side,
-            :class:`~skelgraph.transforms.StackBodies`); the line stream gets ``in_channels (J - 1)``.
+        in_channels: Features per joint: 3 for 3-D coordinates, 2 for 2-D keypoints, doubled with
+            :class:`~skelgraph.transforms.AddVelocity`, one more with :class:`~skelgraph.transforms.AppendScore`
+            (:func:`~skelgraph.training.registry.pipeline_channels` of a pipeline); the line stream gets
+            ``in_channels (J - 1)``.
         T: Frames per sample; the model accepts any length, this records the paper's
             :class:`~skelgraph.transforms.FixedLength` setting for pipelines.
         M: Embedding size, also the RRN state size.
@@ -219,28 +241,51 @@ class ARRNLSTM(nn.Module):
 
     def stream_logits(self, data: Data) -> dict[str, Tensor]:
         """Per-stream logits ``[B, K]``, averaged over the bodies of each sample (multi-body rule)."""
+        num_frames = data.num_frames if "num_frames" in data else None
+        return self._streams(data, lambda name, stream, feats, sk_batch: stream(
+            feats, num_frames[sk_batch] if num_frames is not None else None))
+
+    def _streams(self, data: Data, run: Any) -> dict[str, Tensor]:
+        """``run(name, stream, features, skeleton batch)`` per stream, its ``[S, K]`` logits averaged over the
+        bodies of each sample (multi-body rule)."""
         J = self.config.num_joints
         x = data.x
         check_node_features(x, J, self.config.in_channels, type(self).__name__)
         node_batch = data.batch if data.batch is not None else x.new_zeros(x.size(0), dtype=torch.long)
         sk_batch = skeleton_batch(node_batch, J)
         num_samples = data.num_graphs if data.batch is not None else 1
-        num_frames = data.num_frames[sk_batch] if "num_frames" in data else None
         out = {}
         for name, stream in self.streams.items():
             if name == "joint":
                 feats = x
             else:
                 feats = data.x_line if "x_line" in data else node_line_features(x, J)
-            logits = stream(feats, num_frames)
+            logits = run(name, stream, feats, sk_batch)
             out[name] = scatter(logits, sk_batch, dim=0, dim_size=num_samples, reduce="mean")
         return out
 
-    def forward(self, data: Data) -> Tensor:
-        logits = self.stream_logits(data)
+    def _fused(self, logits: dict[str, Tensor]) -> Tensor:
         if len(logits) == 1:
             return next(iter(logits.values()))
         return fuse_scores(logits["joint"], logits["line"], self.alpha)  # Eq. (12)
+
+    def forward(self, data: Data) -> Tensor:
+        return self._fused(self.stream_logits(data))
+
+    def step(self, data: Data, state: dict[str, Any] | None = None) -> tuple[Tensor, dict[str, Any]]:
+        """Online inference, one frame (or a few) at a time: ``data.x`` ``[N, t, C]`` holds the next frames of
+        every skeleton (pre-processed as for :meth:`forward`), ``state`` what the previous call returned (None at
+        the start). Returns the scores ``[B, K]`` :meth:`forward` gives on everything seen so far, and the new
+        state: each stream's LSTM states, so the work per frame does not grow with the frames seen (every layer
+        before the LSTM works frame by frame). Keep the bodies of a stream in the same order at every call."""
+        state = state or {}
+        new: dict[str, Any] = {}
+
+        def run(name: str, stream: ARRNStream, feats: Tensor, sk_batch: Tensor) -> Tensor:
+            logits, new[name] = stream.step(feats, state.get(name))
+            return logits
+
+        return self._fused(self._streams(data, run)), new
 
     def loss_terms(self, data: Data) -> dict[str, Tensor]:
         """The training objective and its parts, from one forward pass.

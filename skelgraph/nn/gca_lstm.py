@@ -357,7 +357,8 @@ class GCALSTM(_IterativeModel):
         init, attention, share_within, share_across, attention_channels: see :class:`AttentionStream`; the
             defaults are the paper's choices (feed-forward initialisation, informativeness gate, sharing within
             iterations, not across).
-        in_channels: Size of the joint features (3 coordinates).
+        in_channels: Size of the joint features: 3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity,
+            scores or stacked bodies (:func:`~skelgraph.training.registry.pipeline_channels` of a pipeline).
         hidden_channels: ST-LSTM state and memory size (128).
         dropout: 0.5, after the first layer and before the classifier.
         chain: ``"tree"`` (tree traversal) or ``"simple"`` joint order, see :meth:`Layout.chain`.
@@ -428,7 +429,11 @@ class TwoStreamGCALSTM(_IterativeModel):
     The streams share the first ST-LSTM layer; each has its own global context memory, second layer, attention
     weights and classifier. The prediction averages the two streams' class probabilities, so ``forward``
     returns log-probabilities; the training loss is the mean of the two streams' negative log-likelihoods.
-    Arguments as :class:`GCALSTM`.
+    Arguments as :class:`GCALSTM`; the layout must have body parts (:attr:`~skelgraph.skeleton.Layout.parts`,
+    as every built-in body layout has; a hand has none).
+
+    Raises:
+        ValueError: the layout has no body parts.
     """
 
     _repr_keys = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames", "num_iterations")
@@ -451,6 +456,7 @@ class TwoStreamGCALSTM(_IterativeModel):
         forget_bias: float = -1.0,
     ) -> None:
         hparams = init_arguments(locals())
+        layout.require("parts", "TwoStreamGCALSTM (its coarse stream attends to body parts, Eq. (10)-(13))")
         super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
         self.hparams, self.num_classes = hparams, num_classes
         kwargs = dict(

@@ -137,7 +137,8 @@ def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
                     in_channels: int = 3) -> tuple[Any, dict[str, Any]]:
     """The ``--model`` of :func:`add_gca_arguments` (GCA-LSTM, two-stream GCA-LSTM or an ST-LSTM baseline) and
     the keyword arguments it was built with (what a checkpoint stores to rebuild it). ``in_channels``: features
-    per joint (3, or 6 with two stacked bodies)."""
+    per joint (:func:`~skelgraph.training.registry.pipeline_channels`: 3 for 3-D joints, 2 for 2-D, 6 with two
+    stacked 3-D bodies, ...)."""
     from skelgraph.nn.gca_lstm import GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
 
     common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
@@ -248,13 +249,15 @@ class RecipeSplits:
 
 def recipe_pipeline(args: argparse.Namespace, train: Any) -> dict[str, Any]:
     """The pipeline spec of the options: centre, scale to unit variance (``1 / std`` of ``train``'s centred
-    coordinates), ``args.T`` frames, stacked bodies with ``--bodies stacked``, velocity and augmentation."""
+    coordinates), ``args.T`` frames, stacked bodies with ``--bodies stacked``, velocity, the confidence score as
+    a channel (``args.score_channel``, set by ``python -m skelgraph.train --score-channel``) and augmentation."""
     layout = train.layout
     stack = STACKED_BODIES if getattr(args, "bodies", "separate") == "stacked" else 0
     augment = {"swap": getattr(args, "swap", 0.0), "rotate": (0.0, getattr(args, "rotate", 0.0), 0.0),
                "scale": getattr(args, "random_scale", None), "noise": getattr(args, "noise", 0.0)}
-    return pipeline_spec(layout.name, args.T, scale=coordinate_scale(train, layout), stack_bodies=stack,
-                         velocity=getattr(args, "velocity", False), augment=augment)
+    return pipeline_spec(layout, args.T, scale=coordinate_scale(train, layout), stack_bodies=stack,
+                         velocity=getattr(args, "velocity", False), augment=augment,
+                         score=getattr(args, "score_channel", False))
 
 
 def prepare_splits(args: argparse.Namespace, train_full: Any, test: Any) -> RecipeSplits:
@@ -399,16 +402,19 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
 
 def train_arrn(args: argparse.Namespace, preset: str, train_full: Any, test: Any, out: str | None,
                dataset_meta: dict[str, Any], *, save_checkpoints: bool = True, **paper: Any) -> dict[str, Any]:
-    """Build (:func:`build_arrn_model` on ``preset``), train and test ARRN-LSTM on a dataset's splits. The best
+    """Build (:func:`build_arrn_model` on ``preset``, ``in_channels`` from the pipeline: the layout's coordinates,
+    with ``--velocity`` their displacements too), train and test ARRN-LSTM on a dataset's splits. The best
     epoch and, with two streams, ``alpha`` of Eq. (12) are chosen on training data (``--selection``).
     ``paper`` are :class:`~skelgraph.training.TrainConfig` fields (the optimiser and schedule). ``out=None`` with
     ``save_checkpoints=False`` writes nothing (folds of a leave-one-out protocol). Returns the run's metrics."""
     K = len(train_full.class_names)
 
     def build(spec: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        if spec.get("velocity") or spec.get("stack_bodies"):
-            raise SystemExit("the ARRN recipes take 3-channel joints only (no --velocity, no stacked bodies)")
-        model = build_arrn_model(args, preset, K, num_joints=train_full.layout.num_joints)
+        if spec.get("stack_bodies"):
+            raise SystemExit("the ARRN recipes run every body on its own (no stacked bodies): their line features "
+                             "are between the joints of one body")
+        model = build_arrn_model(args, preset, K, num_joints=train_full.layout.num_joints,
+                                 in_channels=pipeline_channels(spec))
         return model, model_spec(model)
 
     return _train_and_test(args, train_full, test, out, dataset_meta, build, paper, save_checkpoints=save_checkpoints,

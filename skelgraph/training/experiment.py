@@ -380,15 +380,15 @@ def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
         model.train(was_training)
 
 
-def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout) -> tuple[Any, torch.Tensor, JointWeights,
-                                                                              int] | None:
+def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout, channels_per_body: int | None = None
+                        ) -> tuple[Any, torch.Tensor, JointWeights, int] | None:
     """Drawable bodies ``[B, J, T, D]``, their weights ``[P, B, J, T]``, the weights, and the real frame count."""
     from skelgraph.training.plots import skeleton_bodies
 
     jw = joint_weights(model, sample)
     if jw is None:
         return None
-    bodies = skeleton_bodies(sample.x.cpu(), layout)
+    bodies = skeleton_bodies(sample.x.cpu(), layout, channels_per_body)
     # A skeleton of the model is one body, or several bodies side by side in the channels (StackBodies).
     per_skeleton = bodies.shape[0] // jw.weights.size(1)
     weights = jw.weights.repeat_interleave(per_skeleton, dim=1)
@@ -396,16 +396,29 @@ def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout) -> tuple[
     return bodies, weights, jw, max(1, min(frames, sample.x.size(1)))
 
 
-def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None) -> Path | None:
+def body_channels(meta: dict[str, Any]) -> int | None:
+    """Features per body in a run's pre-processed samples (coordinates first, then velocity and score), from
+    its ``meta["pipeline"]``; None without one (the layout's coordinates alone)."""
+    from skelgraph.training.registry import pipeline_channels
+
+    spec = meta.get("pipeline")
+    if not spec:
+        return None
+    return pipeline_channels(spec) // max(spec.get("stack_bodies", 0), 1)
+
+
+def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None,
+                   channels_per_body: int | None = None) -> Path | None:
     """Draw the model's joint weights (:func:`joint_weights`, averaged over the sample's real frames) on the
     sample's skeletons at its middle frame; every body of the sample is its own skeleton. ``up`` overrides the
-    layout's up axis (``"+y"`` after :class:`~skelgraph.transforms.ViewNormalize`). Returns None for models
+    layout's up axis (``"+y"`` after :class:`~skelgraph.transforms.ViewNormalize`); ``channels_per_body``: the
+    features of one body (:func:`body_channels`; default the layout's coordinates). Returns None for models
     without joint weights."""
     import numpy as np
 
     from skelgraph.training.plots import plot_joint_weights
 
-    drawn = _bodies_and_weights(model, sample, layout)
+    drawn = _bodies_and_weights(model, sample, layout, channels_per_body)
     if drawn is None:
         return None
     bodies, weights, jw, n = drawn
@@ -418,12 +431,12 @@ def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up
 
 
 def animate_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None,
-                      fps: float = 8.0) -> Path | None:
+                      fps: float = 8.0, channels_per_body: int | None = None) -> Path | None:
     """An animated GIF of the sample's skeletons over its real frames with the model's per-frame joint weights
     (:func:`joint_weights`). Returns None for models without joint weights."""
     from skelgraph.training.plots import SkeletonAnimation
 
-    drawn = _bodies_and_weights(model, sample, layout)
+    drawn = _bodies_and_weights(model, sample, layout, channels_per_body)
     if drawn is None:
         return None
     bodies, weights, jw, n = drawn
@@ -437,7 +450,10 @@ def describe_dataset(meta: dict[str, Any]) -> str:
     d = dict(meta.get("dataset") or {})
     name = str(d.pop("name", ""))
     full = d.pop("full", None)
-    details = [f"{k} {v}" for k, v in d.items()] + (["bundled samples only"] if full is False else [])
+    if "path" in d:  # users' data: the file or folder's name says enough in a title
+        d["path"] = Path(str(d["path"])).name
+    details = [f"{k} {v}" for k, v in d.items() if not isinstance(v, (dict, list))]
+    details += ["bundled samples only"] if full is False else []
     return ", ".join([name, *details]) if name else ", ".join(details)
 
 
@@ -556,8 +572,9 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
                                title=f"{data_name + ', ' if data_name else ''}test split: top-1 {top1:.1%} "
                                      f"({result['test']['samples']} samples)")
             if test_set is not None and len(test_set):
-                plot_attention(trainer.model, test_set[0], layout, out / "attention.png", up=plot_up(meta))
-                animate_attention(trainer.model, test_set[0], layout, out / "attention.gif", up=plot_up(meta))
+                drawing = dict(up=plot_up(meta), channels_per_body=body_channels(meta))
+                plot_attention(trainer.model, test_set[0], layout, out / "attention.png", **drawing)
+                animate_attention(trainer.model, test_set[0], layout, out / "attention.gif", **drawing)
         except ImportError as err:
             print(f"no plots: {err}")
     result["train_seconds"] = seconds  # returned for reports, kept out of metrics.json (see timing.json)

@@ -4,6 +4,10 @@ A recipe stores ``meta = {"model": model_spec(model), "pipeline": pipeline_spec(
 every checkpoint, so :mod:`skelgraph.predict` can classify new files with nothing but the checkpoint, and
 :mod:`skelgraph.noise` can re-evaluate it on its test split.
 
+Layouts are stored whole, as plain data (:meth:`~skelgraph.skeleton.Layout.to_dict`), so a checkpoint of a model
+trained on any layout (a pose estimator's, or one of your own) is rebuilt without that layout being registered;
+specs of older checkpoints, which name a built-in layout, still load.
+
 A spec names its class by qualified name, and only names on an explicit allow-list can be built
 (:data:`MODEL_CLASSES`, :data:`CONFIG_CLASSES`; add your own with :func:`register_model`): a checkpoint cannot
 make :func:`build_model` call any other function or class, of skelgraph or elsewhere.
@@ -21,6 +25,7 @@ from torch_geometric.transforms import Compose
 from skelgraph.skeleton import Layout, get_layout
 from skelgraph.transforms import (
     AddVelocity,
+    AppendScore,
     CenterJoints,
     FixedLength,
     GaussianNoise,
@@ -76,7 +81,8 @@ def _resolve(qualname: Any, allowed: dict[str, tuple[str, str]], what: str) -> A
 
 def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
     """How to rebuild ``model``: its class and the keyword arguments it was built with (its ``hparams``, or
-    ``kwargs`` when given); a :class:`~skelgraph.skeleton.Layout` is stored by name, tuples as lists.
+    ``kwargs`` when given); a :class:`~skelgraph.skeleton.Layout` is stored whole as plain data
+    (:meth:`~skelgraph.skeleton.Layout.to_dict`), tuples as lists.
 
     Raises:
         ValueError: the class is not on the allow-list (so :func:`build_model` could not rebuild it), or the
@@ -87,7 +93,8 @@ def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
         if not hasattr(model, "hparams"):
             raise ValueError(f"{type(model).__name__} has no hparams: pass the keyword arguments it was built with")
         kwargs = model.hparams
-    kw = {k: v.name if isinstance(v, Layout) else list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+    kw = {k: v.to_dict() if isinstance(v, Layout) else list(v) if isinstance(v, tuple) else v
+          for k, v in kwargs.items()}
     return {"class": _qualname(model), "kwargs": kw}
 
 
@@ -107,31 +114,48 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
 
 
 def pipeline_spec(
-    layout: str, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
-    velocity: bool = False, augment: dict[str, Any] | None = None,
+    layout: str | Layout, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
+    velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False,
 ) -> dict[str, Any]:
-    """The pre-processing of a recipe: centre on the layout's centre joints, optional view normalisation,
-    coordinates multiplied by ``scale``, ``T`` frames, with ``velocity`` each joint's displacement since the
-    previous frame appended (:class:`~skelgraph.transforms.AddVelocity`), and with ``stack_bodies > 0`` that many
-    bodies side by side in the channels (:class:`~skelgraph.transforms.StackBodies`).
+    """The pre-processing of a recipe: centre on the layout's centre joints (score-weighted where the data has
+    confidences), optional view normalisation, coordinates multiplied by ``scale``, ``T`` frames, with
+    ``velocity`` each joint's displacement since the previous frame appended
+    (:class:`~skelgraph.transforms.AddVelocity`), with ``score`` each joint's confidence appended
+    (:class:`~skelgraph.transforms.AppendScore`), and with ``stack_bodies > 0`` that many bodies side by side in
+    the channels (:class:`~skelgraph.transforms.StackBodies`). ``layout`` (a registered name or a layout) is
+    stored whole (:meth:`~skelgraph.skeleton.Layout.to_dict`).
 
     ``augment`` (training only): ``swap`` (probability of :class:`~skelgraph.transforms.RandomSwapBodies`),
-    ``rotate`` (``(x, y, z)`` degrees of :class:`~skelgraph.transforms.RandomRotation`), ``scale`` (``(low,
-    high)`` of :class:`~skelgraph.transforms.RandomScale`), ``noise`` (sigma of
-    :class:`~skelgraph.transforms.GaussianNoise` in the scaled units); absent or zero entries are off."""
-    return {"layout": layout, "T": T, "view_normalize": view_normalize, "scale": scale, "stack_bodies": stack_bodies,
-            "velocity": velocity, "augment": dict(augment or {})}
+    ``rotate`` (``(x, y, z)`` degrees of :class:`~skelgraph.transforms.RandomRotation`; 2-D layouts turn in the
+    image plane by the largest of them), ``scale`` (``(low, high)`` of :class:`~skelgraph.transforms.RandomScale`),
+    ``noise`` (sigma of :class:`~skelgraph.transforms.GaussianNoise` in the scaled units); absent or zero entries
+    are off."""
+    spec = {"layout": get_layout(layout).to_dict(), "T": T, "view_normalize": view_normalize, "scale": scale,
+            "stack_bodies": stack_bodies, "velocity": velocity, "augment": dict(augment or {})}
+    if score:  # only when on: specs of earlier checkpoints and runs stay as they were
+        spec["score"] = True
+    return spec
 
 
-def pipeline_channels(spec: dict[str, Any], coordinates: int = 3) -> int:
-    """Features per node after the pipeline: coordinates, doubled with velocity, times the stacked bodies."""
-    return coordinates * (2 if spec.get("velocity") else 1) * max(spec.get("stack_bodies", 0), 1)
+def pipeline_layout(spec: dict[str, Any]) -> Layout:
+    """The layout of a pipeline spec (stored whole, or by name in older checkpoints)."""
+    return get_layout(spec["layout"])
 
 
-def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None) -> Compose:
+def pipeline_channels(spec: dict[str, Any], coordinates: int | None = None) -> int:
+    """Features per node after the pipeline: the layout's coordinates (``coordinates`` overrides), doubled with
+    velocity, one more with the score, times the stacked bodies."""
+    C = coordinates if coordinates is not None else pipeline_layout(spec).ndim
+    per_body = C * (2 if spec.get("velocity") else 1) + (1 if spec.get("score") else 0)
+    return per_body * max(spec.get("stack_bodies", 0), 1)
+
+
+def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None,
+                    resample: bool = True) -> Compose:
     """The transform of :func:`pipeline_spec`; ``train=True`` samples frames at random (ARRN-LSTM, Section
-    4.1), and ``extra`` transforms (augmentation) run after the frame sampling."""
-    layout = get_layout(spec["layout"])
+    4.1), and ``extra`` transforms (augmentation) run after the frame sampling. ``resample=False`` leaves out
+    :class:`~skelgraph.transforms.FixedLength` (every frame kept: what online prediction runs frame by frame)."""
+    layout = pipeline_layout(spec)
     augment = (spec.get("augment") or {}) if train else {}
     steps: list = []
     if augment.get("swap"):
@@ -141,15 +165,20 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
         steps.append(ViewNormalize(layout))
     if spec.get("scale", 1.0) != 1.0:
         steps.append(ScaleCoordinates(spec["scale"]))
-    steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
+    if resample:
+        steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
     if augment.get("rotate") and any(augment["rotate"]):
-        steps.append(RandomRotation(tuple(augment["rotate"])))
+        rotate = tuple(augment["rotate"])
+        # A 2-D layout has one rotation, in the image plane (about z): the recipes' vertical-axis bound drives it.
+        steps.append(RandomRotation(rotate if layout.ndim == 3 else (0.0, 0.0, max(abs(r) for r in rotate))))
     if augment.get("scale"):
         steps.append(RandomScale(tuple(augment["scale"])))
     if augment.get("noise"):
         steps.append(GaussianNoise(augment["noise"]))
     if spec.get("velocity"):
         steps.append(AddVelocity())
+    if spec.get("score"):
+        steps.append(AppendScore())
     if spec.get("stack_bodies", 0):
         steps.append(StackBodies(spec["stack_bodies"]))
     return Compose(steps + list(extra or []))
@@ -163,6 +192,10 @@ DATASETS: dict[str, str] = {
     "sbu": "skelgraph.datasets.sbu.SBU",
     "florence_3d": "skelgraph.datasets.florence.Florence3D",
     "utkinect": "skelgraph.datasets.utkinect.UTKinect",
+    # Users' data (python -m skelgraph.train): the path and split names are in the spec.
+    "folder": "skelgraph.datasets.folder.SkeletonFolder",
+    "pyskl": "skelgraph.datasets.files.PYSKLDataset",
+    "ctrgcn": "skelgraph.datasets.files.CTRGCNDataset",
 }
 
 
@@ -175,8 +208,15 @@ def dataset_class(spec: dict[str, Any]) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
-def build_dataset(spec: dict[str, Any], root: str | None = None, split: str = "test", **kwargs: Any) -> Any:
+def build_dataset(spec: dict[str, Any], root: str | None = None, split: str = "test",
+                  layout: str | Layout | dict | None = None, **kwargs: Any) -> Any:
     """The ``split`` of the dataset a recipe trained on, from its ``meta["dataset"]``: the stored protocol
-    arguments (fold, subset, benchmark, protocol) are passed to the dataset class."""
+    arguments (fold, subset, benchmark, protocol) are passed to the dataset class. Users' data (a folder, a PYSKL
+    or CTR-GCN file, stored with its path and split names) also needs the ``layout`` (the pipeline's); ``split``
+    ``"train"`` / ``"test"`` then mean the run's training and test splits, and ``root`` replaces the path."""
     cls = dataset_class(spec)
+    if hasattr(cls, "from_spec"):
+        if layout is None:
+            raise ValueError(f"the {spec.get('name')} data of this checkpoint needs its layout to be read")
+        return cls.from_spec(spec, root, split, get_layout(layout), **kwargs)
     return cls(root, split=split, **cls.protocol_arguments(spec), **kwargs)

@@ -135,9 +135,28 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+def _layouts_as_data(description: dict[str, Any]) -> dict[str, Any]:
+    """``description`` with a layout stored by name (runs written before checkpoints stored layouts whole) replaced
+    by the registered layout's data, so that resuming such a run compares like with like."""
+    from skelgraph.skeleton import LAYOUTS
+
+    meta = description.get("meta")
+    if not isinstance(meta, dict):
+        return description
+    meta = dict(meta)
+    for part in ("pipeline", "model"):
+        holder = meta.get(part)
+        if part == "model" and isinstance(holder, dict):
+            holder = holder.get("kwargs")
+        if isinstance(holder, dict) and isinstance(holder.get("layout"), str) and holder["layout"] in LAYOUTS:
+            holder = dict(holder, layout=_plain(LAYOUTS[holder["layout"]].to_dict()))
+            meta[part] = holder if part == "pipeline" else dict(meta["model"], kwargs=holder)
+    return dict(description, meta=meta)
+
+
 def config_changes(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """``{"config.lr": (old, new), ...}`` for every difference that changes what is trained."""
-    a, b = _flatten(stored), _flatten(new)
+    a, b = _flatten(_layouts_as_data(stored)), _flatten(_layouts_as_data(new))
     missing = object()
     changes = {}
     for key in sorted(set(a) | set(b)):

@@ -50,7 +50,8 @@ def finished(tiny_runs, name: str) -> dict:
 
 def test_scripts_found() -> None:
     names = {s.name for s in SCRIPTS}
-    assert {"bench_flops.py", "bench_epoch.py", "bench_rrn.py", "bench_st_lstm.py", "bench_parse_ntu.py"} <= names
+    assert {"bench_flops.py", "bench_epoch.py", "bench_rrn.py", "bench_st_lstm.py", "bench_parse_ntu.py",
+            "bench_online.py"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
@@ -107,3 +108,11 @@ def test_st_lstm_tiny_reports_the_gemm_ceiling(tiny_runs) -> None:
         # The same analytic FLOPs as the FLOP benchmark's model count of a first layer.
         assert row["gflop"] * 1e9 == pytest.approx(count.total("forward") + count.total("backward"))
         assert row["ceiling_ratio"] == pytest.approx(row["best_s"]["loop"] * row["gemm_gflops"] / row["gflop"])
+
+
+def test_online_tiny(tiny_runs) -> None:
+    result = finished(tiny_runs, "bench_online.py")
+    assert [(r["model"], r["mode"]) for r in result["rows"]] == [("arrn", "incremental"), ("arrn", "window"),
+                                                                ("gca", "window")]
+    for row in result["rows"]:
+        assert row["frames"] == result["frames"] and 0 < row["median_ms"] <= row["p99_ms"]

@@ -1,7 +1,7 @@
 """The readers' fuzz harness, shared by ``test_io_fuzz.py`` (asserts) and ``bench/bench_fuzz_readers.py``
-(counts): a seed file per reader (bundled real NTU / MSR / SBU files; synthetic UTKinect, Florence, array and
-label files), a hypothesis strategy of mutations, and :func:`outcome`, which runs one mutated file through its
-reader and classifies what happened.
+(counts): a seed file per reader (bundled real NTU / MSR / SBU files; synthetic UTKinect, Florence, array, label,
+PYSKL pickle, CTR-GCN archive and NW-UCLA-style JSON files), a hypothesis strategy of mutations, and
+:func:`outcome`, which runs one mutated file through its reader and classifies what happened.
 
 Outcomes: ``"ok"`` (a well-formed result with finite coordinates), ``"clean"`` (a ``SkeletonFormatError``
 naming the file), ``"nonfinite"`` (a result holding NaN/Inf), ``"foreign:<type>"`` (any other exception, or a
@@ -12,27 +12,32 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from pose_files import pyskl_content, write_ctrgcn
 from skel_io_helpers import MSR_FILES, NTU_SAMPLES, SBU_FILES, UTK_RECORDINGS, write_florence, write_utkinect
 
 from skelgraph.data import SkeletonSequence
 from skelgraph.io import (
     SkeletonFormatError,
     read_array,
+    read_ctrgcn,
     read_florence3d,
     read_label_file,
     read_msr_action3d,
     read_ntu_skeleton,
+    read_pyskl,
     read_sbu,
+    read_sequence,
     read_utkinect,
     read_utkinect_labels,
 )
-from skelgraph.skeleton import SBU
+from skelgraph.skeleton import COCO17, KINECT_V1, SBU
 
 #: Finite in float64, Inf once stored as float32.
 F32_OVERFLOW_TOKENS = ("1e39", "-1e39", "3.5e38", "-3.4028236e38", "1e308")
@@ -152,6 +157,25 @@ def _labels(folder: Path) -> tuple[Path, Callable[[], Any]]:
     return path, lambda: read_label_file(path)
 
 
+def _pyskl(folder: Path) -> tuple[Path, Callable[[], Any]]:
+    path = folder / "ann.pkl"
+    path.write_bytes(pickle.dumps(pyskl_content(classes=2, train_per_class=1, test_per_class=0, T=(3, 4)),
+                                  protocol=4))
+    return path, lambda: list(read_pyskl(path).sequences(COCO17))
+
+
+def _ctrgcn(folder: Path) -> tuple[Path, Callable[[], Any]]:
+    path = write_ctrgcn(folder / "data.npz", SBU, train=2, test=1, T=4)
+    return path, lambda: [*read_ctrgcn(path, SBU, "train"), *read_ctrgcn(path, SBU, "test")]
+
+
+def _json_key(folder: Path) -> tuple[Path, Callable[[], Any]]:
+    path = folder / "a01_s01_e00_v01.json"
+    skeletons = (np.arange(3 * 20 * 3).reshape(3, 20, 3) / 7).round(3)
+    path.write_text(json.dumps({"file_name": path.stem, "skeletons": skeletons.tolist(), "label": 1}))
+    return path, lambda: read_sequence(path, KINECT_V1, key="skeletons")
+
+
 #: Reader name -> ``setup(folder)`` returning (the file to mutate, a call that reads it).
 TARGETS: dict[str, Callable[[Path], tuple[Path, Callable[[], Any]]]] = {
     "ntu": _copy(NTU_SAMPLES[1], NTU_SAMPLES[1].name, read_ntu_skeleton),
@@ -165,6 +189,9 @@ TARGETS: dict[str, Callable[[Path], tuple[Path, Callable[[], Any]]]] = {
     "array_npy": _array_seed(".npy"),
     "array_npz": _array_seed(".npz"),
     "label_file": _labels,
+    "pyskl": _pyskl,
+    "ctrgcn_npz": _ctrgcn,
+    "json_key": _json_key,
 }
 
 
@@ -172,7 +199,8 @@ def _finite(result: Any) -> bool:
     items = result if isinstance(result, list) else [result]
     for item in items:
         if isinstance(item, SkeletonSequence):
-            if not (np.isfinite(item.coords).all() and item.num_frames > 0):
+            score_ok = item.score is None or (np.isfinite(item.score).all() and (item.score >= 0).all())
+            if not (np.isfinite(item.coords).all() and item.num_frames > 0 and score_ok):
                 return False
         elif isinstance(item, np.ndarray) and not np.isfinite(item).all():
             return False

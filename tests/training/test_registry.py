@@ -44,3 +44,27 @@ def test_dataset_classes_by_recipe_name():
     assert dataset_class({"name": "florence_3d"}).units_per_cm is None
     with pytest.raises(ValueError, match="unknown dataset"):
         dataset_class({"name": "kinetics"})
+
+
+def test_layouts_are_stored_whole_as_plain_data():
+    """A model on an unregistered layout is rebuilt from its spec alone; older specs naming a layout still load."""
+    import json
+
+    from skelgraph.skeleton import LAYOUTS, Layout
+    from skelgraph.training.registry import build_transform, pipeline_channels, pipeline_spec
+
+    mine = Layout("unregistered_stick", ("head", "neck", "hip", "knee", "foot"),
+                  (("head", "neck"), ("neck", "hip"), ("hip", "knee"), ("knee", "foot")), ndim=2, up="-y")
+    assert mine.name not in LAYOUTS
+    torch.manual_seed(0)
+    model = GCALSTM(mine, 3, num_frames=4, in_channels=3, hidden_channels=4)
+    spec = json.loads(json.dumps(model_spec(model)))  # what a checkpoint keeps: plain data
+    assert spec["kwargs"]["layout"] == mine.to_dict()
+    rebuilt = build_model(spec)
+    assert rebuilt.layout == mine and repr(rebuilt) == repr(model)
+    rebuilt.load_state_dict(model.state_dict())
+    pipeline = json.loads(json.dumps(pipeline_spec(mine, 4, score=True)))
+    assert pipeline_channels(pipeline) == 3 and build_transform(pipeline).transforms[0].layout == mine
+    old = {"class": "skelgraph.nn.gca_lstm.GCALSTM", "kwargs": dict(spec["kwargs"], layout="sbu", in_channels=3)}
+    assert build_model(old).layout is SBU
+    assert pipeline_channels({"layout": "sbu", "T": 4, "stack_bodies": 2}) == 6  # an older pipeline spec
