@@ -363,6 +363,13 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
 
     selection = getattr(args, "selection", "val-split")
     chosen: dict[str, Any] | None = None
+    if selection == "inner-cv" and stepwise:
+        from skelgraph.training.experiment import given_options
+
+        if "selection" not in given_options(args):  # a recipe default, not the user's word: Algorithm 1 needs one
+            print("stepwise training moves between steps on a validation split: --selection val-split")
+            args = copy.copy(args)
+            args.selection = selection = "val-split"
     if selection == "inner-cv":
         if stepwise:
             raise SystemExit("stepwise training (Algorithm 1) moves between steps on a validation split: use "

@@ -84,7 +84,7 @@ def test_gca_sbu_tiny(tmp_path, model, training, bodies):
     out = tmp_path / "sbu"
     summary = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(out), "--tiny", "--folds", "0",
                             "--model", model, "--training", training, "--epochs", "2", "--T", "6", "--hidden", "8",
-                            "--bodies", bodies, "--no-progress"])
+                            "--bodies", bodies, "--no-progress", "--selection", "val-split"])
     assert summary["summary"]["n"] == 1
     metrics = json.loads((out / "fold0" / "metrics.json").read_text())
     assert metrics["meta"]["training"] == training
