@@ -226,3 +226,19 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
     assert config["lr"] == 0.002, "an explicit option beats the paper's value"
     assert metrics["meta"]["selection"] == "val-split" and "val" in metrics
     assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"
+
+
+def test_utkinect_gca_defaults_select_honestly(tmp_path, utk_data):
+    """Cross-subject: the epoch budget by inner cross-validation over the training subjects; leave-one-out: a
+    validation split (inner cross-validation would multiply its 199 folds by six)."""
+    from skelgraph.recipes.gca_lstm_utkinect import main
+
+    tiny = ["--data-root", utk_data, "--T", "6", "--hidden", "8", "--epochs", "2", "--no-progress"]
+    xsub = main([*tiny, "--out", str(tmp_path / "xsub")])
+    chosen = xsub["per_fold"]["0"]["selection"]
+    assert chosen["method"] == "inner-cv" and chosen["held_out"] == [[1], [3]], "training subjects 1 and 3"
+    metrics = json.loads((tmp_path / "xsub" / "fold0" / "metrics.json").read_text())
+    assert metrics["config"]["optimizer"] == "adam" and metrics["config"]["schedule"] == "none"
+    assert metrics["meta"]["training"] == "direct"
+    loso = main([*tiny, "--protocol", "loso", "--folds", "0", "--out", str(tmp_path / "loso")])
+    assert "selection" not in loso["per_fold"]["0"], "leave-one-out: validation split, no inner runs"
