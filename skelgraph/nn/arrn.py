@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from skelgraph.data import check_node_features, node_line_features, skeleton_batch, to_skeletons
+from skelgraph.data import check_node_features, node_line_features, skeleton_batch, skeleton_lengths, to_skeletons
 from skelgraph.nn._common import init_arguments, model_repr
 from skelgraph.nn.rrn import RRN
 
@@ -241,9 +241,8 @@ class ARRNLSTM(nn.Module):
 
     def stream_logits(self, data: Data) -> dict[str, Tensor]:
         """Per-stream logits ``[B, K]``, averaged over the bodies of each sample (multi-body rule)."""
-        num_frames = data.num_frames if "num_frames" in data else None
-        return self._streams(data, lambda name, stream, feats, sk_batch: stream(
-            feats, num_frames[sk_batch] if num_frames is not None else None))
+        lengths = skeleton_lengths(data, self.config.num_joints)
+        return self._streams(data, lambda name, stream, feats, sk_batch: stream(feats, lengths))
 
     def _streams(self, data: Data, run: Any) -> dict[str, Tensor]:
         """``run(name, stream, features, skeleton batch)`` per stream, its ``[S, K]`` logits averaged over the

@@ -46,6 +46,7 @@ from skelgraph.training.experiment import (
     run_experiment,
     select_fusion_weight,
     stratified_split,
+    stream_scores,
     subset,
     train_config,
 )
@@ -280,22 +281,7 @@ class _StreamLogits:
         self.val, self.epochs = val, []
 
     def __call__(self, trainer: Any, record: dict[str, Any]) -> None:
-        self.epochs.append(_stream_logits(trainer, self.val))
-
-
-def _stream_logits(trainer: Any, dataset: Any) -> tuple[Any, Any, Any]:
-    import torch
-
-    model = trainer.model
-    model.eval()
-    joint, line, ys = [], [], []
-    with torch.no_grad():
-        for batch in trainer.eval_loader(dataset):
-            logits = model.stream_logits(batch.to(trainer.device))
-            joint.append(logits["joint"].float().cpu())
-            line.append(logits["line"].float().cpu())
-            ys.append(batch.y.cpu())
-    return torch.cat(joint), torch.cat(line), torch.cat(ys)
+        self.epochs.append(stream_scores(trainer, self.val))
 
 
 def inner_cv(args: argparse.Namespace, train_full: Any, build: Callable[[dict[str, Any]], Any],
@@ -363,17 +349,20 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
 
     selection = getattr(args, "selection", "val-split")
     chosen: dict[str, Any] | None = None
-    if selection == "inner-cv" and stepwise:
+    if stepwise and selection == "inner-cv":
         from skelgraph.training.experiment import given_options
 
-        if "selection" not in given_options(args):  # a recipe default, not the user's word: Algorithm 1 needs one
-            print("stepwise training moves between steps on a validation split: --selection val-split")
-            args = copy.copy(args)
-            args.selection = selection = "val-split"
-    if selection == "inner-cv":
-        if stepwise:
+        if "selection" in given_options(args):
             raise SystemExit("stepwise training (Algorithm 1) moves between steps on a validation split: use "
                              "--selection val-split or --training direct")
+        # A recipe default, not the user's word: Algorithm 1 needs its validation split.
+        print("stepwise training moves between steps on a validation split: --selection val-split")
+        args = copy.copy(args)
+        args.selection = selection = "val-split"
+    if stepwise and (selection != "val-split" or args.val_fraction <= 0):
+        raise SystemExit("stepwise training needs a validation split: use --selection val-split with "
+                         "--val-fraction > 0")
+    if selection == "inner-cv":
         chosen = inner_cv(args, train_full, lambda spec: build(spec)[0], paper, two_streams=two_streams)
         args = copy.copy(args)
         args.epochs = chosen["epoch"]
@@ -451,8 +440,6 @@ def train_gca(args: argparse.Namespace, train_full: Any, test: Any, out: str | N
         return model, model_spec(model, **kwargs)
 
     stepwise = args.training == "stepwise" and args.model in ("gca", "gca2")
-    if stepwise and getattr(args, "selection", "val-split") == "val-split" and args.val_fraction <= 0:
-        raise SystemExit("stepwise training needs a validation split: use --val-fraction > 0")
     return _train_and_test(args, train_full, test, out, dataset_meta, build, paper, save_checkpoints=save_checkpoints,
                            stepwise=stepwise)
 

@@ -581,26 +581,31 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
     return result
 
 
+@torch.no_grad()
+def stream_scores(trainer: Trainer, dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An ARRN-LSTM's per-stream logits on ``dataset`` and its labels: ``(joint [N, K], line [N, K], y [N])``,
+    this rank's shard."""
+    model = trainer.model
+    model.eval()
+    joint, line, ys = [], [], []
+    for batch in trainer.eval_loader(dataset):
+        batch = batch.to(trainer.device)
+        logits = model.stream_logits(batch)
+        joint.append(logits["joint"].float().cpu())
+        line.append(logits["line"].float().cpu())
+        ys.append(batch.y.cpu())
+    return torch.cat(joint), torch.cat(line), torch.cat(ys)
+
+
 def select_fusion_weight(trainer: Trainer, val_set: Dataset) -> dict[str, Any]:
     """ARRN-LSTM Eq. (12): pick ``alpha`` on the validation split's per-stream scores and set it in the model."""
     from skelgraph.nn.arrn import select_alpha
 
-    model = trainer.model
-    model.eval()
-    joint, line, ys = [], [], []
-    with torch.no_grad():
-        for batch in trainer.eval_loader(val_set):
-            batch = batch.to(trainer.device)
-            logits = model.stream_logits(batch)
-            joint.append(logits["joint"].float().cpu())
-            line.append(logits["line"].float().cpu())
-            ys.append(batch.y.cpu())
-    y = torch.cat(ys)
+    joint, line, y = stream_scores(trainer, val_set)
     if trainer.world > 1:  # every rank needs the same alpha: gather the shards
         parts: list[Any] = [None] * trainer.world
-        torch.distributed.all_gather_object(parts, (torch.cat(joint), torch.cat(line), y))
-        joint, line, ys = [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts]
-        y = torch.cat(ys)
-    alpha = select_alpha(torch.cat(joint), torch.cat(line), y)
-    model.set_alpha(alpha)
+        torch.distributed.all_gather_object(parts, (joint, line, y))
+        joint, line, y = (torch.cat([p[i] for p in parts]) for i in range(3))
+    alpha = select_alpha(joint, line, y)
+    trainer.model.set_alpha(alpha)
     return {"alpha": alpha}
