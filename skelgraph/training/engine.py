@@ -408,8 +408,9 @@ class Trainer:
         return float(total[0] / count)
 
     @torch.no_grad()
-    def evaluate(self, dataset: Dataset, iteration: int | None = None) -> ClassificationMeter:
-        """Scores of the whole dataset (summed across ranks). ``iteration`` picks a GCA-LSTM iteration."""
+    def evaluate(self, dataset: Dataset, iteration: int | None = None, terms: bool = True) -> ClassificationMeter:
+        """Scores of the whole dataset (summed across ranks). ``iteration`` picks a GCA-LSTM iteration;
+        ``terms=False`` skips the ``loss_terms`` parts (their extra forward pass) where nobody reads them."""
         self.model.eval()
         num_classes = self._num_classes()
         meter = ClassificationMeter(num_classes)
@@ -418,11 +419,11 @@ class Trainer:
             with self._autocast():
                 scores = self.model(batch) if iteration is None else self.model(batch, iteration=iteration)
                 # The parts of the objective, for curves that compare like with like (one more forward pass).
-                terms = self.model.loss_terms(batch) if iteration is None and hasattr(self.model, "loss_terms") \
-                    else {}
+                parts = self.model.loss_terms(batch) if terms and iteration is None \
+                    and hasattr(self.model, "loss_terms") else {}
             scores = scores.float()
             meter.update(scores, batch.y, F.cross_entropy(scores, batch.y, reduction="sum"),
-                         {k: float(v) for k, v in terms.items() if k != "loss"})
+                         {k: float(v) for k, v in parts.items() if k != "loss"})
         meter.all_reduce()
         return meter
 
@@ -510,7 +511,7 @@ class Trainer:
                 self.state.best_epoch = self.state.epoch + 1
             for name, dataset in self.monitor.items():  # logged only; selects nothing
                 it = self.state.trained_step if c.stepwise else None
-                seen = self.evaluate(dataset, iteration=it).compute()
+                seen = self.evaluate(dataset, iteration=it, terms=False).compute()  # only top-1 and loss logged
                 record.update({f"{name}_top1": seen["top1"], f"{name}_loss": seen["loss"]})
             for callback in self.callbacks:
                 callback(self, record)
