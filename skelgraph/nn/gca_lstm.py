@@ -55,6 +55,22 @@ def _sample_mean(per_skeleton: Tensor, data: Data, num_joints: int) -> Tensor:
     return scatter(per_skeleton, sample, dim=0, dim_size=data.num_graphs, reduce="mean")
 
 
+def _real_steps(values: Tensor, lengths: Tensor | None) -> Tensor:
+    """``[S, L, T, ...]`` with the padded frames (``t >= lengths[s]``) zeroed (unchanged without lengths)."""
+    if lengths is None:
+        return values
+    valid = frame_mask(lengths, values.size(2), values.device)
+    return values * valid.view(valid.size(0), 1, valid.size(1), *([1] * (values.dim() - 3))).to(values.dtype)
+
+
+def _step_mean(values: Tensor, lengths: Tensor | None) -> Tensor:
+    """Mean of ``[S, L, T, ...]`` over the real steps ``(L, t < lengths[s])``."""
+    if lengths is None:
+        return values.mean(dim=(1, 2))
+    count = (lengths.to(values.dtype) * values.size(1)).view(-1, *([1] * (values.dim() - 3)))
+    return _real_steps(values, lengths).sum(dim=(1, 2)) / count
+
+
 def _unique(params: list[nn.Parameter]) -> list[nn.Parameter]:
     return list(dict.fromkeys(params))  # tensors hash by identity; keeps first-seen order
 
@@ -209,13 +225,10 @@ class AttentionStream(nn.Module):
         if not 0 <= n_last <= self.num_iterations:
             raise ValueError(f"iteration must be in 0..{self.num_iterations}, got {iteration}")
         valid = frame_mask(lengths, h.size(2), h.device)
-        h_real = h if valid is None else h * valid[:, None, :, None].to(h.dtype)
         if self.init_memory is not None:
-            memory = F.relu(self.init_memory(h_real.flatten(1)))
-        elif valid is None:
-            memory = h.mean(dim=(1, 2))  # Eq. (4)
+            memory = F.relu(self.init_memory(_real_steps(h, lengths).flatten(1)))
         else:
-            memory = h_real.sum(dim=(1, 2)) / (lengths.to(h.dtype) * h.size(1))[:, None]  # Eq. (4), real steps
+            memory = _step_mean(h, lengths)  # Eq. (4), over the real steps
         last = (lengths - 1) if lengths is not None else h.new_full((h.size(0),), h.size(2) - 1, dtype=torch.long)
         memories, scores = [memory], []
         for n in range(1, n_last + 1):
@@ -569,34 +582,22 @@ class STLSTMClassifier(_ChainModel):
         self.classifier = nn.Linear(H, num_classes)
 
     def _skeleton_logits(self, data: Data) -> tuple[Tensor, Tensor | None]:
-        """``([S, L, T, K]`` per-step logits (``"local"``) or ``[S, K]``, the ``[S, 1, T]`` weights of the real
-        steps in a mean over steps (``None``: every step real))."""
+        """``([S, L, T, K]`` per-step logits (``"local"``) or ``[S, K]``, the real frames per skeleton ``[S]``
+        (``None``: every step real))."""
         h = self.layer(self.encoder(data.x))
         lengths = self._lengths(data)
-        valid = frame_mask(lengths, h.size(2), h.device)
-        weights = None
-        if valid is not None:
-            weights = valid[:, None].to(h.dtype) / (lengths.to(h.dtype) * h.size(1))[:, None, None]
         if self.head == "local":
-            return self.classifier(self.dropout(h)), weights
+            return self.classifier(self.dropout(h)), lengths
         if self.global_fc is not None:
-            h_real = h if valid is None else h * valid[:, None, :, None].to(h.dtype)
-            g = F.relu(self.global_fc(h_real.flatten(1)))
+            g = F.relu(self.global_fc(_real_steps(h, lengths).flatten(1)))
         else:
-            g = h.mean(dim=(1, 2)) if weights is None else (h * weights[..., None]).sum(dim=(1, 2))
-        return self.classifier(self.dropout(g)), None
-
-    @staticmethod
-    def _step_mean(values: Tensor, weights: Tensor | None) -> Tensor:
-        """Mean of ``[S, L, T, ...]`` over the real steps ``(L, T)``."""
-        if weights is None:
-            return values.mean(dim=(1, 2))
-        return (values * weights.view(*weights.shape, *([1] * (values.dim() - 3)))).sum(dim=(1, 2))
+            g = _step_mean(h, lengths)
+        return self.classifier(self.dropout(g)), lengths
 
     def forward(self, data: Data) -> Tensor:
-        logits, weights = self._skeleton_logits(data)
+        logits, lengths = self._skeleton_logits(data)
         if self.head == "local":
-            logits = self._step_mean(F.log_softmax(logits, -1), weights)
+            logits = _step_mean(F.log_softmax(logits, -1), lengths)
         return _sample_mean(logits, data, self.num_joints)
 
     def training_loss(self, data: Data) -> Tensor:
@@ -606,7 +607,7 @@ class STLSTMClassifier(_ChainModel):
         """The training objective (``"loss"``); for the ``"local"`` head, whose objective is the mean over steps of
         every step's cross-entropy, also ``"fused"`` (detached): the negative log-likelihood of :meth:`forward`'s
         scores (the mean log-probabilities), what a validation loss measures. One forward pass."""
-        logits, weights = self._skeleton_logits(data)
+        logits, lengths = self._skeleton_logits(data)
         if self.head != "local":
             return {"loss": F.cross_entropy(_sample_mean(logits, data, self.num_joints), data.y)}
         batch = getattr(data, "batch", None)
@@ -614,8 +615,8 @@ class STLSTMClassifier(_ChainModel):
             logits.size(0), dtype=torch.long)
         target = data.y[sample][:, None, None].expand(logits.shape[:3])
         per_step = F.cross_entropy(logits.permute(0, 3, 1, 2), target, reduction="none")
-        loss = _sample_mean(self._step_mean(per_step, weights), data, self.num_joints).mean()
+        loss = _sample_mean(_step_mean(per_step, lengths), data, self.num_joints).mean()
         with torch.no_grad():
-            scores = _sample_mean(self._step_mean(F.log_softmax(logits, -1), weights), data, self.num_joints)
+            scores = _sample_mean(_step_mean(F.log_softmax(logits, -1), lengths), data, self.num_joints)
             fused = F.nll_loss(scores, data.y)
         return {"loss": loss, "fused": fused}
