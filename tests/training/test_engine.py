@@ -200,6 +200,7 @@ DDP_WORKER = textwrap.dedent("""
     if dist.get_rank() == 0:
         torch.save({"params": [p.detach() for p in t.model.parameters()], "count": int(meter.count),
                     "confusion": meter.confusion, "history": t.state.history}, sys.argv[6])
+    dist.barrier()  # rank 1 must not tear gloo down while rank 0 is still writing (it aborted now and then)
     dist.destroy_process_group()
 """)
 
