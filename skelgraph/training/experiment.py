@@ -31,6 +31,7 @@ from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
 from skelgraph.training.runs import OneLineParser, RunFolder, checkpoint_bytes
+from skelgraph.training.selection import dataset_attribute
 
 
 def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
@@ -278,15 +279,8 @@ def subset(dataset: Dataset, indices: Sequence[int], transform: Callable | None 
 
 def dataset_labels(dataset: Dataset) -> list[int]:
     """Labels of a dataset without applying its transform (read from the collated store of a PyG
-    in-memory dataset when there is one)."""
-    store = getattr(dataset, "_data", None)
-    indices = dataset.indices() if hasattr(dataset, "indices") else range(len(dataset))
-    y = getattr(store, "y", None) if store is not None else None
-    if isinstance(y, torch.Tensor) and y.dim() == 1 and len(indices) and max(indices) < y.numel():
-        return y[torch.as_tensor(list(indices))].tolist()
-    if hasattr(dataset, "get"):
-        return [int(dataset.get(i).y) for i in indices]
-    return [int(d.y) for d in dataset]
+    in-memory dataset when there is one): :func:`~skelgraph.training.selection.dataset_attribute` of ``y``."""
+    return dataset_attribute(dataset, "y")
 
 
 def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000) -> float:

@@ -26,8 +26,10 @@ def dataset_attribute(dataset: Dataset, key: str) -> list[int]:
     """
     store = getattr(dataset, "_data", None)
     indices = list(dataset.indices()) if hasattr(dataset, "indices") else list(range(len(dataset)))
+    if not indices:
+        return []
     values = getattr(store, key, None) if store is not None else None
-    if isinstance(values, torch.Tensor) and values.dim() == 1:
+    if isinstance(values, torch.Tensor) and values.dim() == 1 and max(indices) < values.numel():
         return values[torch.as_tensor(indices, dtype=torch.long)].tolist()
     first = dataset.get(indices[0]) if hasattr(dataset, "get") else dataset[0]
     if key not in first:
