@@ -29,7 +29,7 @@ run() {  # run NAME COMMAND...: one seed's run into $out/NAME unless it finished
     echo "$(date -Is) end $name rc=$?" >> "$log"
 }
 
-pairs() {  # pairs NAME PAPER TRAINING MODEL COMMAND...: seeds 0-2, two at a time, then the summary row
+pairs() {  # pairs NAME DATASET PROTOCOL MODEL TRAINING PAPER COMMAND...: seeds 0-2, two at a time, then the row
     local name=$1 dataset=$2 protocol=$3 model=$4 training=$5 paper=$6
     shift 6
     run "${name}_s0" "$@" --seed 0 &

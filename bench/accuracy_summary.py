@@ -41,7 +41,7 @@ def collect(runs: list[Path]) -> dict:
     optimistic = [s["per_fold"][f]["optimistic_best_test"]["top1"] for s in seeds for f in folds
                   if "optimistic_best_test" in s["per_fold"][f]]
     walls = [sum(s["per_fold"][f].get("wall_seconds", 0.0) for f in folds) for s in seeds]
-    one_seed = [s["per_fold"][f]["top1"] for f in folds for s in seeds[:1]]
+    one_seed = [seeds[0]["per_fold"][f]["top1"] for f in folds]
     return {
         "mean": statistics.fmean(fold_means),
         "std": _std(fold_means) if len(seeds) > 1 else _std(one_seed),
