@@ -177,6 +177,9 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
                    help="inner-cv: deal the groups into this many inner folds (default: one fold per group)")
     p.add_argument("--smooth", type=int, default=5,
                    help="inner-cv: epochs of the moving average over the mean validation curve")
+    p.add_argument("--ema", type=float, default=0.0, metavar="EPOCHS",
+                   help="evaluate, select and keep an exponential moving average of the weights with this time "
+                        "constant in epochs (0: the raw weights of the last or best epoch)")
     p.add_argument("--swap", type=float, default=swap, help="probability of swapping the two people (training)")
     p.add_argument("--rotate", type=float, default=0.0,
                    help="random rotation about the vertical axis, +- degrees (training)")
@@ -203,10 +206,10 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
 #: What the GCA-LSTM paper states about training (Section V: SGD, learning rate 1.5e-3, decay rate 0.95,
 #: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
 GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
-                                         rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+                                         rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0)
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
-                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False)
+                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0)
 
 
 def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:

@@ -244,7 +244,8 @@ def train_config(args: argparse.Namespace, **paper: Any) -> TrainConfig:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                          seed=args.seed, num_workers=args.workers, amp=args.amp, compile=args.compile,
                          grad_clip=args.grad_clip, tensorboard=args.tensorboard, progress=not args.no_progress,
-                         log_every=getattr(args, "log_every", 0), **paper)
+                         log_every=getattr(args, "log_every", 0), ema_epochs=getattr(args, "ema", 0.0) or 0.0,
+                         **paper)
     _remember(_CONFIG_ARGS, config, args)
     return config
 

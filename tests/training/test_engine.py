@@ -379,3 +379,84 @@ def test_rmsprop_grad_clamp_and_test_monitoring(graphs):
     assert torch.equal(w1, w2) and [h["val_top1"] for h in plain] == [h["val_top1"] for h in watched]
     assert all("test_top1" in h and "test_loss" in h for h in watched)
     assert not any("test_top1" in h for h in plain)
+
+
+def _ema_reference(snapshots, horizon, batches):
+    """Plain loop over the weights after every optimiser step: the documented average."""
+    avg = {k: v.clone() for k, v in snapshots[0].items()}
+    for t, weights in enumerate(snapshots[1:], 1):
+        decay = min(math.exp(-1.0 / (horizon * batches)), t / (t + 1))
+        avg = {k: decay * avg[k] + (1 - decay) * weights[k] for k in avg}
+    return avg
+
+
+def test_weight_average_matches_a_plain_loop_and_is_what_is_validated_and_kept(graphs, tmp_path):
+    torch.manual_seed(0)
+    model = TinyModel(dropout=0.2)
+    trainer = Trainer(model, graphs, graphs[:12], config(epochs=5, ema_epochs=1.5), out_dir=tmp_path,
+                      class_names=list("abcd"))
+    snapshots = [{k: v.detach().clone() for k, v in model.state_dict().items()}]  # the initial weights
+    per_epoch = []
+    original = trainer.optimizer.step
+
+    def step(*a, **k):
+        out = original(*a, **k)
+        snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return out
+
+    trainer.optimizer.step = step
+    original_end = trainer._end_of_epoch
+
+    def end(record):
+        per_epoch.append(_ema_reference(snapshots, 1.5, len(trainer.train_loader)))
+        return original_end(record)
+
+    trainer._end_of_epoch = end
+    history = trainer.fit()
+    raw_last = snapshots[-1]
+    expected = per_epoch[-1]
+    # After fit the model holds the average (not the last raw weights), equal to the plain loop.
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, expected[k], rtol=1e-5, atol=1e-6)
+    assert any(not torch.allclose(raw_last[k], expected[k]) for k in expected)
+    # Every epoch's validation figure is the average's of that epoch.
+    probe = TinyModel(dropout=0.2)
+    for record, weights in zip(history, per_epoch):
+        probe.load_state_dict(weights)
+        check = Trainer(probe, graphs[:1], None, config(), class_names=list("abcd"))
+        assert check.evaluate(graphs[:12]).compute()["top1"] == pytest.approx(record["val_top1"])
+    # best.pt holds the average of its epoch; last.pt the raw weights and the average.
+    best = load_checkpoint(tmp_path / "best.pt")
+    for k, v in per_epoch[best["state"]["best_epoch"] - 1].items():
+        torch.testing.assert_close(best["model"][k], v, rtol=1e-5, atol=1e-6)
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert all(torch.equal(last["model"][k], raw_last[k]) for k in raw_last)
+    for k, v in expected.items():
+        torch.testing.assert_close(last["ema"][k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_weight_average_changes_no_training_step_and_resumes_exactly(graphs, tmp_path):
+    def run(out, epochs, **kw):
+        trainer = make_trainer(graphs, out, epochs=epochs, **kw)
+        return trainer
+
+    plain = run(None, 4)
+    plain.fit()
+    averaged = run(tmp_path / "a", 4, ema_epochs=2.0)
+    averaged.fit()
+    assert [h["train_loss"] for h in plain.state.history] == [h["train_loss"] for h in averaged.state.history]
+    first = run(tmp_path / "b", 2, ema_epochs=2.0)
+    first.fit()
+    resumed = run(tmp_path / "b", 4, ema_epochs=2.0)
+    torch.manual_seed(5)
+    assert resumed.resume()
+    resumed.fit()
+    for (k, a), b in zip(averaged.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert [h["val_top1"] for h in averaged.state.history] == [h["val_top1"] for h in resumed.state.history]
+    # A checkpoint of a run without the average cannot continue one with it.
+    run(tmp_path / "c", 1).fit()
+    with pytest.raises(ValueError, match="no weight average"):
+        run(tmp_path / "c", 2, ema_epochs=2.0).resume()
+    with pytest.raises(ValueError, match="ema_epochs"):
+        config(ema_epochs=-1.0)
