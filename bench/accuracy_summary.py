@@ -30,9 +30,23 @@ def _std(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def read_seed(run: Path) -> dict:
+    """One seed's results: a run folder's ``summary.json`` (written by ``run_folds``), or a folder of per-fold
+    summaries (``K.json``, one fold each, as ``accuracy_campaign.py`` stores them) merged in fold order."""
+    if (run / "summary.json").exists():
+        return json.loads((run / "summary.json").read_text())
+    parts = sorted(run.glob("*.json"))
+    if not parts:
+        raise SystemExit(f"{run}: neither summary.json nor per-fold K.json files")
+    per_fold: dict = {}
+    for part in parts:
+        per_fold.update(json.loads(part.read_text())["per_fold"])
+    return {"per_fold": per_fold}
+
+
 def collect(runs: list[Path]) -> dict:
-    """The figures of a row from run folders that each hold a ``summary.json`` written by ``run_folds``."""
-    seeds = [json.loads((run / "summary.json").read_text()) for run in runs]
+    """The figures of a row from one folder per seed (see :func:`read_seed`)."""
+    seeds = [read_seed(run) for run in runs]
     folds = list(seeds[0]["per_fold"])
     for s, run in zip(seeds, runs):
         if list(s["per_fold"]) != folds:

@@ -97,8 +97,8 @@ def summarise(window: int) -> dict:
         curves = [[r[f"val_top1_{name}"] for r in t.state.history] for t in TRAINERS]
         choice = choose_epoch(curves, sizes, window)
         mean = choice["mean_curve"]
-        row = {"inner_cv_value": choice["value"], "epoch": choice["epoch"], "last5_mean": sum(mean[-5:]) / len(mean[-5:]),
-               "mean_curve": mean, "curves": curves}
+        row = {"inner_cv_value": choice["value"], "epoch": choice["epoch"],
+               "last5_mean": sum(mean[-5:]) / len(mean[-5:]), "mean_curve": mean, "curves": curves}
         if all(name in t.scores for t in TRAINERS):
             e = choice["epoch"] - 1
             j = torch.cat([t.scores[name][e][0] for t in TRAINERS])

@@ -152,16 +152,18 @@ class FixedLength(BaseTransform):
     """Bring every sequence to ``T`` frames (ARRN-LSTM Section 4.1).
 
     Shorter sequences are zero-padded at the end. Longer ones keep ``T`` of their frames in temporal order:
-    ``mode="random"`` draws them without replacement (training), ``mode="uniform"`` takes evenly spaced
-    frames (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept; ``score`` follows
+    ``mode="random"`` draws them without replacement (training), ``mode="segment"`` cuts the sequence into ``T``
+    equal segments and draws one frame from each (training; the GCA-LSTM authors' ST-LSTM code and PYSKL's
+    ``UniformSample``: the kept frames stay evenly spread), ``mode="uniform"`` takes evenly spaced frames
+    (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept; ``score`` follows
     the frames (zero at padding).
     """
 
     def __init__(self, T: int, mode: str = "uniform") -> None:
         if T < 1:
             raise ValueError(f"T must be positive, got {T}")
-        if mode not in ("random", "uniform"):
-            raise ValueError(f"unknown mode {mode!r}; expected 'random' or 'uniform'")
+        if mode not in ("random", "segment", "uniform"):
+            raise ValueError(f"unknown mode {mode!r}; expected 'random', 'segment' or 'uniform'")
         self.T = T
         self.mode = mode
 
@@ -172,6 +174,10 @@ class FixedLength(BaseTransform):
         if n > self.T:
             if self.mode == "random":
                 idx = torch.randperm(n)[: self.T].sort().values
+            elif self.mode == "segment":
+                bounds = torch.arange(self.T + 1) * n // self.T  # n > T: every segment holds a frame
+                width = bounds[1:] - bounds[:-1]
+                idx = bounds[:-1] + (torch.rand(self.T) * width).long().clamp_max(width - 1)
             else:
                 idx = torch.linspace(0, n - 1, self.T).round().long()
             x = x[:, idx]

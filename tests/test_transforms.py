@@ -89,7 +89,7 @@ def test_scale():
 
 
 @pytest.mark.parametrize("n,T", [(5, 8), (8, 8), (20, 8)])
-@pytest.mark.parametrize("mode", ["uniform", "random"])
+@pytest.mark.parametrize("mode", ["uniform", "random", "segment"])
 def test_fixed_length(n, T, mode):
     torch.manual_seed(1)
     d0 = graph(T=n)
@@ -109,6 +109,20 @@ def test_fixed_length(n, T, mode):
         again = FixedLength(T, mode)(d0.clone())
         assert torch.equal(again.x, d.x)
         assert kept[0] == 1 and kept[-1] == n
+
+
+@pytest.mark.parametrize("n,T", [(9, 8), (20, 8), (41, 20), (100, 7)])
+def test_fixed_length_segment_draws_one_frame_from_each_equal_segment(n, T):
+    torch.manual_seed(4)
+    d0 = graph(T=n)
+    d0.x[..., 0] = torch.arange(n, dtype=torch.float32)
+    seen = set()
+    for _ in range(200):
+        kept = FixedLength(T, "segment")(d0.clone()).x[0, :, 0].long().tolist()
+        for k, frame in enumerate(kept):  # plain reference: segment k is frames [k n / T, (k + 1) n / T)
+            assert (k * n) // T <= frame < ((k + 1) * n) // T
+        seen.update(kept)
+    assert seen == set(range(n))  # every frame of every segment can be drawn
 
 
 def test_fixed_length_random_varies():

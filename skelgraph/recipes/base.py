@@ -187,6 +187,9 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
                    help="random scale factor range (training)")
     p.add_argument("--noise", type=float, default=0.0,
                    help="Gaussian coordinate noise, in units of the coordinates' standard deviation (training)")
+    p.add_argument("--frame-sampling", choices=["random", "segment"], default="random",
+                   help="how training draws its T frames: any T in order (random), or one from each of T equal "
+                        "segments (segment); evaluation takes evenly spaced frames")
     p.add_argument("--velocity", action="store_true",
                    help="append each joint's frame-to-frame displacement as channels (not in the papers)")
     p.add_argument("--no-monitor-test", action="store_true",
@@ -206,10 +209,12 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
 #: What the GCA-LSTM paper states about training (Section V: SGD, learning rate 1.5e-3, decay rate 0.95,
 #: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
 GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
-                                         rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0)
+                                         rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
+                                         frame_sampling="random")
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
-                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0)
+                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
+                                          frame_sampling="random")
 
 
 def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:
@@ -261,6 +266,7 @@ def recipe_pipeline(args: argparse.Namespace, train: Any) -> dict[str, Any]:
                "scale": getattr(args, "random_scale", None), "noise": getattr(args, "noise", 0.0)}
     return pipeline_spec(layout, args.T, scale=coordinate_scale(train, layout), stack_bodies=stack,
                          velocity=getattr(args, "velocity", False), augment=augment,
+                         sampling=getattr(args, "frame_sampling", "random"),
                          score=getattr(args, "score_channel", False))
 
 

@@ -115,7 +115,7 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
 
 def pipeline_spec(
     layout: str | Layout, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
-    velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False,
+    velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False, sampling: str = "random",
 ) -> dict[str, Any]:
     """The pre-processing of a recipe: centre on the layout's centre joints (score-weighted where the data has
     confidences), optional view normalisation, coordinates multiplied by ``scale``, ``T`` frames, with
@@ -129,11 +129,14 @@ def pipeline_spec(
     ``rotate`` (``(x, y, z)`` degrees of :class:`~skelgraph.transforms.RandomRotation`; 2-D layouts turn in the
     image plane by the largest of them), ``scale`` (``(low, high)`` of :class:`~skelgraph.transforms.RandomScale`),
     ``noise`` (sigma of :class:`~skelgraph.transforms.GaussianNoise` in the scaled units); absent or zero entries
-    are off."""
+    are off. ``sampling``: how training draws its ``T`` frames (:class:`~skelgraph.transforms.FixedLength`
+    ``"random"`` or ``"segment"``); evaluation always takes evenly spaced frames."""
     spec = {"layout": get_layout(layout).to_dict(), "T": T, "view_normalize": view_normalize, "scale": scale,
             "stack_bodies": stack_bodies, "velocity": velocity, "augment": dict(augment or {})}
     if score:  # only when on: specs of earlier checkpoints and runs stay as they were
         spec["score"] = True
+    if sampling != "random":
+        spec["sampling"] = sampling
     return spec
 
 
@@ -166,7 +169,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     if spec.get("scale", 1.0) != 1.0:
         steps.append(ScaleCoordinates(spec["scale"]))
     if resample:
-        steps.append(FixedLength(spec["T"], "random" if train else "uniform"))
+        steps.append(FixedLength(spec["T"], spec.get("sampling", "random") if train else "uniform"))
     if augment.get("rotate") and any(augment["rotate"]):
         rotate = tuple(augment["rotate"])
         # A 2-D layout has one rotation, in the image plane (about z): the recipes' vertical-axis bound drives it.

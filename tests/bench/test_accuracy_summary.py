@@ -40,3 +40,17 @@ def test_runs_with_other_folds_are_refused(tmp_path):
     b = _run(tmp_path / "s1", [0.7], [0.8])
     with pytest.raises(SystemExit, match="folds"):
         accuracy_summary.collect([a, b])
+
+
+def test_seed_folders_of_per_fold_files_merge_like_one_summary(tmp_path):
+    whole = _run(tmp_path / "whole", [0.8, 0.9], [0.9, 1.0])
+    split = tmp_path / "split"
+    split.mkdir()
+    per_fold = json.loads((whole / "summary.json").read_text())["per_fold"]
+    for k, v in per_fold.items():
+        (split / f"{k}.json").write_text(json.dumps({"command": "x", "per_fold": {k: v}}))
+    (split / "0.log.jsonl").write_text('{"epoch": 1}\n')  # curves beside the summaries are not results
+    assert accuracy_summary.collect([split]) == {**accuracy_summary.collect([whole]), "runs": [str(split)]}
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="neither"):
+        accuracy_summary.collect([tmp_path / "empty"])

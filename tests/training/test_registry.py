@@ -68,3 +68,19 @@ def test_layouts_are_stored_whole_as_plain_data():
     old = {"class": "skelgraph.nn.gca_lstm.GCALSTM", "kwargs": dict(spec["kwargs"], layout="sbu", in_channels=3)}
     assert build_model(old).layout is SBU
     assert pipeline_channels({"layout": "sbu", "T": 4, "stack_bodies": 2}) == 6  # an older pipeline spec
+
+
+def test_training_frame_sampling_is_part_of_the_pipeline_spec():
+    import json
+
+    from skelgraph.training.registry import build_transform, pipeline_spec
+    from skelgraph.transforms import FixedLength
+
+    def sampler(spec, train):
+        return next(t for t in build_transform(spec, train=train).transforms if isinstance(t, FixedLength))
+
+    plain = pipeline_spec("sbu", 20)
+    assert "sampling" not in plain  # specs of earlier runs and checkpoints are unchanged
+    assert sampler(plain, True).mode == "random" and sampler(plain, False).mode == "uniform"
+    segment = json.loads(json.dumps(pipeline_spec("sbu", 20, sampling="segment")))
+    assert sampler(segment, True).mode == "segment" and sampler(segment, False).mode == "uniform"

@@ -1,0 +1,150 @@
+"""The accuracy campaign's headline runs: every recipe's defaults (nothing chosen on test data) over three seeds,
+one fold (or subset) per process, two side by side with one thread each.
+
+    python bench/accuracy_campaign.py                    # every row, seeds 0-2
+    python bench/accuracy_campaign.py sbu_gca --seeds 0  # one row, one seed
+    python bench/accuracy_campaign.py --list             # the rows and what is finished
+
+The unit of work is one (row, seed, fold): ``RECIPE --folds K --seed S`` into ``runs/campaign/ROW/seedS/K``.
+A finished unit's ``summary.json`` and per-epoch log are copied into the repository
+(``bench/results/accuracy/campaign/ROW/seedS/K.json`` and ``K.log.jsonl``) and every start and end is appended to
+``bench/results/accuracy/campaign/commands.log``, so a campaign that outlasts a machine session continues where it
+stopped: finished units are skipped, a half-finished run folder is removed and its unit run again. Once every
+seed of a row is complete, the row goes into ``summary.json`` (``accuracy_summary.py add``) and README's table is
+regenerated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STORE = ROOT / "bench" / "results" / "accuracy" / "campaign"
+RUNS = ROOT / "runs" / "campaign"
+SBU_FOLDS = ["0", "1", "2", "3", "4"]
+MSR_SUBSETS = ["AS1", "AS2", "AS3"]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    dataset: str
+    protocol: str
+    model: str
+    training: str
+    paper: float | None
+    command: tuple[str, ...]
+    fold_option: str
+    folds: tuple[str, ...]
+
+
+def _sbu(name: str, model: str, training: str, paper: float | None, *extra: str) -> Row:
+    return Row(name, "sbu", "5-fold", model, training, paper,
+               ("python", "recipes/gca_lstm_sbu.py", "--model", model, *extra), "--folds", tuple(SBU_FOLDS))
+
+
+#: The headline rows: each recipe's defaults (the options below only pick the model or the training mode).
+ROWS: dict[str, Row] = {r.name: r for r in [
+    _sbu("sbu_gca", "gca", "direct", 0.941),
+    _sbu("sbu_gca_stepwise", "gca", "stepwise", 0.949, "--training", "stepwise"),
+    _sbu("sbu_stlstm", "st-lstm", "direct", 0.933),
+    _sbu("sbu_global1", "global1", "direct", None),
+    _sbu("sbu_global2", "global2", "direct", None),
+    Row("msr_arrn", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream", 0.950,
+        ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
+]}
+
+
+def unit_store(row: Row, seed: int, fold: str) -> Path:
+    return STORE / row.name / f"seed{seed}" / f"{fold}.json"
+
+
+def _log(line: str) -> None:
+    STORE.mkdir(parents=True, exist_ok=True)
+    with open(STORE / "commands.log", "a") as f:
+        f.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}\n")
+
+
+def run_unit(row: Row, seed: int, fold: str) -> bool:
+    """Run one (row, seed, fold) unless it finished before; returns whether it is finished now."""
+    store = unit_store(row, seed, fold)
+    if store.exists():
+        return True
+    out = RUNS / row.name / f"seed{seed}" / fold
+    if out.exists():
+        shutil.rmtree(out)  # a unit that did not finish: its run folder would refuse a fresh start
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [*row.command, row.fold_option, fold, "--seed", str(seed), "--out", str(out.relative_to(ROOT)),
+           "--no-progress"]
+    cmd[0] = sys.executable if cmd[0] == "python" else cmd[0]
+    shown = " ".join(["python", *cmd[1:]])
+    _log(f"start {row.name} seed {seed} {fold}: OMP_NUM_THREADS=1 {shown}")
+    started = time.perf_counter()
+    with open(out.parent / f"{fold}.log", "w") as log:
+        rc = subprocess.call(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    minutes = (time.perf_counter() - started) / 60
+    if rc != 0 or not (out / "summary.json").exists():
+        _log(f"failed {row.name} seed {seed} {fold}: rc={rc} after {minutes:.1f} min (log: {out.parent}/{fold}.log)")
+        return False
+    summary = json.loads((out / "summary.json").read_text())
+    top1 = summary["per_fold"][fold]["top1"]
+    store.parent.mkdir(parents=True, exist_ok=True)
+    fold_dir = out / f"fold{fold}" if (out / f"fold{fold}").exists() else out / fold
+    if (fold_dir / "log.jsonl").exists():
+        shutil.copy(fold_dir / "log.jsonl", store.with_suffix(".log.jsonl"))
+    store.write_text(json.dumps({"command": f"OMP_NUM_THREADS=1 {shown}", **summary}, indent=1))
+    _log(f"end {row.name} seed {seed} {fold}: test top-1 {top1:.4f}, {minutes:.1f} min")
+    return True
+
+
+def seed_dirs(row: Row, seeds: list[int]) -> list[Path] | None:
+    """The seed folders of a row, or None while a unit is missing."""
+    if all(unit_store(row, s, f).exists() for s in seeds for f in row.folds):
+        return [STORE / row.name / f"seed{s}" for s in seeds]
+    return None
+
+
+def add_row(row: Row, seeds: list[int]) -> None:
+    dirs = seed_dirs(row, seeds)
+    if dirs is None:
+        return
+    cmd = [sys.executable, str(ROOT / "bench" / "accuracy_summary.py"), "add", "--dataset", row.dataset,
+           "--protocol", row.protocol, "--model", row.model, "--training", row.training,
+           "--paper", "nan" if row.paper is None else str(row.paper), "--command", " ".join(row.command),
+           *map(str, dirs)]
+    subprocess.check_call(cmd, cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("rows", nargs="*", choices=[[], *ROWS], default=[], help="rows to run (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--jobs", type=int, default=2, help="units side by side (one thread each)")
+    p.add_argument("--list", action="store_true", help="show the rows and their finished units, run nothing")
+    args = p.parse_args(argv)
+    rows = [ROWS[name] for name in args.rows] or list(ROWS.values())
+    if args.list:
+        for row in rows:
+            done = sum(unit_store(row, s, f).exists() for s in args.seeds for f in row.folds)
+            print(f"{row.name}: {done}/{len(args.seeds) * len(row.folds)} units finished; {' '.join(row.command)}")
+        return
+    units = [(row, s, f) for row in rows for s in args.seeds for f in row.folds]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(lambda u: run_unit(*u), units))
+    for row in rows:
+        add_row(row, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
