@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,31 @@ def test_seed_folders_of_per_fold_files_merge_like_one_summary(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit, match="neither"):
         accuracy_summary.collect([tmp_path / "empty"])
+
+
+def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("accuracy_campaign", ROOT / "bench" / "accuracy_campaign.py")
+    campaign = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "accuracy_campaign", campaign)  # dataclasses look their module up
+    spec.loader.exec_module(campaign)
+    monkeypatch.setattr(campaign, "STORE", tmp_path / "store")
+    monkeypatch.setattr(campaign, "RUNS", ROOT / "runs" / "test_campaign" / tmp_path.name)
+    monkeypatch.setattr(accuracy_summary, "SUMMARY", tmp_path / "summary.json")
+    row = campaign.Row("tiny", "sbu", "5-fold", "st-lstm", "direct", None,
+                       ("python", "recipes/gca_lstm_sbu.py", "--model", "st-lstm", "--tiny", "--epochs", "1",
+                        "--selection", "none", "--hidden", "8", "--T", "6"), "--folds", ("0", "1"))
+    assert campaign.run_unit(row, 0, "0")
+    stored = json.loads(campaign.unit_store(row, 0, "0").read_text())
+    assert list(stored["per_fold"]) == ["0"] and "--folds 0 --seed 0" in stored["command"]
+    assert campaign.unit_store(row, 0, "0").with_suffix(".log.jsonl").exists()  # the per-epoch curve
+    assert campaign.seed_dirs(row, [0]) is None  # fold 1 still missing
+    log = (tmp_path / "store" / "commands.log").read_text()
+    assert log.count("start tiny seed 0 0") == 1 and "end tiny seed 0 0: test top-1" in log
+    assert campaign.run_unit(row, 0, "0")  # finished before: skipped
+    assert (tmp_path / "store" / "commands.log").read_text() == log
+    assert campaign.run_unit(row, 0, "1")
+    row_dirs = campaign.seed_dirs(row, [0])
+    assert accuracy_summary.collect(row_dirs)["per_fold"].keys() == {"0", "1"}
+    import shutil
+
+    shutil.rmtree(ROOT / "runs" / "test_campaign" / tmp_path.name)
