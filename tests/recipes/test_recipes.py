@@ -228,17 +228,28 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
     assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"
 
 
-def test_utkinect_gca_defaults_select_honestly(tmp_path, utk_data):
-    """Cross-subject: the epoch budget by inner cross-validation over the training subjects; leave-one-out: a
-    validation split (inner cross-validation would multiply its 199 folds by six)."""
+def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_path, utk_data):
+    """UTKinect (both protocols) and SBU: Adam at a constant rate, direct training, no selection (no validation
+    split, no inner runs), the weight average's last epoch tested; --selection inner-cv still holds out every
+    training subject once."""
     from skelgraph.recipes.gca_lstm_utkinect import main
 
     tiny = ["--data-root", utk_data, "--T", "6", "--hidden", "8", "--epochs", "2", "--no-progress"]
-    xsub = main([*tiny, "--out", str(tmp_path / "xsub")])
-    chosen = xsub["per_fold"]["0"]["selection"]
+    runs = {"xsub": main([*tiny, "--out", str(tmp_path / "xsub")]),
+            "loso": main([*tiny, "--protocol", "loso", "--folds", "0", "--out", str(tmp_path / "loso"),
+                          "--save-fold-runs"])}
+    for name, summary in runs.items():
+        assert "selection" not in summary["per_fold"]["0"], name
+        metrics = json.loads((tmp_path / name / "fold0" / "metrics.json").read_text())
+        config = metrics["config"]
+        assert (config["optimizer"], config["schedule"], config["ema_epochs"]) == ("adam", "none", 10.0), name
+        assert metrics["meta"]["training"] == "direct" and metrics["meta"]["selection"] == "none"
+        assert "val" not in metrics and metrics["best_epoch"] == metrics["epochs"] == 2, "the last epoch"
+    sbu = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(tmp_path / "sbu"), "--tiny",
+                        "--folds", "0", "--epochs", "1", "--T", "6", "--hidden", "8", "--no-progress"])
+    metrics = json.loads((tmp_path / "sbu" / "fold0" / "metrics.json").read_text())
+    assert metrics["config"]["ema_epochs"] == 10.0 and metrics["meta"]["selection"] == "none"
+    assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5 and "selection" not in sbu["per_fold"]["0"]
+    inner = main([*tiny, "--out", str(tmp_path / "inner"), "--selection", "inner-cv"])
+    chosen = inner["per_fold"]["0"]["selection"]
     assert chosen["method"] == "inner-cv" and chosen["held_out"] == [[1], [3]], "training subjects 1 and 3"
-    metrics = json.loads((tmp_path / "xsub" / "fold0" / "metrics.json").read_text())
-    assert metrics["config"]["optimizer"] == "adam" and metrics["config"]["schedule"] == "none"
-    assert metrics["meta"]["training"] == "direct"
-    loso = main([*tiny, "--protocol", "loso", "--folds", "0", "--out", str(tmp_path / "loso")])
-    assert "selection" not in loso["per_fold"]["0"], "leave-one-out: validation split, no inner runs"
