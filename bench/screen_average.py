@@ -20,6 +20,7 @@ import importlib
 import json
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,27 +115,29 @@ def summarise(window: int) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--horizons", type=float, nargs="+", default=[2.0, 5.0, 10.0])
     p.add_argument("--save", required=True, help="name of the JSON file under bench/results/accuracy/")
     p.add_argument("--smooth", type=int, default=5)
+    p.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "accuracy",
+                   help="folder of the JSON file")
     p.add_argument("recipe", help="recipe module under skelgraph.recipes, then its options")
     p.add_argument("options", nargs=argparse.REMAINDER)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     HORIZONS[:] = args.horizons
     engine.Trainer = ScreeningTrainer  # inner_cv imports it at call time
     recipe_base.prepare_splits = _stop
     module = importlib.import_module(f"skelgraph.recipes.{args.recipe}")
     started = time.perf_counter()
     try:
-        module.main(args.options + ["--out", f"/tmp/screen_{args.save}", "--no-progress"])
+        module.main(args.options + ["--out", tempfile.mkdtemp(prefix="screen_"), "--no-progress"])
     except _Done:
         pass
-    result = {"command": " ".join(["python bench/screen_average.py"] + sys.argv[1:]),
+    result = {"command": " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)]),
               "minutes": (time.perf_counter() - started) / 60, "variants": summarise(args.smooth),
               "note": "inner cross-validation on the training split only; no test data was read"}
-    path = Path(__file__).parent / "results" / "accuracy" / f"{args.save}.json"
+    path = args.results / f"{args.save}.json"
     path.write_text(json.dumps(result, indent=1))
     for name, row in result["variants"].items():
         extra = "".join(f", {k} {row[k]:.2%}" for k in ("fused_top1_chosen_alpha", "fused_top1_alpha_0.5",

@@ -1,0 +1,35 @@
+"""bench/screen_average.py on the bundled SBU data at toy sizes (2 epochs, hidden 8): its raw-weight curves are the
+recipe's own inner cross-validation curves (the extra averages change no training step), and it stops before the
+final run, so no test data is read."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_screen_raw_curves_are_the_recipes_inner_cv_curves(tmp_path):
+    root = tmp_path / "sbu"
+    root.mkdir()
+    (root / "raw").symlink_to(ROOT / "datasets" / "sbu" / "raw")
+    options = ["--data-root", str(root), "--tiny", "--folds", "0", "--selection", "inner-cv", "--epochs", "2",
+               "--T", "6", "--hidden", "8", "--seed", "3"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    subprocess.run([sys.executable, "bench/screen_average.py", "--horizons", "1", "3", "--save", "screen",
+                    "--results", str(tmp_path), "--", "gca_lstm_sbu", *options], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=300)
+    screen = json.loads((tmp_path / "screen.json").read_text())
+    assert set(screen["variants"]) == {"raw", "ema1", "ema3"}
+    out = tmp_path / "recipe"
+    subprocess.run([sys.executable, "recipes/gca_lstm_sbu.py", *options, "--out", str(out), "--no-progress"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    chosen = json.loads((out / "fold0" / "selection.json").read_text())
+    assert screen["variants"]["raw"]["curves"] == chosen["curves"]
+    assert screen["variants"]["raw"]["epoch"] == chosen["epoch"]
+    for name in ("ema1", "ema3"):
+        row = screen["variants"][name]
+        assert len(row["curves"]) == 4 and all(len(c) == 2 for c in row["curves"]), "4 inner folds, 2 epochs"
+    assert "no test data" in screen["note"]
