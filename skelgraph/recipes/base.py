@@ -69,6 +69,13 @@ GCA_MODELS: dict[str, str] = {
 
 
 # ------------------------------------------------------------------------------------------------ arguments
+def _unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
+    return value
+
+
 def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> None:
     """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--dropout``,
     ``--checkpoint-activations``, ``--val-fraction`` (defaults: the paper's ``T`` and ``M`` for the dataset)."""
@@ -84,6 +91,9 @@ def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> No
                    help="recompute the RRN iterations in backward: much less memory, about 30%% more time")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of the training split held out to choose alpha and the best epoch")
+    p.add_argument("--alpha", type=_unit_interval, default=None,
+                   help="fixed joint-stream fusion weight of Eq. (12) (the line stream gets 1 - alpha); default: "
+                        "chosen on training data by --selection (val-split, inner-cv), 0.5 with --selection none")
 
 
 def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = "separate") -> None:
@@ -129,6 +139,8 @@ def build_arrn_model(args: argparse.Namespace, preset: str, num_classes: int, **
     (e.g. ``num_joints`` for a layout of your own)."""
     from skelgraph.nn.arrn import ARRNLSTM
 
+    if getattr(args, "alpha", None) is not None:  # a fixed fusion weight fuses the validation curves too
+        overrides.setdefault("alpha", args.alpha)
     return ARRNLSTM.from_paper(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
                                streams=STREAM_CHOICES[args.stream], mask=not args.no_mask, dropout=args.dropout,
                                checkpoint=args.checkpoint_activations, **overrides)
@@ -389,13 +401,21 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
     model, meta_model = build(splits.pipeline)
     val = splits.val
     after = None
-    if two_streams and chosen is not None:
+    fixed_alpha = getattr(args, "alpha", None)
+    if two_streams and fixed_alpha is not None:
+        def after(trainer: Any) -> dict[str, Any]:
+            trainer.model.set_alpha(fixed_alpha)
+            return {"alpha": fixed_alpha}
+    elif two_streams and chosen is not None:
         def after(trainer: Any) -> dict[str, Any]:
             trainer.model.set_alpha(chosen["alpha"])
             return {"alpha": chosen["alpha"]}
     elif two_streams and val is not None:
         def after(trainer: Any) -> dict[str, Any]:
             return select_fusion_weight(trainer, val)
+    elif two_streams:  # nothing to choose alpha on: the model's own (0.5 unless built otherwise)
+        def after(trainer: Any) -> dict[str, Any]:
+            return {"alpha": float(trainer.model.alpha)}
     meta = {"model": meta_model, "pipeline": splits.pipeline, "dataset": dataset_meta, "selection": selection}
     if hasattr(args, "training"):  # the GCA recipes
         meta["training"] = "stepwise" if stepwise else "direct"

@@ -78,6 +78,23 @@ def test_arrn_msr_tiny(tmp_path):
     assert 0.0 <= metrics["alpha"] <= 1.0, "two-stream fusion weight chosen on validation"
 
 
+def test_arrn_fixed_alpha_fuses_training_curves_and_test(tmp_path, capsys):
+    import torch
+
+    root = data_root(tmp_path, "msr_action3d")
+    tiny = ["--data-root", root, "--tiny", "--subset", "AS1", *TINY_ARRN, "--selection", "none"]
+    arrn_msr_main([*tiny, "--out", str(tmp_path / "fixed"), "--alpha", "0.25"])
+    metrics = json.loads((tmp_path / "fixed" / "AS1" / "metrics.json").read_text())
+    assert metrics["alpha"] == 0.25 and metrics["meta"]["model"]["kwargs"]["alpha"] == 0.25
+    exported = torch.load(tmp_path / "fixed" / "AS1" / "model.pt", weights_only=True)
+    assert float(exported["model"]["alpha"]) == 0.25, "the export classifies with the fixed weight"
+    arrn_msr_main([*tiny, "--out", str(tmp_path / "none")])
+    assert json.loads((tmp_path / "none" / "AS1" / "metrics.json").read_text())["alpha"] == 0.5
+    with pytest.raises(SystemExit):
+        arrn_msr_main([*tiny, "--out", str(tmp_path / "bad"), "--alpha", "1.5"])
+    assert "--alpha: must lie in [0, 1], got 1.5" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("model,training,bodies", [("gca", "stepwise", "stacked"), ("gca2", "direct", "stacked"),
                                                    ("global1", "direct", "stacked"), ("gca", "direct", "separate")])
 def test_gca_sbu_tiny(tmp_path, model, training, bodies):
