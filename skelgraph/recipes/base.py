@@ -22,8 +22,11 @@ with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on y
 
     run_folds(run, ["all"], label="my data", out="runs/mine", seed=args.seed)
 
-Model selection never looks at a test split: the best epoch, the ARRN fusion weight ``alpha`` and the stepwise
-schedule are chosen on a stratified validation split carved from the training split (:func:`prepare_splits`).
+Model selection never looks at a test split (``--selection``): the best epoch, the ARRN fusion weight ``alpha``
+and the stepwise schedule come from a stratified validation split carved from the training split
+(:func:`prepare_splits`), or the epoch budget and ``alpha`` from inner cross-validation over the training split's
+groups (:func:`inner_cv`), or nothing is chosen and the last epoch is tested; ``--ema`` makes the evaluated and
+kept model an exponential moving average of the weights.
 Every coordinate is multiplied by ``1 / std`` of the centred training coordinates (stored in the checkpoint's
 pipeline, so inference applies the same factor): in metres, classes differ by centimetres and training stalls.
 """
