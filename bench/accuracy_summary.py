@@ -64,8 +64,15 @@ def collect(runs: list[Path]) -> dict:
         "per_fold": {f: statistics.fmean(s["per_fold"][f]["top1"] for s in seeds) for f in folds},
         "best_test_epoch_mean": statistics.fmean(optimistic) if optimistic else None,
         "minutes": statistics.fmean(walls) / 60 if any(walls) else None,
-        "runs": [str(r) for r in runs],
+        "runs": [_shown(r) for r in runs],
     }
+
+
+def _shown(run: Path) -> str:
+    """A run folder as the row records it: relative to the repository when inside it, so rows do not carry
+    one machine's absolute paths."""
+    path = run.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(run)
 
 
 def load() -> list[dict]:

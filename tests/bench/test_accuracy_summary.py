@@ -52,6 +52,8 @@ def test_seed_folders_of_per_fold_files_merge_like_one_summary(tmp_path):
         (split / f"{k}.json").write_text(json.dumps({"command": "x", "per_fold": {k: v}}))
     (split / "0.log.jsonl").write_text('{"epoch": 1}\n')  # curves beside the summaries are not results
     assert accuracy_summary.collect([split]) == {**accuracy_summary.collect([whole]), "runs": [str(split)]}
+    inside = accuracy_summary.ROOT / "bench" / "results" / "accuracy" / "campaign"
+    assert accuracy_summary._shown(inside) == "bench/results/accuracy/campaign"  # no machine's absolute path
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit, match="neither"):
         accuracy_summary.collect([tmp_path / "empty"])
