@@ -9,6 +9,7 @@ from typing import Any
 
 from skelgraph.recipes.base import (
     ARRN_PAPER_SETTING,
+    ARRN_SMALL_DATA_DEFAULTS,
     add_arrn_arguments,
     add_protocol_arguments,
     apply_paper_setting,
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--folds", type=int, nargs="+", default=list(range(10)), help="actors to leave out (0-9)")
     add_arrn_arguments(p, T=25, M=20)
     add_protocol_arguments(p, groups="subject")
+    p.set_defaults(**ARRN_SMALL_DATA_DEFAULTS)
     args = parse_recipe_args(p, argv)
     apply_paper_setting(args, **ARRN_PAPER_SETTING)
     out_root = args.out or "runs/arrn_florence"

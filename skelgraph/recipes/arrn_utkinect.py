@@ -14,6 +14,7 @@ from typing import Any
 
 from skelgraph.recipes.base import (
     ARRN_PAPER_SETTING,
+    ARRN_SMALL_DATA_DEFAULTS,
     add_arrn_arguments,
     add_protocol_arguments,
     add_utkinect_arguments,
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_utkinect_arguments(p)
     add_arrn_arguments(p, T=20, M=20)
     add_protocol_arguments(p, groups="subject")
+    p.set_defaults(**ARRN_SMALL_DATA_DEFAULTS)
     args = parse_recipe_args(p, argv)
     apply_paper_setting(args, **ARRN_PAPER_SETTING)
     out_root = args.out or f"runs/arrn_utkinect_{args.protocol}"
