@@ -11,7 +11,8 @@ A finished unit's ``summary.json`` and per-epoch log are copied into the reposit
 ``bench/results/accuracy/campaign/commands.log``, so a campaign that outlasts a machine session continues where it
 stopped: finished units are skipped, a half-finished run folder is removed and its unit run again. Once every
 seed of a row is complete, the row goes into ``summary.json`` (``accuracy_summary.py add``) and README's table is
-regenerated.
+regenerated. Several campaign processes can share the work: a running unit is claimed (``K.claim`` beside its run
+folder, holding the process id), the others skip it, and a claim whose process has died is taken over.
 """
 
 from __future__ import annotations
@@ -75,12 +76,48 @@ def _log(line: str) -> None:
         f.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}\n")
 
 
+def claim(path: Path) -> bool:
+    """Claim a unit for this process (``path`` created exclusively, holding the process id); False while another
+    living process holds it. A claim left by a process that has died is taken over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = int(path.read_text() or "0")
+                os.kill(holder, 0)
+                return False
+            except (ProcessLookupError, ValueError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # its process is gone (or it was half written): take it over
+                continue
+            except PermissionError:  # a living process of another user
+                return False
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
 def run_unit(row: Row, seed: int, fold: str) -> bool:
-    """Run one (row, seed, fold) unless it finished before; returns whether it is finished now."""
+    """Run one (row, seed, fold) unless it finished before or another campaign process is running it; returns
+    whether it is finished now."""
     store = unit_store(row, seed, fold)
     if store.exists():
         return True
     out = RUNS / row.name / f"seed{seed}" / fold
+    held = out.parent / f"{fold}.claim"
+    if not claim(held):
+        return False
+    try:
+        return _run_claimed(row, seed, fold, store, out)
+    finally:
+        held.unlink(missing_ok=True)
+
+
+def _run_claimed(row: Row, seed: int, fold: str, store: Path, out: Path) -> bool:
+    if store.exists():  # finished by another process between the check and the claim
+        return True
     if out.exists():
         shutil.rmtree(out)  # a unit that did not finish: its run folder would refuse a fresh start
     out.parent.mkdir(parents=True, exist_ok=True)

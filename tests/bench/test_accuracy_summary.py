@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,3 +87,20 @@ def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, mo
     import shutil
 
     shutil.rmtree(ROOT / "runs" / "test_campaign" / tmp_path.name)
+
+
+def test_campaign_processes_share_units_through_claims(tmp_path):
+    spec = importlib.util.spec_from_file_location("campaign_claims", ROOT / "bench" / "accuracy_campaign.py")
+    campaign = importlib.util.module_from_spec(spec)
+    sys.modules["campaign_claims"] = campaign  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(campaign)
+    finally:
+        del sys.modules["campaign_claims"]
+    held = tmp_path / "seed0" / "0.claim"
+    assert campaign.claim(held) and held.read_text() == str(os.getpid())
+    assert not campaign.claim(held), "held by a living process: skipped"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    held.write_text(str(gone.pid))
+    assert campaign.claim(held) and held.read_text() == str(os.getpid()), "a dead process's claim is taken over"
