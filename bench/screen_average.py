@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     module = importlib.import_module(f"skelgraph.recipes.{args.recipe}")
     started = time.perf_counter()
     try:
-        module.main(args.options + ["--out", tempfile.mkdtemp(prefix="screen_"), "--no-progress"])
+        # "raw" means the raw weights: the recipe's own average (a default of some recipes) is turned off last,
+        # so that it wins over the recipe's defaults and the options; the averages are the screen's own.
+        module.main(args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"), "--no-progress"])
     except _Done:
         pass
     result = {"command": " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)]),
