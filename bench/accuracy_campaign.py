@@ -85,7 +85,9 @@ def claim(path: Path) -> bool:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             try:
-                holder = int(path.read_text() or "0")
+                holder = int(path.read_text())
+                if holder <= 0:  # os.kill(0, ...) would reach this process group, not a holder
+                    raise ValueError(holder)
                 os.kill(holder, 0)
                 return False
             except (ProcessLookupError, ValueError, FileNotFoundError):

@@ -61,11 +61,16 @@ def test_seed_folders_of_per_fold_files_merge_like_one_summary(tmp_path):
         accuracy_summary.collect([tmp_path / "empty"])
 
 
-def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, monkeypatch):
+def _campaign(monkeypatch):
     spec = importlib.util.spec_from_file_location("accuracy_campaign", ROOT / "bench" / "accuracy_campaign.py")
     campaign = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "accuracy_campaign", campaign)  # dataclasses look their module up
     spec.loader.exec_module(campaign)
+    return campaign
+
+
+def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, monkeypatch):
+    campaign = _campaign(monkeypatch)
     monkeypatch.setattr(campaign, "STORE", tmp_path / "store")
     monkeypatch.setattr(campaign, "RUNS", ROOT / "runs" / "test_campaign" / tmp_path.name)
     monkeypatch.setattr(accuracy_summary, "SUMMARY", tmp_path / "summary.json")
@@ -89,14 +94,8 @@ def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, mo
     shutil.rmtree(ROOT / "runs" / "test_campaign" / tmp_path.name)
 
 
-def test_campaign_processes_share_units_through_claims(tmp_path):
-    spec = importlib.util.spec_from_file_location("campaign_claims", ROOT / "bench" / "accuracy_campaign.py")
-    campaign = importlib.util.module_from_spec(spec)
-    sys.modules["campaign_claims"] = campaign  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(campaign)
-    finally:
-        del sys.modules["campaign_claims"]
+def test_campaign_processes_share_units_through_claims(tmp_path, monkeypatch):
+    campaign = _campaign(monkeypatch)
     held = tmp_path / "seed0" / "0.claim"
     assert campaign.claim(held) and held.read_text() == str(os.getpid())
     assert not campaign.claim(held), "held by a living process: skipped"
@@ -104,3 +103,5 @@ def test_campaign_processes_share_units_through_claims(tmp_path):
     gone.wait()
     held.write_text(str(gone.pid))
     assert campaign.claim(held) and held.read_text() == str(os.getpid()), "a dead process's claim is taken over"
+    held.write_text("")
+    assert campaign.claim(held), "a half-written claim is taken over"
