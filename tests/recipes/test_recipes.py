@@ -285,6 +285,28 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
     assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"
 
 
+@pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", 240), (["--paper-setting"], "st-lstm", 240),
+                                                   (["--epochs", "7"], "st-lstm", 7), ([], "gca", 60),
+                                                   ([], "global1", 60)])
+def test_sbu_stlstm_trains_for_its_own_budget_unless_epochs_is_given(monkeypatch, given, model, epochs):
+    """ST-LSTM learns far more slowly than GCA-LSTM: its SBU budget is ST_LSTM_EPOCHS (chosen by inner CV on
+    training folds) unless --epochs is given; the other models keep the recipe's 60."""
+    import skelgraph.recipes.gca_lstm_sbu as recipe
+    from skelgraph.recipes.base import ST_LSTM_EPOCHS
+
+    seen = {}
+    real = recipe.apply_paper_setting
+
+    def record(args, **setting):
+        real(args, **setting)
+        seen["args"] = args
+
+    monkeypatch.setattr(recipe, "apply_paper_setting", record)
+    monkeypatch.setattr(recipe, "run_folds", lambda run, folds, **kw: {"folds": folds})
+    recipe.main(["--model", model, "--no-progress", *given])
+    assert ST_LSTM_EPOCHS == 240 and seen["args"].epochs == epochs
+
+
 def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_path, utk_data):
     """UTKinect (both protocols) and SBU: Adam at a constant rate, direct training, no selection (no validation
     split, no inner runs), the weight average's last epoch tested; --selection inner-cv still holds out every
