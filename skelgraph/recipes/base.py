@@ -23,10 +23,11 @@ with nothing else, so each doubles as an example. A new one, e.g. ARRN-LSTM on y
     run_folds(run, ["all"], label="my data", out="runs/mine", seed=args.seed)
 
 Model selection never looks at a test split (``--selection``): the best epoch, the ARRN fusion weight ``alpha``
-and the stepwise schedule come from a stratified validation split carved from the training split
-(:func:`prepare_splits`), or the epoch budget and ``alpha`` from inner cross-validation over the training split's
-groups (:func:`inner_cv`), or nothing is chosen and the last epoch is tested; ``--ema`` makes the evaluated and
-kept model an exponential moving average of the weights.
+and the stepwise schedule (Algorithm 1) come from a stratified validation split carved from the training split
+(:func:`prepare_splits`; without one, stepwise training gives each step a fixed number of epochs), or the
+epoch budget and ``alpha`` from inner cross-validation over the training split's groups (:func:`inner_cv`),
+or nothing is chosen and the last epoch is tested; ``--ema`` makes the evaluated and kept model an exponential
+moving average of the weights.
 Every coordinate is multiplied by ``1 / std`` of the centred training coordinates (stored in the checkpoint's
 pipeline, so inference applies the same factor): in metres, classes differ by centimetres and training stalls.
 """
@@ -108,7 +109,9 @@ def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = 
     p.add_argument("--model", choices=sorted(GCA_MODELS), default="gca",
                    help="; ".join(f"{k}: {v}" for k, v in GCA_MODELS.items()))
     p.add_argument("--training", choices=["direct", "stepwise"], default="stepwise",
-                   help="direct, or stepwise (Algorithm 1; GCA models only)")
+                   help="direct, or stepwise (Algorithm 1; GCA models only): with --selection val-split each step "
+                        "ends when the validation loss stops falling, with --selection none after "
+                        "--stepwise-max-epochs")
     p.add_argument("--T", type=int, default=T, help="frames per sample")
     p.add_argument("--N", type=int, default=2, help="attention iterations")
     p.add_argument("--init", choices=["ffn", "mean"], default="ffn", help="global context initialisation (Eq. 4)")
@@ -120,8 +123,8 @@ def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = 
                    help="stepwise: epochs without a lower validation loss before the next step (Algorithm 1: 1)")
     p.add_argument("--stepwise-max-epochs", type=int, default=None,
                    help="stepwise: at most this many epochs per step, so that a slowly improving step cannot take "
-                        "the whole budget (default: --epochs / (N + 1), rounded up; 0: no bound, Algorithm 1 as "
-                        "written)")
+                        "the whole budget; with --selection none, exactly this many (default: --epochs / (N + 1), "
+                        "rounded up; 0: no bound, Algorithm 1 as written)")
     p.add_argument("--hidden", type=int, default=128, help="ST-LSTM state and global memory size")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--chain", choices=["tree", "simple"], default="tree", help="joint chain of the ST-LSTM")
@@ -400,19 +403,13 @@ def _train_and_test(args: argparse.Namespace, train_full: Any, test: Any, out: s
 
     selection = getattr(args, "selection", "val-split")
     chosen: dict[str, Any] | None = None
-    if stepwise and selection != "val-split":
-        from skelgraph.training.experiment import given_options
-
-        if "selection" in given_options(args):
-            raise SystemExit("stepwise training (Algorithm 1) moves between steps on a validation split: use "
-                             "--selection val-split or --training direct")
-        # A recipe default, not the user's word: Algorithm 1 needs its validation split.
-        print("stepwise training moves between steps on a validation split: --selection val-split")
-        args = copy.copy(args)
-        args.selection = selection = "val-split"
-    if stepwise and (selection != "val-split" or args.val_fraction <= 0):
-        raise SystemExit("stepwise training needs a validation split: use --selection val-split with "
-                         "--val-fraction > 0")
+    if stepwise and selection == "inner-cv":
+        raise SystemExit("stepwise training moves between steps on a validation split (--selection val-split: "
+                         "Algorithm 1) or after a fixed number of epochs per step (--selection none); inner "
+                         "cross-validation does not choose its schedule: use one of those or --training direct")
+    if stepwise and selection == "val-split" and args.val_fraction <= 0:
+        raise SystemExit("stepwise training on a validation split (Algorithm 1) needs --val-fraction > 0 "
+                         "(or --selection none: a fixed number of epochs per step)")
     if selection == "inner-cv":
         chosen = inner_cv(args, train_full, lambda spec: build(spec)[0], paper, two_streams=two_streams)
         args = copy.copy(args)
@@ -482,6 +479,9 @@ def gca_train_config(args: argparse.Namespace, stepwise: bool, **paper: Any) -> 
     bound = args.stepwise_max_epochs
     if bound is None:
         bound = math.ceil(args.epochs / (args.N + 1))
+    if stepwise and not bound and getattr(args, "selection", "val-split") != "val-split":
+        raise SystemExit("stepwise training without a validation split (--selection none) moves on after "
+                         "--stepwise-max-epochs epochs per step: give it a positive value (0 means no bound)")
     return train_config(args, stepwise=stepwise, stepwise_patience=args.stepwise_patience,
                         stepwise_max_epochs=bound or None, **paper)
 

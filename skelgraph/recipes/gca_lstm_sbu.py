@@ -8,7 +8,9 @@ per joint and randomly swapped, direct training with Adam at a constant 1e-3, ba
 exponential moving average of the weights (10-epoch time constant) whose last epoch is tested
 (``--selection inner-cv`` chooses the budget by inner cross-validation over the four training folds instead, at
 five times the cost). The ST-LSTM baseline (``--model st-lstm``) learns more slowly and trains for
-:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs unless ``--epochs`` is given. The paper's SGD (lr 1.5e-3,
+:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs unless ``--epochs`` is given. ``--training stepwise``
+holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs (Algorithm 1's
+validation-loss test comes back with ``--selection val-split``). The paper's SGD (lr 1.5e-3,
 momentum 0.9) hardly moves the training loss here (fold 0: 2.08 -> 2.06 in 12 epochs at batch 16; Adam: 0.61
 after 9); ``--paper-setting`` gives it back, with its x0.95 decay and the best epoch on a validation split.
 """

@@ -62,7 +62,9 @@ class TrainConfig:
     iterations ``0..n`` with the loss on iteration ``n`` until the validation loss has not decreased for
     ``stepwise_patience`` epochs, or for at most ``stepwise_max_epochs`` epochs (``None``: no bound per step, as
     in the paper; a slowly but steadily improving step then keeps the whole budget); ``epochs`` bounds the whole
-    run. A stepwise run that ends before its last step classifies from the deepest step it trained
+    run. Without a validation set (``val_set=None``) there is no convergence test: every step trains exactly
+    ``stepwise_max_epochs`` epochs (a fixed schedule, which must then be given), so no training data is held
+    out. A stepwise run that ends before its last step classifies from the deepest step it trained
     (:attr:`RunState.step`), never from iterations whose parameters were not trained.
 
     ``optimizer``: ``"sgd"`` (with ``momentum``), ``"adam"``, or ``"rmsprop"`` with smoothing constant
@@ -272,6 +274,9 @@ class Trainer:
                                                                          "set_inference_iteration")):
             raise ValueError(f"{type(model).__name__} does not support stepwise training (it needs "
                              "iteration_parameters and set_inference_iteration)")
+        if self.config.stepwise and val_set is None and self.config.stepwise_max_epochs is None:
+            raise ValueError("stepwise training without a validation set moves on after a fixed number of epochs "
+                             "per step: set stepwise_max_epochs (or give a val_set for Algorithm 1's test)")
         objective: nn.Module = _Objective(self.model)
         if self.config.compile:
             objective = torch.compile(objective)
@@ -519,15 +524,16 @@ class Trainer:
                 if isinstance(value, (int, float)) and key != "epoch":
                     self._writer.add_scalar(key, value, record["epoch"])
 
-    def _advance_stepwise(self, val_loss: float) -> bool:
-        """Algorithm 1's inner ``while``: returns True when training should stop altogether."""
+    def _advance_stepwise(self, val_loss: float | None) -> bool:
+        """Algorithm 1's inner ``while``: returns True when training should stop altogether. ``val_loss=None``
+        (no validation set): the fixed schedule, ``stepwise_max_epochs`` epochs per step."""
         s, c = self.state, self.config
         s.step_epochs += 1
-        if val_loss < s.step_best_loss:
+        if val_loss is not None and val_loss < s.step_best_loss:
             s.step_best_loss, s.step_bad_epochs = val_loss, 0
-        else:
+        elif val_loss is not None:
             s.step_bad_epochs += 1
-        converged = s.step_bad_epochs >= c.stepwise_patience
+        converged = val_loss is not None and s.step_bad_epochs >= c.stepwise_patience
         if not converged and (c.stepwise_max_epochs is None or s.step_epochs < c.stepwise_max_epochs):
             return False
         if s.step >= self.model.num_iterations:
@@ -606,6 +612,9 @@ class Trainer:
         else:
             improved = True
             self.state.best_epoch = self.state.epoch + 1
+            self.state.best_step = self.state.step
+            if c.stepwise:
+                stop = self._advance_stepwise(None)
         for name, dataset in self.monitor.items():  # logged only; selects nothing
             it = self.state.trained_step if c.stepwise else None
             seen = self.evaluate(dataset, iteration=it, terms=False).compute()  # only top-1 and loss logged

@@ -154,6 +154,26 @@ def test_gca_sbu_tiny(tmp_path, model, training, bodies):
         assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
 
 
+def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_share(tmp_path):
+    """Under the small-data defaults (--selection none) stepwise training holds out no validation split: each of
+    the N + 1 steps trains --epochs / (N + 1) epochs and the last is tested. Inner CV cannot choose a stepwise
+    schedule and a fixed schedule needs a positive per-step bound: both refused with a clear message."""
+    tiny = ["--data-root", data_root(tmp_path, "sbu"), "--tiny", "--folds", "0", "--training", "stepwise",
+            "--epochs", "6", "--T", "6", "--hidden", "8", "--no-progress"]
+    gca_sbu_main([*tiny, "--out", str(tmp_path / "fixed")])
+    metrics = json.loads((tmp_path / "fixed" / "fold0" / "metrics.json").read_text())
+    assert metrics["meta"]["training"] == "stepwise" and metrics["meta"]["selection"] == "none"
+    assert metrics["config"]["stepwise_max_epochs"] == 2 and "val" not in metrics
+    assert metrics["stepwise_reached"] == 2 and metrics["stepwise_completed"] is True
+    assert metrics["best_epoch"] == metrics["epochs"] == 6
+    steps = [json.loads(line)["step"] for line in (tmp_path / "fixed" / "fold0" / "log.jsonl").read_text().splitlines()]
+    assert steps == [0, 0, 1, 1, 2, 2]
+    with pytest.raises(SystemExit, match="inner cross-validation does not choose its schedule"):
+        gca_sbu_main([*tiny, "--out", str(tmp_path / "inner"), "--selection", "inner-cv"])
+    with pytest.raises(SystemExit, match="give it a positive value"):
+        gca_sbu_main([*tiny, "--out", str(tmp_path / "unbounded"), "--stepwise-max-epochs", "0"])
+
+
 def test_gca_ntu_demo(tmp_path):
     result = gca_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(tmp_path / "run"),
                            "--epochs", "1", "--T", "6", "--hidden", "8", "--model", "gca2", "--no-progress"])

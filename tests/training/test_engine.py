@@ -334,6 +334,21 @@ def test_stepwise_bound_per_step_trains_every_step(graphs):
         config(stepwise_max_epochs=0)
 
 
+def test_stepwise_without_a_validation_set_gives_every_step_a_fixed_number_of_epochs(graphs):
+    """No validation set: no convergence test, exactly stepwise_max_epochs epochs per step, the last epoch kept
+    (and classified from the last step); without the bound there is nothing to end a step, so it is refused."""
+    torch.manual_seed(0)
+    model = TinyIterative()
+    cfg = config(epochs=20, stepwise=True, stepwise_max_epochs=3)
+    trainer = Trainer(model, graphs, None, cfg, class_names=list("abcd"))
+    history = trainer.fit()
+    assert [h["step"] for h in history] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert trainer.state.stepwise_done and trainer.stepwise_reached == 2 and model.inference_iteration == 2
+    assert trainer.state.best_epoch == 9 and trainer.state.best_step == 2 and "val_loss" not in history[-1]
+    with pytest.raises(ValueError, match="without a validation set.*stepwise_max_epochs"):
+        Trainer(TinyIterative(), graphs, None, config(epochs=6, stepwise=True), class_names=list("abcd"))
+
+
 def test_fit_seeds_every_generator_so_the_set_up_does_not_matter(graphs):
     """fit() seeds torch, numpy and random from config.seed: what the set-up drew before does not change the
     training draws (data order, dropout); another seed gives another run."""
