@@ -7,7 +7,7 @@ Defaults (chosen on training data, bench/results/accuracy/experiments.md): SBU i
 per joint and randomly swapped, direct training with Adam at a constant 1e-3, batch 8, 60 epochs, and an
 exponential moving average of the weights (10-epoch time constant) whose last epoch is tested
 (``--selection inner-cv`` chooses the budget by inner cross-validation over the four training folds instead, at
-five times the cost). The ST-LSTM baseline (``--model st-lstm``) learns more slowly and trains for
+five times the cost). The ST-LSTM baselines ``st-lstm`` and ``global2`` learn more slowly and train for
 :data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs unless ``--epochs`` is given. ``--training stepwise``
 holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs (Algorithm 1's
 validation-loss test comes back with ``--selection val-split``). The paper's SGD (lr 1.5e-3,
@@ -23,6 +23,7 @@ from skelgraph.recipes.base import (
     GCA_MODELS,
     GCA_PAPER_SETTING,
     GCA_SMALL_DATA_DEFAULTS,
+    SLOW_ST_LSTM_MODELS,
     ST_LSTM_EPOCHS,
     add_gca_arguments,
     add_protocol_arguments,
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # person swap, direct training, the weight average's last epoch.
     p.set_defaults(swap=0.5, **GCA_SMALL_DATA_DEFAULTS)
     args = parse_recipe_args(p, argv)
-    if args.model == "st-lstm" and "epochs" not in given_options(args):
+    if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given_options(args):
         args.epochs = ST_LSTM_EPOCHS  # its own budget, chosen on training data (see ST_LSTM_EPOCHS)
     apply_paper_setting(args, **GCA_PAPER_SETTING)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"

@@ -307,10 +307,10 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
 
 @pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", 240), (["--paper-setting"], "st-lstm", 240),
                                                    (["--epochs", "7"], "st-lstm", 7), ([], "gca", 60),
-                                                   ([], "global1", 60)])
+                                                   ([], "global1", 60), ([], "global2", 240)])
 def test_sbu_stlstm_trains_for_its_own_budget_unless_epochs_is_given(monkeypatch, given, model, epochs):
-    """ST-LSTM learns far more slowly than GCA-LSTM: its SBU budget is ST_LSTM_EPOCHS (chosen by inner CV on
-    training folds) unless --epochs is given; the other models keep the recipe's 60."""
+    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: their SBU budget is ST_LSTM_EPOCHS
+    (chosen by inner CV on training folds) unless --epochs is given; the other models keep the recipe's 60."""
     import skelgraph.recipes.gca_lstm_sbu as recipe
     from skelgraph.recipes.base import ST_LSTM_EPOCHS
 
