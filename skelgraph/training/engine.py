@@ -529,11 +529,13 @@ class Trainer:
         (no validation set): the fixed schedule, ``stepwise_max_epochs`` epochs per step."""
         s, c = self.state, self.config
         s.step_epochs += 1
-        if val_loss is not None and val_loss < s.step_best_loss:
-            s.step_best_loss, s.step_bad_epochs = val_loss, 0
-        elif val_loss is not None:
-            s.step_bad_epochs += 1
-        converged = val_loss is not None and s.step_bad_epochs >= c.stepwise_patience
+        converged = False
+        if val_loss is not None:
+            if val_loss < s.step_best_loss:
+                s.step_best_loss, s.step_bad_epochs = val_loss, 0
+            else:
+                s.step_bad_epochs += 1
+            converged = s.step_bad_epochs >= c.stepwise_patience
         if not converged and (c.stepwise_max_epochs is None or s.step_epochs < c.stepwise_max_epochs):
             return False
         if s.step >= self.model.num_iterations:
