@@ -3,9 +3,10 @@
     python -m skelgraph.recipes.arrn_msr --help
 
 Defaults (:data:`~skelgraph.recipes.base.ARRN_SMALL_DATA_DEFAULTS`, chosen by inner cross-validation on AS2's
-training subjects): Adam at a constant 1e-3, batch 16, joint velocities as extra channels, 180 epochs, a 10-epoch
-moving average of the weights whose last epoch is tested, alpha 0.5. ``--paper-setting`` takes the paper's
-protocol back (coordinates only, alpha and the best epoch on a validation split).
+training subjects): Adam at a constant 1e-3, batch 16, joint velocities as extra channels, the gradient norm
+clipped at 5, 100 epochs, a 10-epoch moving average of the weights whose last epoch is tested, alpha 0.5.
+``--paper-setting`` takes the paper's protocol back (coordinates only, no clipping, alpha and the best epoch on a
+validation split).
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ def test_arrn_msr_tiny(tmp_path):
 
 @pytest.mark.parametrize("recipe", ["msr", "florence", "utkinect"])
 def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp_path, utk_data, recipe, capsys):
-    """MSR Action3D, Florence 3D and UTKinect: Adam at a constant rate, velocity channels, 180 epochs, no
+    """MSR Action3D, Florence 3D and UTKinect: Adam at a constant rate, velocity channels, gradient norm clipped at
+    5, 100 epochs, no
     selection (no validation split), alpha 0.5 and the weight average's last epoch tested; --no-velocity and
     --paper-setting take the paper's coordinates-only, validation-split protocol back."""
     from skel_io_helpers import write_florence
@@ -100,12 +101,14 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
         main, data, run = utk_main, ["--data-root", utk_data], "fold0"
     with pytest.raises(SystemExit):
         main([*data, "--print-config"])
-    assert json.loads(capsys.readouterr().out)["epochs"] == 180
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["epochs"], printed["grad_clip"]) == (100, 5.0)
     tiny = [*data, *TINY_ARRN, "--epochs", "2"]
     main([*tiny, "--out", str(tmp_path / "default")])
     metrics = json.loads((tmp_path / "default" / run / "metrics.json").read_text())
     config = metrics["config"]
-    assert (config["optimizer"], config["schedule"], config["ema_epochs"]) == ("adam", "none", 10.0)
+    assert (config["optimizer"], config["schedule"], config["ema_epochs"], config["grad_clip"]) == ("adam", "none",
+                                                                                                   10.0, 5.0)
     assert metrics["meta"]["selection"] == "none" and "val" not in metrics and metrics["alpha"] == 0.5
     assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 6
     main([*tiny, "--out", str(tmp_path / "plain"), "--no-velocity"])
@@ -114,7 +117,7 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
     main([*tiny, "--out", str(tmp_path / "paper"), "--paper-setting"])
     paper = json.loads((tmp_path / "paper" / run / "metrics.json").read_text())
     assert paper["meta"]["selection"] == "val-split" and "val" in paper and paper["config"]["ema_epochs"] == 0.0
-    assert not paper["meta"]["pipeline"]["velocity"]
+    assert not paper["meta"]["pipeline"]["velocity"] and paper["config"]["grad_clip"] is None
 
 
 def test_arrn_fixed_alpha_fuses_training_curves_and_test(tmp_path, capsys):
@@ -341,7 +344,8 @@ def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_
         assert "selection" not in summary["per_fold"]["0"], name
         metrics = json.loads((tmp_path / name / "fold0" / "metrics.json").read_text())
         config = metrics["config"]
-        assert (config["optimizer"], config["schedule"], config["ema_epochs"]) == ("adam", "none", 10.0), name
+        assert (config["optimizer"], config["schedule"], config["ema_epochs"], config["grad_clip"]) == ("adam", "none",
+                                                                                                   10.0, 5.0), name
         assert metrics["meta"]["training"] == "direct" and metrics["meta"]["selection"] == "none"
         assert "val" not in metrics and metrics["best_epoch"] == metrics["epochs"] == 2, "the last epoch"
     sbu = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(tmp_path / "sbu"), "--tiny",

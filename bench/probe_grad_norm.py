@@ -1,0 +1,64 @@
+"""Gradient norms during ARRN-LSTM training on MSR Action3D, training subjects only (no validation or test figure).
+
+    OMP_NUM_THREADS=1 python bench/probe_grad_norm.py --epochs 150 > probe_msr_arrn_as2_gradnorm.txt
+
+runs the first inner fold of the recipe's inner cross-validation (AS2, subject 1 held out, raw weights) with a
+clipping threshold so high that the engine's clipping call only measures the total gradient norm, and prints per
+epoch the training loss and the median and largest norm of its optimiser steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import torch
+
+import skelgraph.recipes.base as recipe_base
+import skelgraph.training.engine as engine
+
+NORMS: list[float] = []
+
+
+class _Stop(Exception):
+    pass
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--subset", default="AS2")
+    args = p.parse_args()
+    measure = torch.nn.utils.clip_grad_norm_
+
+    def recording(params, max_norm, *rest, **kwargs):
+        norm = measure(params, max_norm, *rest, **kwargs)
+        NORMS.append(float(norm))
+        return norm
+
+    class Probe(engine.Trainer):
+        seen = 0
+
+        def _end_of_epoch(self, record: dict) -> tuple[bool, bool]:
+            out = super()._end_of_epoch(record)
+            new, self.seen = NORMS[self.seen:], len(NORMS)
+            print(record["epoch"], f"{record['train_loss']:.3f}", "norm median/max",
+                  f"{sorted(new)[len(new) // 2]:.2f}", f"{max(new):.2f}", len(new), flush=True)
+            if record["epoch"] >= args.epochs:
+                raise _Stop
+            return out
+
+    engine.nn.utils.clip_grad_norm_ = recording
+    engine.Trainer = Probe  # inner_cv imports it at call time
+    recipe_base.prepare_splits = lambda *a, **k: (_ for _ in ()).throw(_Stop)
+    from skelgraph.recipes import arrn_msr
+
+    try:
+        arrn_msr.main(["--subset", args.subset, "--selection", "inner-cv", "--epochs", str(args.epochs + 1),
+                       "--grad-clip", "1e9", "--ema", "0", "--out", tempfile.mkdtemp(), "--no-progress"])
+    except _Stop:
+        pass
+
+
+if __name__ == "__main__":
+    main()
