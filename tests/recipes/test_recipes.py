@@ -81,9 +81,8 @@ def test_arrn_msr_tiny(tmp_path):
 @pytest.mark.parametrize("recipe", ["msr", "florence", "utkinect"])
 def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp_path, utk_data, recipe, capsys):
     """MSR Action3D, Florence 3D and UTKinect: Adam at a constant rate, velocity channels, gradient norm clipped at
-    5, 100 epochs, no
-    selection (no validation split), alpha 0.5 and the weight average's last epoch tested; --no-velocity and
-    --paper-setting take the paper's coordinates-only, validation-split protocol back."""
+    5, 100 epochs, no selection (no validation split), alpha 0.5 and the weight average's last epoch tested;
+    --no-velocity and --paper-setting take the paper's coordinates-only, unclipped, validation-split protocol back."""
     from skel_io_helpers import write_florence
 
     from skelgraph.recipes.arrn_florence import main as florence_main
