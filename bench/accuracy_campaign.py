@@ -167,11 +167,14 @@ def add_row(row: Row, seeds: list[int]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("rows", nargs="*", choices=[[], *ROWS], default=[], help="rows to run (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help=f"rows to run (default: all): {', '.join(ROWS)}")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--jobs", type=int, default=2, help="units side by side (one thread each)")
     p.add_argument("--list", action="store_true", help="show the rows and their finished units, run nothing")
     args = p.parse_args(argv)
+    unknown = [name for name in args.rows if name not in ROWS]
+    if unknown:
+        p.error(f"unknown row(s) {', '.join(unknown)}; the rows are {', '.join(ROWS)}")
     rows = [ROWS[name] for name in args.rows] or list(ROWS.values())
     if args.list:
         for row in rows:

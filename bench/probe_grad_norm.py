@@ -13,19 +13,11 @@ import argparse
 import tempfile
 
 import torch
+from _common import StopScreening, run_inner_cv_only
 
-import skelgraph.recipes.base as recipe_base
 import skelgraph.training.engine as engine
 
 NORMS: list[float] = []
-
-
-class _Stop(Exception):
-    """Raised after the last probed epoch, or where the recipe would start its final run."""
-
-
-def _stop(*args, **kwargs):
-    raise _Stop
 
 
 def main() -> None:
@@ -49,19 +41,15 @@ def main() -> None:
             print(record["epoch"], f"{record['train_loss']:.3f}", "norm median/max",
                   f"{sorted(new)[len(new) // 2]:.2f}", f"{max(new):.2f}", len(new), flush=True)
             if record["epoch"] >= args.epochs:
-                raise _Stop
+                raise StopScreening
             return out
 
     engine.nn.utils.clip_grad_norm_ = recording
-    engine.Trainer = Probe  # inner_cv imports it at call time
-    recipe_base.prepare_splits = _stop
     from skelgraph.recipes import arrn_msr
 
-    try:
-        arrn_msr.main(["--subset", args.subset, "--selection", "inner-cv", "--epochs", str(args.epochs + 1),
-                       "--grad-clip", "1e9", "--ema", "0", "--out", tempfile.mkdtemp(), "--no-progress"])
-    except _Stop:
-        pass
+    run_inner_cv_only(arrn_msr.main, ["--subset", args.subset, "--selection", "inner-cv", "--epochs",
+                                      str(args.epochs + 1), "--grad-clip", "1e9", "--ema", "0", "--out",
+                                      tempfile.mkdtemp(), "--no-progress"], Probe)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import torch
+from _common import run_inner_cv_only
 
-import skelgraph.recipes.base as recipe_base
 import skelgraph.training.engine as engine
 from skelgraph.nn.arrn import select_alpha
 from skelgraph.training.experiment import stream_scores
@@ -34,10 +34,6 @@ from skelgraph.training.selection import choose_epoch
 
 HORIZONS: list[float] = []
 TRAINERS: list[ScreeningTrainer] = []
-
-
-class _Done(Exception):
-    """Raised where the recipe would start its final run."""
 
 
 class ScreeningTrainer(engine.Trainer):
@@ -86,10 +82,6 @@ class ScreeningTrainer(engine.Trainer):
         return out
 
 
-def _stop(*args, **kwargs):
-    raise _Done
-
-
 def summarise(window: int) -> dict:
     names = ["raw"] + [f"ema{h:g}" for h in HORIZONS]
     sizes = [len(t.val_set) for t in TRAINERS]
@@ -126,16 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("options", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     HORIZONS[:] = args.horizons
-    engine.Trainer = ScreeningTrainer  # inner_cv imports it at call time
-    recipe_base.prepare_splits = _stop
     module = importlib.import_module(f"skelgraph.recipes.{args.recipe}")
     started = time.perf_counter()
-    try:
-        # "raw" means the raw weights: the recipe's own average (a default of some recipes) is turned off last,
-        # so that it wins over the recipe's defaults and the options; the averages are the screen's own.
-        module.main(args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"), "--no-progress"])
-    except _Done:
-        pass
+    # "raw" means the raw weights: the recipe's own average (a default of some recipes) is turned off last, so
+    # that it wins over the recipe's defaults and the options; the averages are the screen's own.
+    run_inner_cv_only(module.main, args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"),
+                                                   "--no-progress"], ScreeningTrainer)
     result = {"command": " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)]),
               "minutes": (time.perf_counter() - started) / 60, "variants": summarise(args.smooth),
               "note": "inner cross-validation on the training split only; no test data was read"}
