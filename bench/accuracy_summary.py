@@ -85,6 +85,8 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         opt = f"{r['best_test_epoch_mean']:.1%}" if r.get("best_test_epoch_mean") is not None else "–"
         paper = f"{r['paper']:.1%}" if r.get("paper") is not None else "–"
+        if r.get("paper_note"):
+            paper += f" ({r['paper_note']})"
         minutes = f"{r['minutes']:.0f}" if r.get("minutes") is not None else "–"
         lines.append(f"| {r['dataset']}, {r['protocol']} | {r['model']}, {r['training']} | **{r['mean']:.1%}** ± "
                      f"{r['std']:.1%} (over {r.get('std_over', 'seeds')}) | {r['seeds']} | {opt} | {paper} | "
@@ -112,13 +114,16 @@ def main(argv: list[str] | None = None) -> None:
                      help="the paper's figure, as a fraction (nan or absent: the paper reports none)")
     add.add_argument("--command", required=True, help="the recipe command of one seed (without --seed/--out)")
     add.add_argument("--note", default="")
+    add.add_argument("--paper-note", default="",
+                     help="shown beside the paper's figure, e.g. where that figure is for a variant of the model")
     sub.add_parser("table", help="rewrite README's accuracy table from summary.json")
     args = p.parse_args(argv)
     rows = load()
     if args.cmd == "add":
         paper = args.paper if args.paper is not None and args.paper == args.paper else None  # nan: no figure
-        row = {k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command,
-                                                       "note": args.note} | collect(args.runs)
+        row = ({k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command,
+                                                       "note": args.note, "paper_note": args.paper_note}
+               | collect(args.runs))
         rows = [r for r in rows if tuple(r[k] for k in KEYS) != tuple(row[k] for k in KEYS)] + [row]
         SUMMARY.parent.mkdir(parents=True, exist_ok=True)
         SUMMARY.write_text(json.dumps(rows, indent=1) + "\n")

@@ -35,7 +35,10 @@ def test_rows_average_folds_then_seeds(tmp_path):
     assert one["std_over"] == "folds" and one["std"] == pytest.approx(0.0707, abs=1e-4)
     text = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "gca", "training": "direct",
                                     "paper": 0.941, "command": "python recipes/gca_lstm_sbu.py", **row}])
-    assert "| sbu, 5-fold | gca, direct | **80.0%**" in text and "94.1%" in text
+    assert "| sbu, 5-fold | gca, direct | **80.0%**" in text and "| 94.1% |" in text
+    noted = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "st-lstm", "training": "direct",
+                                     "paper": 0.933, "paper_note": "ST-LSTM with trust gate", "command": "c", **row}])
+    assert "| 93.3% (ST-LSTM with trust gate) |" in noted
 
 
 def test_runs_with_other_folds_are_refused(tmp_path):
