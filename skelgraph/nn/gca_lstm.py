@@ -266,12 +266,13 @@ class _ChainModel(nn.Module):
     _repr_keys: tuple[str, ...] = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames")
 
     def __init__(
-        self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str, forget_bias: float
+        self, layout: Layout, in_channels: int, hidden_channels: int, dropout: float, chain: str, forget_bias: float,
+        trust_gate: bool = False,
     ) -> None:
         super().__init__()
         self.layout = layout
         self.num_joints = layout.num_joints
-        self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        self.encoder = STLSTMEncoder(layout, in_channels, hidden_channels, dropout, chain, forget_bias, trust_gate)
         self.in_channels = in_channels
         # Every path reads data.x through the encoder: check the node features there, loudly.
         self.encoder.register_forward_pre_hook(self._check_input)
@@ -544,12 +545,15 @@ class STLSTMClassifier(_ChainModel):
     """Two-layer ST-LSTM baselines of Section V.
 
     Args:
-        head: ``"local"``: the plain ST-LSTM (Liu et al., ECCV 2016, without trust gate): a softmax classifier
-            on the second layer's state at every step; the training loss is the mean over steps of the
+        head: ``"local"``: the ST-LSTM of Liu et al. (ECCV 2016; without its trust gate unless ``trust_gate``):
+            a softmax classifier on the second layer's state at every step; the training loss is the mean over
+            steps of the
             negative log-likelihood and the scores are the mean log-probabilities. ``"global_fc"``: "ST-LSTM +
             Global (1)", the states of all steps concatenated and fed to a one-layer feed-forward network (ReLU)
             whose output is classified (needs ``num_frames``). ``"global_mean"``: "ST-LSTM + Global (2)", the
             average of all states is classified.
+        trust_gate: Both ST-LSTM layers with the trust gate of Liu et al. (see :class:`STLSTM`): with
+            ``head="local"`` the full ST-LSTM of that paper, which GCA-LSTM's "ST-LSTM [29]" rows cite.
         Other arguments as :class:`GCALSTM`.
     """
 
@@ -566,16 +570,17 @@ class STLSTMClassifier(_ChainModel):
         dropout: float = 0.5,
         chain: str = "tree",
         forget_bias: float = -1.0,
+        trust_gate: bool = False,
     ) -> None:
         hparams = init_arguments(locals())
-        super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias)
+        super().__init__(layout, in_channels, hidden_channels, dropout, chain, forget_bias, trust_gate)
         self.hparams, self.num_classes = hparams, num_classes
         if head not in ("local", "global_fc", "global_mean"):
             raise ValueError(f"unknown head {head!r}; expected 'local', 'global_fc' or 'global_mean'")
         if head == "global_fc" and num_frames is None:
             raise ValueError("head='global_fc' needs num_frames")
         self.head = head
-        self.layer = STLSTM(hidden_channels, hidden_channels, forget_bias)
+        self.layer = STLSTM(hidden_channels, hidden_channels, forget_bias, trust_gate=trust_gate)
         self.dropout = nn.Dropout(dropout)
         H = hidden_channels
         self.global_fc = nn.Linear(self.num_positions * num_frames * H, H) if head == "global_fc" else None

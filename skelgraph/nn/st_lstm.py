@@ -11,7 +11,8 @@ Every cell on the anti-diagonal ``j + t = d`` depends only on cells of diagonal 
 diagonal of all sequences at once (two matrix products accumulated in place into the gate pre-activations, one
 per predecessor weight). The input projections of all cells are computed up front in one product, and so are
 all weight gradients in the hand-written backward. :meth:`STLSTM.forward_reference` is the plain per-cell loop
-kept as the reference the tests compare against (values and gradients).
+kept as the reference the tests compare against (values and gradients). With the trust gate of Liu et al.
+(``trust_gate=True``) the same diagonals run under plain autograd instead.
 """
 
 from __future__ import annotations
@@ -238,6 +239,14 @@ class STLSTM(nn.Module):
         h_{j,t} &= o \odot \tanh(c_{j,t})
 
     Without a gate ``r`` the cell update is Eq. (2) (``r = 1`` on the input term and on the forget terms).
+
+    With ``trust_gate=True``, the trust gate of the original ST-LSTM (Liu et al., ECCV 2016, Section 3.3, as the
+    authors' public code ``STLSTM3.lua`` computes it) scales the input and forget gates: a prediction of the
+    input from the two predecessor states, :math:`p = \tanh(W_p [h_{j-1,t}; h_{j,t-1}] + b_p)`, is compared with
+    the cell's input modulation :math:`u`, and :math:`\tau = \exp(-\lambda (u - p)^2)` (element-wise) replaces
+    :math:`i` by :math:`\tau \odot i` and both forget gates :math:`f` by :math:`(1 - \tau) \odot f`: an input
+    that the context does not predict (a noisy joint) writes less into the cell, which keeps more of its
+    history. That model is the one the GCA-LSTM paper's "ST-LSTM [29]" rows cite (93.3 % on SBU).
     On CPU, call :func:`flush_denormals` before training with it (the training engine does): its gradients pass
     through the denormal range and run several times slower otherwise.
     States outside the grid (``j = 0`` spatially, ``t = 0`` temporally) are zero. :meth:`forward` runs the
@@ -247,6 +256,10 @@ class STLSTM(nn.Module):
     Args:
         in_channels: Size of ``x_{j,t}``.
         hidden_channels: Size of the hidden and cell states (128 in the paper).
+        trust_gate: Add the trust gate (three more weights: ``weight_predict_spatial``,
+            ``weight_predict_temporal``, ``bias_predict``). The forward pass then runs the diagonals under plain
+            autograd (about twice the time of the hand-written wavefront; no gate-free fast path to reuse).
+        trust_lambda: :math:`\lambda` of the trust gate (0.5, the authors' code).
         forget_bias: Added to the initial biases of both forget gates (default ``-1``: each gate starts near
             0.27). Every cell adds ``f^{(S)} c_{j-1,t} + f^{(T)} c_{j,t-1}``, so the cell state grows like
             ``(f^{(S)} + f^{(T)})^{j + t}`` over the grid's diagonals wherever the two gates sum above one. With
@@ -261,32 +274,51 @@ class STLSTM(nn.Module):
         - output ``h`` ``[S, L, T, hidden_channels]``
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int = 128, forget_bias: float = -1.0) -> None:
+    def __init__(self, in_channels: int, hidden_channels: int = 128, forget_bias: float = -1.0,
+                 trust_gate: bool = False, trust_lambda: float = 0.5) -> None:
         super().__init__()
+        if trust_lambda <= 0:
+            raise ValueError(f"trust_lambda must be positive (the gate is exp(-lambda (u - p)^2)), got {trust_lambda}")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.forget_bias = forget_bias
+        self.trust_gate = trust_gate
+        self.trust_lambda = trust_lambda
         H = hidden_channels
         # W of Eq. (1) split by source: input (with the bias), spatial predecessor, temporal predecessor.
         self.weight_input = nn.Parameter(torch.empty(5 * H, in_channels))
         self.weight_spatial = nn.Parameter(torch.empty(5 * H, H))
         self.weight_temporal = nn.Parameter(torch.empty(5 * H, H))
         self.bias = nn.Parameter(torch.empty(5 * H))
+        if trust_gate:  # W_p of the trust gate's prediction, split the same way
+            self.weight_predict_spatial = nn.Parameter(torch.empty(H, H))
+            self.weight_predict_temporal = nn.Parameter(torch.empty(H, H))
+            self.bias_predict = nn.Parameter(torch.empty(H))
         self.reset_parameters()
+
+    def _predict_weights(self) -> tuple[Tensor, Tensor, Tensor] | None:
+        if not self.trust_gate:
+            return None
+        return self.weight_predict_spatial, self.weight_predict_temporal, self.bias_predict
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_channels)
-        for p in (self.weight_input, self.weight_spatial, self.weight_temporal, self.bias):
+        for p in (self.weight_input, self.weight_spatial, self.weight_temporal, self.bias,
+                  *(self._predict_weights() or ())):
             nn.init.uniform_(p, -bound, bound)
         H = self.hidden_channels
         with torch.no_grad():
             self.bias[H : 3 * H] += self.forget_bias  # gate order i, f^(S), f^(T), o, u
 
-    @staticmethod
-    def _cell(gates: Tensor, c_spatial: Tensor, c_temporal: Tensor, gate: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Eq. (1)-(3) (or (7) with ``gate``) from pre-activations ``[..., 5H]`` and the two previous cells."""
+    def _cell(self, gates: Tensor, c_spatial: Tensor, c_temporal: Tensor, gate: Tensor | None,
+              predict: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Eq. (1)-(3) (or (7) with ``gate``) from pre-activations ``[..., 5H]`` and the two previous cells;
+        ``predict``: the trust gate's prediction pre-activation ``[..., H]`` (``trust_gate=True`` only)."""
         i, f_s, f_t, o = torch.sigmoid(gates[..., : 4 * c_spatial.size(-1)]).chunk(4, dim=-1)  # Eq. (1)
         u = torch.tanh(gates[..., 4 * c_spatial.size(-1) :])
+        if predict is not None:  # the trust gate (Liu et al. 2016, Sec. 3.3)
+            tau = torch.exp(-self.trust_lambda * (u - torch.tanh(predict)).square())
+            i, f_s, f_t = tau * i, (1 - tau) * f_s, (1 - tau) * f_t
         if gate is None:
             c = i * u + f_s * c_spatial + f_t * c_temporal  # Eq. (2)
         else:
@@ -295,17 +327,52 @@ class STLSTM(nn.Module):
         return o * torch.tanh(c), c  # Eq. (3)
 
     def forward(self, x: Tensor, gate: Tensor | None = None) -> Tensor:
+        if self.trust_gate:
+            return self._forward_diagonals(x, gate)
         S, L, T, C = x.shape
         cells = x.permute(1, 2, 0, 3).reshape(L * T, S, C)  # cell-major for the wavefront
         r = gate.permute(1, 2, 0).reshape(L * T, S) if gate is not None else None
         h = _Wavefront.apply(cells, self.weight_input, self.bias, self.weight_spatial, self.weight_temporal, r, L, T)
         return h.view(L, T, S, self.hidden_channels).permute(2, 0, 1, 3)
 
+    def _forward_diagonals(self, x: Tensor, gate: Tensor | None) -> Tensor:
+        """The wavefront under plain autograd: one step per anti-diagonal ``j + t = d`` for all sequences."""
+        S, L, T, _ = x.shape
+        H = self.hidden_channels
+        pre = F.linear(x, self.weight_input, self.bias)  # input projections of all cells at once
+        predict = self._predict_weights()
+        states, order = [], []
+        h_prev = c_prev = x.new_zeros(S, 0, H)
+        lo_prev = 0
+        for d in range(L + T - 1):
+            lo, hi = max(0, d - T + 1), min(L - 1, d)
+            j = torch.arange(lo, hi + 1, device=x.device)
+            t = d - j
+            # Diagonal d - 1 (positions lo_prev..) padded with a zero state at both ends: the spatial predecessor
+            # (j - 1, t) sits at padded row j - lo_prev, the temporal one (j, t - 1) at j - lo_prev + 1; rows
+            # past the grid's border are the zero pads.
+            h_pad, c_pad = F.pad(h_prev, (0, 0, 1, 1)), F.pad(c_prev, (0, 0, 1, 1))
+            h_s, c_s = h_pad[:, j - lo_prev], c_pad[:, j - lo_prev]
+            h_t, c_t = h_pad[:, j - lo_prev + 1], c_pad[:, j - lo_prev + 1]
+            gates = pre[:, j, t] + F.linear(h_s, self.weight_spatial) + F.linear(h_t, self.weight_temporal)
+            p = None
+            if predict is not None:
+                p = F.linear(h_s, predict[0]) + F.linear(h_t, predict[1], predict[2])
+            h_prev, c_prev = self._cell(gates, c_s, c_t, gate[:, j, t] if gate is not None else None, p)
+            states.append(h_prev)
+            order.append(j * T + t)
+            lo_prev = lo
+        # Diagonal order back to cell order j * T + t.
+        where = torch.empty(L * T, dtype=torch.long, device=x.device)
+        where[torch.cat(order)] = torch.arange(L * T, device=x.device)
+        return torch.cat(states, dim=1).index_select(1, where).view(S, L, T, H)
+
     def forward_reference(self, x: Tensor, gate: Tensor | None = None) -> Tensor:
         """Plain per-cell loop over ``j`` then ``t`` (the reference for :meth:`forward`; slow)."""
         S, L, T, _ = x.shape
         H = self.hidden_channels
         weight = torch.cat([self.weight_input, self.weight_spatial, self.weight_temporal], dim=1)
+        predict = self._predict_weights()
         zero = x.new_zeros(S, H)
         # Unbound once: indexing x[:, j, t] per cell would give every cell a backward that writes a full-size
         # zero gradient (quadratic in L * T when x or the gate needs a gradient, as in a second layer).
@@ -318,11 +385,16 @@ class STLSTM(nn.Module):
                 h_s, c_s = (h[j - 1, t], c[j - 1, t]) if j > 0 else (zero, zero)
                 h_t, c_t = (h[j, t - 1], c[j, t - 1]) if t > 0 else (zero, zero)
                 gates = F.linear(torch.cat([inputs[j][t], h_s, h_t], dim=-1), weight, self.bias)
-                h[j, t], c[j, t] = self._cell(gates, c_s, c_t, gates_in[j][t] if gates_in is not None else None)
+                p = None
+                if predict is not None:
+                    p = F.linear(torch.cat([h_s, h_t], dim=-1), torch.cat(predict[:2], dim=1), predict[2])
+                h[j, t], c[j, t] = self._cell(gates, c_s, c_t, gates_in[j][t] if gates_in is not None else None, p)
         return torch.stack([torch.stack([h[j, t] for t in range(T)], dim=1) for j in range(L)], dim=1)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, forget_bias={self.forget_bias})"
+        trust = f", trust_gate=True, trust_lambda={self.trust_lambda}" if self.trust_gate else ""
+        return (f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, "
+                f"forget_bias={self.forget_bias}{trust})")
 
 
 class STLSTMEncoder(nn.Module):
@@ -335,12 +407,12 @@ class STLSTMEncoder(nn.Module):
 
     def __init__(
         self, layout: Layout, in_channels: int = 3, hidden_channels: int = 128, dropout: float = 0.5,
-        chain: str = "tree", forget_bias: float = -1.0,
+        chain: str = "tree", forget_bias: float = -1.0, trust_gate: bool = False,
     ) -> None:
         super().__init__()
         self.num_joints = layout.num_joints
         self.register_buffer("chain", layout.chain(chain), persistent=False)
-        self.layer = STLSTM(in_channels, hidden_channels, forget_bias)
+        self.layer = STLSTM(in_channels, hidden_channels, forget_bias, trust_gate=trust_gate)
         self.dropout = nn.Dropout(dropout)
 
     @property

@@ -66,7 +66,7 @@ STACKED_BODIES = 2
 GCA_MODELS: dict[str, str] = {
     "gca": "GCA-LSTM (Section III)",
     "gca2": "two-stream GCA-LSTM (Section IV)",
-    "st-lstm": "ST-LSTM (Liu et al., ECCV 2016, without trust gate)",
+    "st-lstm": "ST-LSTM (Liu et al., ECCV 2016; its trust gate with --trust-gate)",
     "global1": "ST-LSTM + Global (1): concatenation + FC",
     "global2": "ST-LSTM + Global (2): average",
 }
@@ -103,8 +103,8 @@ def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> No
 def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = "separate") -> None:
     """GCA-LSTM / ST-LSTM options: ``--model`` (:data:`GCA_MODELS`), ``--training``, ``--T``, ``--N``,
     ``--init``, ``--attention``, the Table VIII sharing flags, ``--stepwise-patience``,
-    ``--stepwise-max-epochs``, ``--hidden``, ``--dropout``, ``--chain``, ``--forget-bias``, ``--bodies``,
-    ``--val-fraction``."""
+    ``--stepwise-max-epochs``, ``--hidden``, ``--dropout``, ``--chain``, ``--forget-bias``, ``--trust-gate``,
+    ``--bodies``, ``--val-fraction``."""
     p = parser
     p.add_argument("--model", choices=sorted(GCA_MODELS), default="gca",
                    help="; ".join(f"{k}: {v}" for k, v in GCA_MODELS.items()))
@@ -131,6 +131,9 @@ def add_gca_arguments(parser: argparse.ArgumentParser, *, T: int, bodies: str = 
     p.add_argument("--forget-bias", type=float, default=-1.0,
                    help="initial offset of the ST-LSTM forget-gate biases (0: plain initialisation, whose cell "
                         "states grow over the grid and saturate)")
+    p.add_argument("--trust-gate", action="store_true",
+                   help="ST-LSTM baselines (st-lstm, global1, global2): both layers with the trust gate of Liu et "
+                        "al. (ECCV 2016); st-lstm with it is the model GCA-LSTM's 'ST-LSTM [29]' rows cite")
     p.add_argument("--bodies", choices=["separate", "stacked"], default=bodies,
                    help="two-person samples: every body through the network on its own, scores averaged "
                         "(separate), or both bodies' coordinates side by side per joint (stacked: 6 channels)")
@@ -169,6 +172,11 @@ def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
     else:
         head = {"st-lstm": "local", "global1": "global_fc", "global2": "global_mean"}[args.model]
         kwargs, cls = dict(common, head=head), STLSTMClassifier
+        if getattr(args, "trust_gate", False):
+            kwargs["trust_gate"] = True
+    if getattr(args, "trust_gate", False) and cls is not STLSTMClassifier:
+        raise SystemExit(f"--trust-gate applies to the ST-LSTM baselines (st-lstm, global1, global2), not to "
+                         f"--model {args.model}")
     return cls(**kwargs), kwargs
 
 

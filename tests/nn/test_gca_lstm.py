@@ -29,6 +29,7 @@ def _models(**extra):
         "st_lstm": STLSTMClassifier(SBU, K, hidden_channels=H, **extra),
         "global1": STLSTMClassifier(SBU, K, head="global_fc", num_frames=T, hidden_channels=H, **extra),
         "global2": STLSTMClassifier(SBU, K, head="global_mean", hidden_channels=H, **extra),
+        "st_lstm_trust": STLSTMClassifier(SBU, K, hidden_channels=H, trust_gate=True, **extra),
     }
 
 
@@ -99,6 +100,9 @@ def test_parameter_counts_of_other_models():
     for head, extra in baselines.items():
         model = STLSTMClassifier(SBU, K, head=head, num_frames=T, hidden_channels=H)
         assert sum(p.numel() for p in model.parameters()) == _lstm(3) + _lstm(H) + extra + H * K + K
+    trusted = STLSTMClassifier(SBU, K, trust_gate=True, hidden_channels=H)
+    assert sum(p.numel() for p in trusted.parameters()) == _lstm(3) + _lstm(H) + 2 * (2 * H * H + H) + H * K + K
+    assert trusted.encoder.layer.trust_gate and trusted.layer.trust_gate
 
 
 @pytest.mark.parametrize("name", list(_models()))
@@ -182,7 +186,7 @@ def _padded_batch(make_sequence, lengths, T_pad, noise=None):
 
 
 @pytest.mark.parametrize("name", ["gca", "gca_mean_soft", "gca_per_step", "two_stream", "st_lstm", "global1",
-                                  "global2"])
+                                  "global2", "st_lstm_trust"])
 def test_padded_frames_change_no_output(make_sequence, name):
     """Whatever the padded frames hold, no score and no loss changes (lengths 2, 5 and 3 of T = 5)."""
     torch.manual_seed(0)
@@ -200,7 +204,7 @@ def test_padded_frames_change_no_output(make_sequence, name):
                 assert (r_z[0, :, 2:] == 0).all(), "padded steps get no attention"
 
 
-@pytest.mark.parametrize("name", ["gca_mean_soft", "st_lstm", "global2"])
+@pytest.mark.parametrize("name", ["gca_mean_soft", "st_lstm", "global2", "st_lstm_trust"])
 def test_padding_length_does_not_matter_where_the_architecture_allows(make_sequence, name):
     """A sequence padded to T and to T + 4 gets the same scores (mean initialisation, no per-T layer)."""
     torch.manual_seed(0)

@@ -26,6 +26,58 @@ def test_wavefront_equals_per_cell_loop(L, T, gated):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("L,T", [(1, 1), (1, 4), (4, 1), (3, 5), (6, 2)])
+@pytest.mark.parametrize("gated", [False, True])
+def test_trust_gate_diagonals_equal_per_cell_loop(L, T, gated):
+    torch.manual_seed(L * 10 + T)
+    layer = STLSTM(3, 5, trust_gate=True).double()
+    x = torch.randn(2, L, T, 3, dtype=torch.double, requires_grad=True)
+    gate = torch.rand(2, L, T, dtype=torch.double, requires_grad=True) if gated else None
+    fast, ref = layer(x, gate), layer.forward_reference(x, gate)
+    torch.testing.assert_close(fast, ref, rtol=1e-10, atol=1e-12)
+    inputs = [x, *layer.parameters()] + ([gate] if gated else [])
+    weight = torch.randn_like(fast)
+    for a, b in zip(_grads(fast, inputs, weight), _grads(ref, inputs, weight), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_autograd_diagonals_equal_the_hand_written_wavefront_without_trust_gate():
+    torch.manual_seed(0)
+    layer = STLSTM(3, 4).double()
+    x = torch.randn(2, 4, 3, 3, dtype=torch.double)
+    gate = torch.rand(2, 4, 3, dtype=torch.double)
+    torch.testing.assert_close(layer._forward_diagonals(x, gate), layer(x, gate), rtol=1e-12, atol=1e-13)
+
+
+def test_trust_gate_cell_follows_liu_et_al():
+    """One cell written out by hand: tau = exp(-lambda (u - tanh(p))^2) scales i by tau and both forget gates by
+    1 - tau (the authors' STLSTM3.lua)."""
+    torch.manual_seed(1)
+    H = 4
+    layer = STLSTM(2, H, trust_gate=True, trust_lambda=0.7).double()
+    gates, pred = torch.randn(3, 5 * H, dtype=torch.double), torch.randn(3, H, dtype=torch.double)
+    c_s, c_t = torch.randn(3, H, dtype=torch.double), torch.randn(3, H, dtype=torch.double)
+    i, f_s, f_t, o, u = gates.split(H, dim=-1)
+    i, f_s, f_t, o, u = i.sigmoid(), f_s.sigmoid(), f_t.sigmoid(), o.sigmoid(), u.tanh()
+    tau = torch.exp(-0.7 * (u - pred.tanh()) ** 2)
+    c = tau * i * u + (1 - tau) * (f_s * c_s + f_t * c_t)
+    h_got, c_got = layer._cell(gates, c_s, c_t, None, pred)
+    torch.testing.assert_close(c_got, c)
+    torch.testing.assert_close(h_got, o * c.tanh())
+    # A perfectly predicted input (tau = 1) writes the whole input term and forgets both predecessors.
+    _, c_one = layer._cell(gates, c_s, c_t, None, torch.atanh(u))
+    torch.testing.assert_close(c_one, i * u)
+    with pytest.raises(ValueError, match="trust_lambda must be positive"):
+        STLSTM(2, H, trust_gate=True, trust_lambda=0.0)
+
+
+def test_trust_gate_parameters_and_repr():
+    plain, trusted = STLSTM(3, 5), STLSTM(3, 5, trust_gate=True)
+    extra = sum(p.numel() for p in trusted.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert extra == 2 * 5 * 5 + 5  # W_p over both predecessors and b_p
+    assert "trust_gate=True" in repr(trusted) and "trust_gate" not in repr(plain)
+
+
 def test_wavefront_gradcheck():
     torch.manual_seed(0)
     layer = STLSTM(2, 3).double()

@@ -156,6 +156,19 @@ def test_gca_sbu_tiny(tmp_path, model, training, bodies):
         assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
 
 
+def test_gca_sbu_trust_gate_st_lstm_trains_and_rebuilds_from_its_checkpoint(tmp_path, capsys):
+    out = tmp_path / "sbu"
+    common = ["--data-root", data_root(tmp_path, "sbu"), "--tiny", "--folds", "0", "--epochs", "1", "--T", "6",
+              "--hidden", "8", "--no-progress", "--selection", "val-split", "--trust-gate"]
+    gca_sbu_main(common + ["--out", str(out), "--model", "st-lstm"])
+    metrics = json.loads((out / "fold0" / "metrics.json").read_text())
+    assert metrics["meta"]["model"]["kwargs"]["trust_gate"] is True
+    sample = ROOT / "datasets/sbu/raw/s01s02/03/001/skeleton_pos.txt"
+    assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
+    with pytest.raises(SystemExit, match="--trust-gate applies to the ST-LSTM baselines"):
+        gca_sbu_main(common + ["--out", str(tmp_path / "gca"), "--model", "gca"])
+
+
 def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_share(tmp_path):
     """Under the small-data defaults (--selection none) stepwise training holds out no validation split: each of
     the N + 1 steps trains --epochs / (N + 1) epochs and the last is tested. Inner CV cannot choose a stepwise
