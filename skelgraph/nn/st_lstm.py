@@ -258,7 +258,8 @@ class STLSTM(nn.Module):
         hidden_channels: Size of the hidden and cell states (128 in the paper).
         trust_gate: Add the trust gate (three more weights: ``weight_predict_spatial``,
             ``weight_predict_temporal``, ``bias_predict``). The forward pass then runs the diagonals under plain
-            autograd (about twice the time of the hand-written wavefront; no gate-free fast path to reuse).
+            autograd: forward + backward of one layer at SBU size (29 x 20 grid, 32 sequences, hidden 128, one
+            thread) took 4.6x the hand-written wavefront's time (2.5 s against 0.55 s).
         trust_lambda: :math:`\lambda` of the trust gate (0.5, the authors' code).
         forget_bias: Added to the initial biases of both forget gates (default ``-1``: each gate starts near
             0.27). Every cell adds ``f^{(S)} c_{j-1,t} + f^{(T)} c_{j,t-1}``, so the cell state grows like
