@@ -1,0 +1,76 @@
+"""Cost of the ST-LSTM trust gate: one layer's forward + backward at SBU size, three paths in one run.
+
+* ``wavefront``: :class:`~skelgraph.nn.st_lstm.STLSTM` without the trust gate (hand-written backward);
+* ``diagonals``: the same layer through the plain-autograd diagonals (``_forward_diagonals``), the path the
+  trust gate uses, so the gap between the first two is the price of autograd alone;
+* ``trust_gate``: ``STLSTM(trust_gate=True)``.
+
+The figure per path is the best of ``--repeats``; ratios are against ``wavefront``. Results are printed and saved.
+
+    python bench/bench_trust_gate.py            # -> bench/results/trust_gate.json
+    python bench/bench_trust_gate.py --tiny     # small sizes, one repeat, for CI -> trust_gate_tiny.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from skelgraph.nn.st_lstm import STLSTM, flush_denormals
+from skelgraph.skeleton import SBU
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def best_time(step: Callable[[], torch.Tensor], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step().sum().backward()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--batch", type=int, default=32, help="sequences (SBU: 16 samples x 2 bodies)")
+    p.add_argument("--frames", type=int, default=20)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--tiny", action="store_true", help="small sizes and one repeat (CI)")
+    p.add_argument("--out", type=Path, default=None, help="JSON file (default: bench/results/trust_gate[_tiny].json)")
+    args = p.parse_args(argv)
+    if args.tiny:
+        args.batch, args.frames, args.hidden, args.repeats = 2, 3, 8, 1
+    torch.set_num_threads(args.threads)
+    flush_denormals()
+    torch.manual_seed(0)
+    L, H = SBU.chain("tree").numel(), args.hidden
+    x = torch.randn(args.batch, L, args.frames, H)
+    plain, trusted = STLSTM(H, H), STLSTM(H, H, trust_gate=True)
+    # The paths agree before they are timed.
+    torch.testing.assert_close(plain._forward_diagonals(x, None), plain(x), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(trusted(x[:2]), trusted.forward_reference(x[:2]), rtol=1e-4, atol=1e-5)
+    seconds = {
+        "wavefront": best_time(lambda: plain(x), args.repeats),
+        "diagonals": best_time(lambda: plain._forward_diagonals(x, None), args.repeats),
+        "trust_gate": best_time(lambda: trusted(x), args.repeats),
+    }
+    result = {"grid": [L, args.frames], "batch": args.batch, "hidden": H, "threads": args.threads,
+              "seconds": seconds, "ratio_to_wavefront": {k: v / seconds["wavefront"] for k, v in seconds.items()},
+              "machine": platform.processor() or platform.machine(), "torch": torch.__version__}
+    print(json.dumps(result, indent=1))
+    out = args.out or ROOT / "bench" / "results" / ("trust_gate_tiny.json" if args.tiny else "trust_gate.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
