@@ -5,7 +5,9 @@
   trust gate uses, so the gap between the first two is the price of autograd alone;
 * ``trust_gate``: ``STLSTM(trust_gate=True)``.
 
-The figure per path is the best of ``--repeats``; ratios are against ``wavefront``. Results are printed and saved.
+The three paths alternate within one run (so that a change in machine load hits all of them; the figure per path
+is the best of ``--repeats``) and ratios are against ``wavefront``. Outputs are compared in float64 before timing.
+Results are printed and saved.
 
     python bench/bench_trust_gate.py            # -> bench/results/trust_gate.json
     python bench/bench_trust_gate.py --tiny     # small sizes, one repeat, for CI -> trust_gate_tiny.json
@@ -16,25 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from bench_st_lstm import check_layer, timed
 
 from skelgraph.nn.st_lstm import STLSTM, flush_denormals
 from skelgraph.skeleton import SBU
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def best_time(step: Callable[[], torch.Tensor], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step().sum().backward()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,14 +47,22 @@ def main(argv: list[str] | None = None) -> None:
     L, H = SBU.chain("tree").numel(), args.hidden
     x = torch.randn(args.batch, L, args.frames, H)
     plain, trusted = STLSTM(H, H), STLSTM(H, H, trust_gate=True)
-    # The paths agree before they are timed.
-    torch.testing.assert_close(plain._forward_diagonals(x, None), plain(x), rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(trusted(x[:2]), trusted.forward_reference(x[:2]), rtol=1e-4, atol=1e-5)
-    seconds = {
-        "wavefront": best_time(lambda: plain(x), args.repeats),
-        "diagonals": best_time(lambda: plain._forward_diagonals(x, None), args.repeats),
-        "trust_gate": best_time(lambda: trusted(x), args.repeats),
+    check_layer(trusted, x[:2])  # the trust-gate path against the per-cell loop
+    with torch.no_grad():
+        plain.double()
+        torch.testing.assert_close(plain._forward_diagonals(x[:2].double(), None), plain(x[:2].double()),
+                                   rtol=1e-6, atol=1e-7)
+        plain.float()
+    steps = {
+        "wavefront": lambda: plain(x).sum().backward(),
+        "diagonals": lambda: plain._forward_diagonals(x, None).sum().backward(),
+        "trust_gate": lambda: trusted(x).sum().backward(),
     }
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(args.repeats):
+        for name, step in steps.items():
+            times[name].append(timed(step))
+    seconds = {k: min(v) for k, v in times.items()}
     result = {"grid": [L, args.frames], "batch": args.batch, "hidden": H, "threads": args.threads,
               "seconds": seconds, "ratio_to_wavefront": {k: v / seconds["wavefront"] for k, v in seconds.items()},
               "machine": platform.processor() or platform.machine(), "torch": torch.__version__}

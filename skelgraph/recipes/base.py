@@ -165,18 +165,19 @@ def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
 
     common = dict(layout=layout, num_classes=num_classes, num_frames=args.T, hidden_channels=args.hidden,
                   in_channels=in_channels, dropout=args.dropout, chain=args.chain, forget_bias=args.forget_bias)
+    trust_gate = getattr(args, "trust_gate", False)
     if args.model in ("gca", "gca2"):
+        if trust_gate:
+            raise SystemExit(f"--trust-gate applies to the ST-LSTM baselines (st-lstm, global1, global2), not to "
+                             f"--model {args.model}")
         kwargs = dict(common, num_iterations=args.N, init=args.init, attention=args.attention,
                       share_within=not args.no_share_within, share_across=args.share_across)
         cls = GCALSTM if args.model == "gca" else TwoStreamGCALSTM
     else:
         head = {"st-lstm": "local", "global1": "global_fc", "global2": "global_mean"}[args.model]
         kwargs, cls = dict(common, head=head), STLSTMClassifier
-        if getattr(args, "trust_gate", False):
+        if trust_gate:  # only then, so that checkpoints of the plain baselines keep their stored arguments
             kwargs["trust_gate"] = True
-    if getattr(args, "trust_gate", False) and cls is not STLSTMClassifier:
-        raise SystemExit(f"--trust-gate applies to the ST-LSTM baselines (st-lstm, global1, global2), not to "
-                         f"--model {args.model}")
     return cls(**kwargs), kwargs
 
 
