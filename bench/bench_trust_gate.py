@@ -1,12 +1,13 @@
-"""Cost of the ST-LSTM trust gate: one layer's forward + backward at SBU size, three paths in one run.
+"""Cost of the ST-LSTM trust gate: one layer's forward + backward at SBU size, four paths in one run.
 
 * ``wavefront``: :class:`~skelgraph.nn.st_lstm.STLSTM` without the trust gate (hand-written backward);
-* ``diagonals``: the same layer through the plain-autograd diagonals (``_forward_diagonals``), the path the
-  trust gate uses, so the gap between the first two is the price of autograd alone;
-* ``trust_gate``: ``STLSTM(trust_gate=True)``.
+* ``trust_gate``: ``STLSTM(trust_gate=True)``, the same wavefront with the trust gate's prediction as ``H`` more
+  gate rows (hand-written backward too);
+* ``diagonals`` and ``trust_gate_autograd``: the two layers through the plain-autograd diagonals
+  (``_forward_diagonals``), the path the trust gate used before it had a hand-written backward.
 
-The three paths alternate within one run (so that a change in machine load hits all of them; the figure per path
-is the best of ``--repeats``) and ratios are against ``wavefront``. Outputs are compared in float64 before timing.
+The paths alternate within one run (so that a change in machine load hits all of them; the figure per path is
+the best of ``--repeats``) and ratios are against ``wavefront``. Outputs are compared in float64 before timing.
 Results are printed and saved.
 
     python bench/bench_trust_gate.py            # -> bench/results/trust_gate.json
@@ -47,16 +48,18 @@ def main(argv: list[str] | None = None) -> None:
     L, H = SBU.chain("tree").numel(), args.hidden
     x = torch.randn(args.batch, L, args.frames, H)
     plain, trusted = STLSTM(H, H), STLSTM(H, H, trust_gate=True)
-    check_layer(trusted, x[:2])  # the trust-gate path against the per-cell loop
+    check_layer(trusted, x[:2])  # the trust-gate wavefront against the per-cell loop
     with torch.no_grad():
-        plain.double()
-        torch.testing.assert_close(plain._forward_diagonals(x[:2].double(), None), plain(x[:2].double()),
-                                   rtol=1e-6, atol=1e-7)
-        plain.float()
+        for layer in (plain, trusted):
+            layer.double()
+            torch.testing.assert_close(layer._forward_diagonals(x[:2].double(), None), layer(x[:2].double()),
+                                       rtol=1e-6, atol=1e-7)
+            layer.float()
     steps = {
         "wavefront": lambda: plain(x).sum().backward(),
-        "diagonals": lambda: plain._forward_diagonals(x, None).sum().backward(),
         "trust_gate": lambda: trusted(x).sum().backward(),
+        "diagonals": lambda: plain._forward_diagonals(x, None).sum().backward(),
+        "trust_gate_autograd": lambda: trusted._forward_diagonals(x, None).sum().backward(),
     }
     times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(args.repeats):

@@ -11,8 +11,10 @@ Every cell on the anti-diagonal ``j + t = d`` depends only on cells of diagonal 
 diagonal of all sequences at once (two matrix products accumulated in place into the gate pre-activations, one
 per predecessor weight). The input projections of all cells are computed up front in one product, and so are
 all weight gradients in the hand-written backward. :meth:`STLSTM.forward_reference` is the plain per-cell loop
-kept as the reference the tests compare against (values and gradients). With the trust gate of Liu et al.
-(``trust_gate=True``) the same diagonals run under plain autograd instead.
+kept as the reference the tests compare against (values and gradients). The trust gate of Liu et al.
+(``trust_gate=True``) runs in the same wavefront: its prediction is ``H`` more gate rows of the recurrent
+products. ``STLSTM._forward_diagonals`` is the same recurrence diagonal by diagonal under plain autograd (a second
+reference, and twice differentiable).
 """
 
 from __future__ import annotations
@@ -93,8 +95,10 @@ class _Wavefront(torch.autograd.Function):
     """An ST-LSTM layer by anti-diagonal wavefront, with a hand-written backward.
 
     Inputs: ``x`` ``[L * T, S, C]`` (cell-major, cell ``j * T + t``), the weights of Eq. (1) split into input
-    ``[5H, C]``, bias ``[5H]``, spatial ``[5H, H]`` and temporal ``[5H, H]`` parts, the optional gate ``r``
-    ``[L * T, S]``. Output: ``h`` ``[L * T, S, H]``.
+    ``[5H, C]``, bias ``[G]``, spatial ``[G, H]`` and temporal ``[G, H]`` parts, the optional gate ``r``
+    ``[L * T, S]``, and ``trust_lambda`` (``None``: no trust gate). ``G = 5H`` without the trust gate; with it
+    ``G = 6H``: the last ``H`` rows of the bias and of the two recurrent weights are the trust gate's prediction
+    ``p = tanh(W_p [h_{j-1,t}; h_{j,t-1}] + b_p)``, which reads no input. Output: ``h`` ``[L * T, S, H]``.
 
     By hand, one diagonal is a handful of in-place kernels on buffers allocated once per call (no autograd graph
     of ``L + T - 1`` steps, no allocation per step), and the input projection and all weight gradients are
@@ -112,56 +116,67 @@ class _Wavefront(torch.autograd.Function):
         gate: Tensor | None,
         L: int,
         T: int,
+        trust_lambda: float | None = None,
     ) -> Tensor:
         plan = wavefront_plan(L, T)
-        S, H = x.size(1), w_spatial.size(1)
+        S, H, G = x.size(1), w_spatial.size(1), w_spatial.size(0)
         device = x.device
         x_rows = x.index_select(0, plan.sources.to(device))
+        if G > 5 * H:  # the prediction rows read no input
+            w_input = F.pad(w_input, (0, 0, 0, G - 5 * H))
         # Input projections of all cells in one product; they become the gate activations in place.
-        acts = torch.addmm(bias, x_rows.view(-1, x.size(-1)), w_input.t()).view(plan.num_rows, S, 5 * H)
+        acts = torch.addmm(bias, x_rows.view(-1, x.size(-1)), w_input.t()).view(plan.num_rows, S, G)
         r = gate.index_select(0, plan.sources.to(device)).unsqueeze(-1) if gate is not None else None
         pads = plan.pads.to(device)
         cells = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
         hidden = x.new_empty(plan.num_rows, S, H).index_fill_(0, pads, 0)
         tanh_cells = x.new_empty(plan.num_rows, S, H)  # kept for the backward; pad rows never read
+        taus = x.new_empty(plan.num_rows, S, H) if trust_lambda is not None else None
         w_s, w_t = w_spatial.t(), w_temporal.t()
         for start, n, prev, a, _ in plan.diagonals:
             block = slice(start + 1, start + 1 + n)
             g = acts[block]
             # Eq. (1): W [x; h_{j-1,t}; h_{j,t-1}], accumulated in place by the matrix products.
-            g.view(-1, 5 * H).addmm_(hidden[prev + a : prev + a + n].view(-1, H), w_s)
-            g.view(-1, 5 * H).addmm_(hidden[prev + a + 1 : prev + a + 1 + n].view(-1, H), w_t)
+            g.view(-1, G).addmm_(hidden[prev + a : prev + a + n].view(-1, H), w_s)
+            g.view(-1, G).addmm_(hidden[prev + a + 1 : prev + a + 1 + n].view(-1, H), w_t)
             g[..., : 4 * H].sigmoid_()
-            g[..., 4 * H :].tanh_()
-            i, f_s, f_t, o, u = g.split(H, dim=-1)
+            g[..., 4 * H :].tanh_()  # u, and the trust gate's prediction p
+            i, f_s, f_t, o, u = g[..., : 5 * H].split(H, dim=-1)
             c = torch.mul(f_s, cells[prev + a : prev + a + n], out=cells[block])
             c.addcmul_(f_t, cells[prev + a + 1 : prev + a + 1 + n])
+            if taus is None:
+                write = torch.mul(i, u)
+            else:  # tau = exp(-lambda (u - p)^2) scales i by tau and both forget gates by 1 - tau
+                tau = torch.sub(u, g[..., 5 * H :], out=taus[block]).square_().mul_(-trust_lambda).exp_()
+                c.mul_(1 - tau)
+                write = i * u * tau
             if r is None:
-                c.addcmul_(i, u)  # Eq. (2)
+                c.add_(write)  # Eq. (2)
             else:
-                c.mul_(1 - r[block]).addcmul_(i * r[block], u)  # Eq. (7)
+                c.mul_(1 - r[block]).addcmul_(write, r[block])  # Eq. (7)
             torch.mul(o, torch.tanh(c, out=tanh_cells[block]), out=hidden[block])  # Eq. (3)
-        ctx.save_for_backward(x_rows, acts, cells, tanh_cells, hidden, r, w_input, w_spatial, w_temporal)
-        ctx.L, ctx.T = L, T
+        ctx.save_for_backward(x_rows, acts, cells, tanh_cells, hidden, r, taus, w_input, w_spatial, w_temporal)
+        ctx.L, ctx.T, ctx.trust_lambda = L, T, trust_lambda
         return hidden.index_select(0, plan.rows.to(device))
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x_rows, acts, cells, tanh_cells, hidden, r, w_input, w_spatial, w_temporal = ctx.saved_tensors
+        x_rows, acts, cells, tanh_cells, hidden, r, taus, w_input, w_spatial, w_temporal = ctx.saved_tensors
+        lam = ctx.trust_lambda
         plan = wavefront_plan(ctx.L, ctx.T)
-        S, H = grad_h.size(1), w_spatial.size(1)
+        S, H, G = grad_h.size(1), w_spatial.size(1), w_spatial.size(0)
         device = grad_h.device
         rows = plan.rows.to(device)
         d_h = grad_h.index_select(0, plan.sources.to(device))  # pad rows never read
-        d_gates = grad_h.new_empty(plan.num_rows, S, 5 * H).index_fill_(0, plan.pads.to(device), 0)
+        d_gates = grad_h.new_empty(plan.num_rows, S, G).index_fill_(0, plan.pads.to(device), 0)
         d_cells = grad_h.new_zeros(plan.num_rows, S, H)
         d_gate = grad_h.new_zeros(plan.num_rows, S) if r is not None and ctx.needs_input_grad[5] else None
         need = ctx.needs_input_grad
         # Recurrent weight gradients, accumulated diagonal by diagonal from the same predecessor slices the
         # forward read (no gathered copy of the hidden states).
-        d_ws = grad_h.new_zeros(5 * H, H) if need[3] else None
-        d_wt = grad_h.new_zeros(5 * H, H) if need[4] else None
+        d_ws = grad_h.new_zeros(G, H) if need[3] else None
+        d_wt = grad_h.new_zeros(G, H) if need[4] else None
         following = None
         for start, n, prev, a, b in reversed(plan.diagonals):
             block = slice(start + 1, start + 1 + n)
@@ -169,12 +184,13 @@ class _Wavefront(torch.autograd.Function):
             if following is not None:
                 # Successors of position j on diagonal d + 1: (j + 1, t) at local row j - lo(d+1) + 2 and
                 # (j, t + 1) at local row j - lo(d+1) + 1 of that block; zero rows stand for the border.
-                dh.view(-1, H).addmm_(d_gates[following + b + 2 : following + b + 2 + n].view(-1, 5 * H), w_spatial)
-                dh.view(-1, H).addmm_(d_gates[following + b + 1 : following + b + 1 + n].view(-1, 5 * H), w_temporal)
-            i, f_s, f_t, o, u = acts[block].split(H, dim=-1)
+                dh.view(-1, H).addmm_(d_gates[following + b + 2 : following + b + 2 + n].view(-1, G), w_spatial)
+                dh.view(-1, H).addmm_(d_gates[following + b + 1 : following + b + 1 + n].view(-1, G), w_temporal)
+            g = acts[block]
+            i, f_s, f_t, o, u = g[..., : 5 * H].split(H, dim=-1)
             tanh_c = tanh_cells[block]
             dg = d_gates[block]
-            d_i, d_fs, d_ft, d_o, d_u = dg.split(H, dim=-1)
+            d_i, d_fs, d_ft, d_o, d_u = dg[..., : 5 * H].split(H, dim=-1)
             torch.mul(dh, tanh_c, out=d_o)
             dc = d_cells[block]
             dc += torch.ops.aten.tanh_backward(dh * o, tanh_c)  # Eq. (3)
@@ -184,31 +200,54 @@ class _Wavefront(torch.autograd.Function):
                 dc_in = dc_forget = dc
             else:
                 dc_in, dc_forget = dc * r[block], dc * (1 - r[block])
+            if taus is None:
                 if d_gate is not None:
                     mix = torch.mul(i, u).sub_(f_s * c_s).sub_(f_t * c_t)
                     d_gate[block] = (dc * mix).sum(-1)  # Eq. (7) w.r.t. r
-            # The cell gradient flows to the spatial and temporal predecessors through the forget gates.
-            d_cells[prev + a : prev + a + n].addcmul_(dc_forget, f_s)
-            d_cells[prev + a + 1 : prev + a + 1 + n].addcmul_(dc_forget, f_t)
-            torch.mul(dc_in, u, out=d_i)
-            torch.mul(dc_forget, c_s, out=d_fs)
-            torch.mul(dc_forget, c_t, out=d_ft)
-            torch.mul(dc_in, i, out=d_u)
+                # The cell gradient flows to the spatial and temporal predecessors through the forget gates.
+                d_cells[prev + a : prev + a + n].addcmul_(dc_forget, f_s)
+                d_cells[prev + a + 1 : prev + a + 1 + n].addcmul_(dc_forget, f_t)
+                torch.mul(dc_in, u, out=d_i)
+                torch.mul(dc_forget, c_s, out=d_fs)
+                torch.mul(dc_forget, c_t, out=d_ft)
+                torch.mul(dc_in, i, out=d_u)
+            else:
+                # The trust gate: c = tau i u + (1 - tau) (f_s c_s + f_t c_t) (times r and 1 - r with a gate).
+                tau = taus[block]
+                keep = 1 - tau
+                kept = torch.mul(f_s, c_s).addcmul_(f_t, c_t)
+                written = i * u
+                if d_gate is not None:
+                    d_gate[block] = (dc * (written * tau - kept * keep)).sum(-1)
+                d_forget = dc_forget * keep
+                d_cells[prev + a : prev + a + n].addcmul_(d_forget, f_s)
+                d_cells[prev + a + 1 : prev + a + 1 + n].addcmul_(d_forget, f_t)
+                torch.mul(d_forget, c_s, out=d_fs)
+                torch.mul(d_forget, c_t, out=d_ft)
+                d_write = dc_in * tau
+                torch.mul(d_write, u, out=d_i)
+                torch.mul(d_write, i, out=d_u)
+                # d tau, then through tau = exp(-lambda (u - p)^2) to u and p.
+                d_delta = (dc_in * written).sub_(dc_forget * kept).mul_(tau).mul_(u - g[..., 5 * H :])
+                d_delta.mul_(-2.0 * lam)
+                d_u += d_delta
+                torch.neg(d_delta, out=dg[..., 5 * H :])
             d_sig = dg[..., : 4 * H]
-            torch.ops.aten.sigmoid_backward.grad_input(d_sig, acts[block][..., : 4 * H], grad_input=d_sig)
-            torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)
-            dg_flat = dg.view(-1, 5 * H).t()
+            torch.ops.aten.sigmoid_backward.grad_input(d_sig, g[..., : 4 * H], grad_input=d_sig)
+            d_tanh = dg[..., 4 * H :]
+            torch.ops.aten.tanh_backward.grad_input(d_tanh, g[..., 4 * H :], grad_input=d_tanh)
+            dg_flat = dg.view(-1, G).t()
             if d_ws is not None:
                 d_ws.addmm_(dg_flat, hidden[prev + a : prev + a + n].view(-1, H))
             if d_wt is not None:
                 d_wt.addmm_(dg_flat, hidden[prev + a + 1 : prev + a + 1 + n].view(-1, H))
             following = start
-        flat = d_gates.view(-1, 5 * H)  # pad rows are zero, so the products below may run over all rows
+        flat = d_gates.view(-1, G)  # pad rows are zero, so the products below may run over all rows
         d_x = (flat @ w_input).view(plan.num_rows, S, -1).index_select(0, rows) if need[0] else None
-        d_w_input = flat.t() @ x_rows.view(-1, x_rows.size(-1)) if need[1] else None
+        d_w_input = flat[:, : 5 * H].t() @ x_rows.view(-1, x_rows.size(-1)) if need[1] else None
         d_bias = flat.sum(0) if need[2] else None
         d_r = d_gate.index_select(0, rows) if d_gate is not None else None
-        return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None
+        return d_x, d_w_input, d_bias, d_ws, d_wt, d_r, None, None, None
 
 
 def flush_denormals() -> bool:
@@ -257,10 +296,9 @@ class STLSTM(nn.Module):
         in_channels: Size of ``x_{j,t}``.
         hidden_channels: Size of the hidden and cell states (128 in the paper).
         trust_gate: Add the trust gate (three more weights: ``weight_predict_spatial``,
-            ``weight_predict_temporal``, ``bias_predict``). The forward pass then runs the diagonals under plain
-            autograd: forward + backward of one layer at SBU size (29 x 20 grid, 32 sequences, hidden 128, one
-            thread) took 4.3x and 5.3x the hand-written wavefront's time in two runs, nearly all of it autograd's
-            (``bench/bench_trust_gate.py``).
+            ``weight_predict_temporal``, ``bias_predict``). It runs in the hand-written wavefront too: forward +
+            backward of one layer at SBU size (29 x 20 grid, 32 sequences, hidden 128, one thread) took 1.17x the
+            time without it, where the plain-autograd diagonals took 4.1x (``bench/bench_trust_gate.py``).
         trust_lambda: :math:`\lambda` of the trust gate (0.5, the authors' code).
         forget_bias: Added to the initial biases of both forget gates (default ``-1``: each gate starts near
             0.27). Every cell adds ``f^{(S)} c_{j-1,t} + f^{(T)} c_{j,t-1}``, so the cell state grows like
@@ -329,12 +367,16 @@ class STLSTM(nn.Module):
         return o * torch.tanh(c), c  # Eq. (3)
 
     def forward(self, x: Tensor, gate: Tensor | None = None) -> Tensor:
-        if self.trust_gate:
-            return self._forward_diagonals(x, gate)
         S, L, T, C = x.shape
         cells = x.permute(1, 2, 0, 3).reshape(L * T, S, C)  # cell-major for the wavefront
         r = gate.permute(1, 2, 0).reshape(L * T, S) if gate is not None else None
-        h = _Wavefront.apply(cells, self.weight_input, self.bias, self.weight_spatial, self.weight_temporal, r, L, T)
+        bias, w_s, w_t, lam = self.bias, self.weight_spatial, self.weight_temporal, None
+        if self.trust_gate:  # the prediction's weights ride along as H more gate rows
+            bias = torch.cat([bias, self.bias_predict])
+            w_s = torch.cat([w_s, self.weight_predict_spatial])
+            w_t = torch.cat([w_t, self.weight_predict_temporal])
+            lam = self.trust_lambda
+        h = _Wavefront.apply(cells, self.weight_input, bias, w_s, w_t, r, L, T, lam)
         return h.view(L, T, S, self.hidden_channels).permute(2, 0, 1, 3)
 
     def _forward_diagonals(self, x: Tensor, gate: Tensor | None) -> Tensor:

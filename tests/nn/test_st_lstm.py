@@ -12,7 +12,7 @@ def _grads(out, inputs, weight):
 
 @pytest.mark.parametrize("L,T", [(1, 1), (1, 4), (4, 1), (3, 5), (6, 2), (5, 5)])
 @pytest.mark.parametrize("gated", [False, True])
-@pytest.mark.parametrize("trust_gate", [False, True], ids=["wavefront", "trust_gate_diagonals"])
+@pytest.mark.parametrize("trust_gate", [False, True], ids=["plain", "trust_gate"])
 def test_wavefront_equals_per_cell_loop(L, T, gated, trust_gate):
     torch.manual_seed(L * 10 + T)
     layer = STLSTM(3, 5, trust_gate=trust_gate).double()
@@ -27,12 +27,17 @@ def test_wavefront_equals_per_cell_loop(L, T, gated, trust_gate):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
 
-def test_autograd_diagonals_equal_the_hand_written_wavefront_without_trust_gate():
+@pytest.mark.parametrize("trust_gate", [False, True], ids=["plain", "trust_gate"])
+def test_autograd_diagonals_equal_the_hand_written_wavefront(trust_gate):
     torch.manual_seed(0)
-    layer = STLSTM(3, 4).double()
-    x = torch.randn(2, 4, 3, 3, dtype=torch.double)
-    gate = torch.rand(2, 4, 3, dtype=torch.double)
-    torch.testing.assert_close(layer._forward_diagonals(x, gate), layer(x, gate), rtol=1e-12, atol=1e-13)
+    layer = STLSTM(3, 4, trust_gate=trust_gate, trust_lambda=0.8).double()
+    x = torch.randn(2, 4, 3, 3, dtype=torch.double, requires_grad=True)
+    gate = torch.rand(2, 4, 3, dtype=torch.double, requires_grad=True)
+    fast, slow = layer(x, gate), layer._forward_diagonals(x, gate)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-13)
+    inputs, weight = [x, gate, *layer.parameters()], torch.randn_like(fast)
+    for a, b in zip(_grads(fast, inputs, weight), _grads(slow, inputs, weight)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_trust_gate_cell_follows_liu_et_al():
@@ -64,9 +69,10 @@ def test_trust_gate_parameters_and_repr():
     assert "trust_gate=True" in repr(trusted) and "trust_gate" not in repr(plain)
 
 
-def test_wavefront_gradcheck():
+@pytest.mark.parametrize("trust_gate", [False, True], ids=["plain", "trust_gate"])
+def test_wavefront_gradcheck(trust_gate):
     torch.manual_seed(0)
-    layer = STLSTM(2, 3).double()
+    layer = STLSTM(2, 3, trust_gate=trust_gate).double()
     x = torch.randn(2, 3, 4, 2, dtype=torch.double, requires_grad=True)
     gate = torch.rand(2, 3, 4, dtype=torch.double, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x, g: layer(x, g), (x, gate))
