@@ -38,13 +38,14 @@ def arrn(layout, spec, **kwargs):
                     E=2, att_channels=5, lstm_sizes=(6, 5), **kwargs).eval()
 
 
-@pytest.mark.parametrize("case", ["3d_view_velocity", "2d_scores", "joint_stream"])
+@pytest.mark.parametrize("case", ["3d_view_velocity", "2d_scores", "joint_stream", "mean_readout"])
 def test_incremental_arrn_equals_offline_on_every_prefix(case):
     if case == "2d_scores":
         layout, spec = COCO17, pipeline_spec(COCO17, 8, scale=0.5, score=True, velocity=True)
     else:
         layout, spec = NTU, pipeline_spec(NTU, 8, view_normalize=True, scale=0.7, velocity=True)
-    model = arrn(layout, spec, streams=("joint",) if case == "joint_stream" else ("joint", "line"))
+    model = arrn(layout, spec, streams=("joint",) if case == "joint_stream" else ("joint", "line"),
+                 readout="mean" if case == "mean_readout" else "last_valid")
     model.set_alpha(0.3)
     coords, score = stream(layout, scores=case == "2d_scores")
     online = OnlinePredictor(model, spec, [f"c{k}" for k in range(4)], bodies=2)

@@ -16,7 +16,8 @@ Choices the paper leaves open, made here and documented:
   size and the output ``h = 512``, not the first layer's size).
 * Eq. (11) reads ``q`` at the last real frame of each sequence (``num_frames - 1``, so zero padding added by
   :class:`~skelgraph.transforms.FixedLength` never reaches the classifier) when the batch carries
-  ``num_frames``; ``readout="last"`` takes frame ``T - 1``.
+  ``num_frames``; ``readout="last"`` takes frame ``T - 1``. ``readout="mean"`` (not in the paper) averages ``q``
+  over the real frames instead: every frame's output gets a gradient, not only the last one's.
 * Multi-body samples (project rule): every skeleton of a sample runs through the streams on its own; each
   stream's logits are averaged over the bodies of the sample before the softmax of Eq. (11).
 * The training objective is the sum of the per-stream cross-entropies. The streams share no parameter, so this
@@ -43,6 +44,10 @@ from skelgraph.nn.rrn import RRN
 
 #: The streams of the two-stream model, in fusion order (``alpha`` weighs the first).
 STREAMS: tuple[str, ...] = ("joint", "line")
+
+#: How Eq. (11) reads the LSTM outputs: the last real frame (the paper), frame ``T - 1``, or the mean over the real
+#: frames (not in the paper).
+READOUTS: tuple[str, ...] = ("last_valid", "last", "mean")
 
 _PRESETS: dict[str, dict] = {
     # Section 4.1: T, M and the mid LSTM layer per dataset; K and J from the datasets (Section 4.2).
@@ -79,8 +84,8 @@ class ARRNConfig:
             self.streams
         ):
             raise ValueError(f"streams must be a non-empty subset of {STREAMS}, got {self.streams}")
-        if self.readout not in ("last_valid", "last"):
-            raise ValueError(f"unknown readout {self.readout!r}; expected 'last_valid' or 'last'")
+        if self.readout not in READOUTS:
+            raise ValueError(f"unknown readout {self.readout!r}; expected one of {READOUTS}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
         if not self.lstm_sizes:
@@ -151,12 +156,25 @@ class ARRNStream(nn.Module):
         the frames before (None at the start). Returns the logits ``[S, K]`` read at the last frame given (what
         :meth:`forward` gives on the whole prefix) and the state after it; the work does not grow with the
         frames already seen."""
-        q, state = self._lstm(self._frames(x), state)
-        return self.classifier(self.dropout(q[:, -1])), state
+        if self.readout != "mean":
+            q, state = self._lstm(self._frames(x), state)
+            return self.classifier(self.dropout(q[:, -1])), state
+        # The mean readout also carries the running sum of the outputs and the frames seen.
+        lstm_state, total, seen = state if state is not None else (None, 0.0, 0)
+        q, lstm_state = self._lstm(self._frames(x), lstm_state)
+        total, seen = q.sum(1) + total, seen + q.size(1)
+        return self.classifier(self.dropout(total / seen)), (lstm_state, total, seen)
 
     def forward(self, x: Tensor, num_frames: Tensor | None = None) -> Tensor:
         """``x`` ``[S * J, T, C]`` body-major; ``num_frames`` ``[S]`` real frames per skeleton (optional)."""
         q, _ = self._lstm(self._frames(x))
+        if self.readout == "mean":
+            if num_frames is None:
+                return self.classifier(self.dropout(q.mean(1)))
+            n = num_frames.clamp(1, q.size(1)).to(q.device)
+            real = torch.arange(q.size(1), device=q.device) < n.unsqueeze(1)  # [S, T]: frames before the padding
+            q_mean = (q * real.unsqueeze(-1)).sum(1) / n.unsqueeze(1).to(q.dtype)
+            return self.classifier(self.dropout(q_mean))
         if self.readout == "last_valid" and num_frames is not None:
             last = (num_frames.clamp(1, q.size(1)) - 1).to(q.device)
             q_last = q[torch.arange(q.size(0), device=q.device), last]
@@ -193,7 +211,8 @@ class ARRNLSTM(nn.Module):
         mask: Use the attention mask of Eq. (9); ``False`` is the RRN-LSTM ablation.
         dropout: Dropout probability after the attention FC, between LSTM layers and before the classifier.
         checkpoint: Activation checkpointing of the RRN rounds (less memory, one more forward per round).
-        readout: ``"last_valid"`` (frame ``num_frames - 1``) or ``"last"`` (frame ``T - 1``) for Eq. (11).
+        readout: ``"last_valid"`` (frame ``num_frames - 1``), ``"last"`` (frame ``T - 1``) or ``"mean"`` (the
+            mean over the real frames; not in the paper) for Eq. (11).
         alpha: Initial fusion weight of the joint stream (Eq. 12).
     """
 

@@ -81,8 +81,10 @@ def _unit_interval(text: str) -> float:
 
 
 def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> None:
-    """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--dropout``,
+    """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--readout``, ``--dropout``,
     ``--checkpoint-activations``, ``--val-fraction`` (defaults: the paper's ``T`` and ``M`` for the dataset)."""
+    from skelgraph.nn.arrn import READOUTS
+
     p = parser
     p.add_argument("--stream", choices=sorted(STREAM_CHOICES), default="two",
                    help="two-stream ARRN-LSTM, or the joint / line stream alone")
@@ -90,6 +92,9 @@ def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> No
     p.add_argument("--T", type=int, default=T, help="frames per sample")
     p.add_argument("--M", type=int, default=M, help="embedding / RRN state size")
     p.add_argument("--E", type=int, default=5, help="RRN iterations")
+    p.add_argument("--readout", choices=READOUTS, default="last_valid",
+                   help="what Eq. (11) classifies: the LSTM output at the last real frame (the paper), at frame T - 1, "
+                        "or its mean over the real frames (not in the paper)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--checkpoint-activations", action="store_true",
                    help="recompute the RRN iterations in backward: much less memory, about 30%% more time")
@@ -152,7 +157,8 @@ def build_arrn_model(args: argparse.Namespace, preset: str, num_classes: int, **
         overrides.setdefault("alpha", args.alpha)
     return ARRNLSTM.from_paper(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
                                streams=STREAM_CHOICES[args.stream], mask=not args.no_mask, dropout=args.dropout,
-                               checkpoint=args.checkpoint_activations, **overrides)
+                               checkpoint=args.checkpoint_activations,
+                               readout=getattr(args, "readout", "last_valid"), **overrides)
 
 
 def build_gca_model(args: argparse.Namespace, layout: Any, num_classes: int,
@@ -241,7 +247,7 @@ GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
                                           rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
-                                          frame_sampling="random", grad_clip=None)
+                                          frame_sampling="random", grad_clip=None, readout="last_valid")
 
 
 #: Defaults of the GCA recipes on the small datasets (SBU, UTKinect), chosen on training data only (SBU fold 0's

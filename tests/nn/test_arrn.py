@@ -94,6 +94,23 @@ def test_readout_ignores_padding(make_sequence):
     torch.testing.assert_close(last(full), model(full))
 
 
+def test_mean_readout_averages_the_real_frames(make_sequence):
+    """``readout="mean"`` classifies the LSTM outputs averaged over each sequence's real frames: checked against
+    the mean written out per sequence, and blind to the padding."""
+    torch.manual_seed(4)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(readout="mean", streams=("joint",))).eval()
+    batch = make_batch(make_sequence, bodies=(1, 1, 1), lengths=(3, 6, 4))
+    stream = model.streams["joint"]
+    with torch.no_grad():
+        q, _ = stream._lstm(stream._frames(batch.x))
+        want = torch.stack([stream.classifier(q[k, :n].mean(0)) for k, n in enumerate(batch.num_frames.tolist())])
+        torch.testing.assert_close(model(batch), want)
+        changed = batch.clone()
+        changed.x = changed.x.clone()
+        changed.x[torch.arange(6)[None, :] >= changed.num_frames[changed.batch][:, None]] = 5.0
+        torch.testing.assert_close(model(changed), want)
+
+
 def test_line_stream_reads_x_line_or_computes_it(make_sequence):
     torch.manual_seed(3)
     model = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("line",)))
@@ -185,7 +202,7 @@ def test_presets_and_config_errors():
     with pytest.raises(ValueError, match="streams"):
         ARRNLSTM(num_joints=25, num_classes=3, streams=("bones",))
     with pytest.raises(ValueError, match="readout"):
-        ARRNLSTM(num_joints=25, num_classes=3, readout="mean")
+        ARRNLSTM(num_joints=25, num_classes=3, readout="max")
 
 
 def test_reset_parameters_restores_a_fresh_model(make_sequence):
