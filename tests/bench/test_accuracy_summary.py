@@ -95,6 +95,8 @@ def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, mo
     import shutil
 
     shutil.rmtree(ROOT / "runs" / "test_campaign" / tmp_path.name)
+    if not any((ROOT / "runs" / "test_campaign").iterdir()):  # no empty folder left behind
+        (ROOT / "runs" / "test_campaign").rmdir()
 
 
 def test_campaign_processes_share_units_through_claims(tmp_path, monkeypatch):
