@@ -81,8 +81,9 @@ def _unit_interval(text: str) -> float:
 
 
 def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> None:
-    """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--readout``, ``--dropout``,
-    ``--checkpoint-activations``, ``--val-fraction`` (defaults: the paper's ``T`` and ``M`` for the dataset)."""
+    """ARRN-LSTM options: ``--stream``, ``--no-mask``, ``--T``, ``--M``, ``--E``, ``--lstm-sizes``, ``--readout``,
+    ``--dropout``, ``--checkpoint-activations``, ``--val-fraction`` (defaults: the paper's ``T``, ``M`` and LSTM
+    sizes for the dataset)."""
     from skelgraph.nn.arrn import READOUTS
 
     p = parser
@@ -92,6 +93,8 @@ def add_arrn_arguments(parser: argparse.ArgumentParser, *, T: int, M: int) -> No
     p.add_argument("--T", type=int, default=T, help="frames per sample")
     p.add_argument("--M", type=int, default=M, help="embedding / RRN state size")
     p.add_argument("--E", type=int, default=5, help="RRN iterations")
+    p.add_argument("--lstm-sizes", type=int, nargs="+", default=None, metavar="H",
+                   help="hidden size of each LSTM layer, bottom to top (default: the paper's for the dataset)")
     p.add_argument("--readout", choices=READOUTS, default="last_valid",
                    help="what Eq. (11) classifies: the LSTM output at the last real frame (the paper), at frame T - 1, "
                         "or its mean over the real frames (not in the paper)")
@@ -155,6 +158,10 @@ def build_arrn_model(args: argparse.Namespace, preset: str, num_classes: int, **
 
     if getattr(args, "alpha", None) is not None:  # a fixed fusion weight fuses the validation curves too
         overrides.setdefault("alpha", args.alpha)
+    if getattr(args, "lstm_sizes", None):
+        if min(args.lstm_sizes) < 1:
+            raise SystemExit(f"--lstm-sizes must be positive, got {args.lstm_sizes}")
+        overrides.setdefault("lstm_sizes", tuple(args.lstm_sizes))
     return ARRNLSTM.from_paper(preset, num_classes=num_classes, T=args.T, M=args.M, E=args.E,
                                streams=STREAM_CHOICES[args.stream], mask=not args.no_mask, dropout=args.dropout,
                                checkpoint=args.checkpoint_activations,

@@ -57,6 +57,8 @@ def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast) on CUDA")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this value")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="L2 penalty of the optimiser (torch.optim's weight_decay; default: the recipe's, mostly 0)")
     p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard (needs tensorboard)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are off anyway when the output is not a terminal)")
@@ -241,6 +243,10 @@ def train_config(args: argparse.Namespace, **paper: Any) -> TrainConfig:
     """A :class:`TrainConfig` from the common options plus the recipe's paper settings."""
     if getattr(args, "optimizer", None):
         paper["optimizer"] = args.optimizer
+    if getattr(args, "weight_decay", None) is not None:
+        if args.weight_decay < 0:
+            raise SystemExit(f"--weight-decay must be >= 0, got {args.weight_decay}")
+        paper["weight_decay"] = args.weight_decay
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                          seed=args.seed, num_workers=args.workers, amp=args.amp, compile=args.compile,
                          grad_clip=args.grad_clip, tensorboard=args.tensorboard, progress=not args.no_progress,

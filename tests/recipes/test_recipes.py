@@ -110,10 +110,13 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
                                                                                                    10.0, 5.0)
     assert metrics["meta"]["selection"] == "none" and "val" not in metrics and metrics["alpha"] == 0.5
     assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 6
-    main([*tiny, "--out", str(tmp_path / "plain"), "--no-velocity", "--readout", "mean"])
+    main([*tiny, "--out", str(tmp_path / "plain"), "--no-velocity", "--readout", "mean", "--lstm-sizes", "6", "5",
+          "--weight-decay", "0.01"])
     plain = json.loads((tmp_path / "plain" / run / "metrics.json").read_text())
     assert not plain["meta"]["pipeline"]["velocity"] and plain["meta"]["model"]["kwargs"]["in_channels"] == 3
-    assert plain["meta"]["model"]["kwargs"]["readout"] == "mean"
+    kwargs = plain["meta"]["model"]["kwargs"]
+    assert kwargs["readout"] == "mean" and list(kwargs["lstm_sizes"]) == [6, 5]
+    assert plain["config"]["weight_decay"] == 0.01 and config["weight_decay"] == 0.0
     main([*tiny, "--out", str(tmp_path / "paper"), "--paper-setting"])
     paper = json.loads((tmp_path / "paper" / run / "metrics.json").read_text())
     assert paper["meta"]["selection"] == "val-split" and "val" in paper and paper["config"]["ema_epochs"] == 0.0
