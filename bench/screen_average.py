@@ -11,6 +11,15 @@ validated on the inner fold's held-out group. The result (``bench/results/accura
 variant (``raw``, ``ema2``, ...), the inner folds' curves, the smoothed mean curve's peak (the inner-CV value
 that ``--selection inner-cv`` picks the budget by), its epoch, and the mean of the last 5 epochs; for the
 two-stream ARRN-LSTM also the fused accuracy with alpha chosen on the pooled validation scores.
+
+The inner folds are independent runs, so they can run side by side (several cores, or processes sharing a GPU):
+``--inner-fold I`` runs only the I-th inner fold (0-based, in the recipe's order) and saves ``NAME.part<I>.json``
+(curves and, for ARRN-LSTM, per-epoch stream scores); ``--merge K`` then reads ``NAME.part0..K-1.json`` and
+writes ``NAME.json`` exactly as a sequential run would have (the same training runs, the same summary):
+
+    for i in 0 1 2 3 4; do OMP_NUM_THREADS=1 python bench/screen_average.py --inner-fold $i --save NAME -- \\
+        arrn_msr --subset AS2 --selection inner-cv --epochs 100 & done; wait
+    python bench/screen_average.py --merge 5 --save NAME
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from skelgraph.training.experiment import stream_scores
 from skelgraph.training.selection import choose_epoch
 
 HORIZONS: list[float] = []
+NOTE = "inner cross-validation on the training split only; no test data was read"
 TRAINERS: list[ScreeningTrainer] = []
 
 
@@ -82,21 +92,42 @@ class ScreeningTrainer(engine.Trainer):
         return out
 
 
-def summarise(window: int) -> dict:
+def collect() -> dict:
+    """What the trainers measured, per inner fold: validation sizes, and per variant the validation curves and
+    (two-stream ARRN-LSTM) every epoch's joint / line stream logits and labels as nested lists."""
     names = ["raw"] + [f"ema{h:g}" for h in HORIZONS]
-    sizes = [len(t.val_set) for t in TRAINERS]
+    return {"sizes": [len(t.val_set) for t in TRAINERS],
+            "variants": {name: {"curves": [[r[f"val_top1_{name}"] for r in t.state.history] for t in TRAINERS],
+                                "scores": ([[[x.tolist() for x in epoch] for epoch in t.scores[name]]
+                                            for t in TRAINERS] if all(name in t.scores for t in TRAINERS)
+                                           else None)}
+                         for name in names}}
+
+
+def merge(parts: list[dict]) -> dict:
+    """One :func:`collect` result from those of single inner folds (in inner-fold order)."""
+    names = list(parts[0]["variants"])
+    if any(list(p["variants"]) != names for p in parts):
+        raise SystemExit(f"the parts were screened with different --horizons: {[list(p['variants']) for p in parts]}")
+    return {"sizes": [n for p in parts for n in p["sizes"]],
+            "variants": {name: {"curves": [c for p in parts for c in p["variants"][name]["curves"]],
+                                "scores": (None if any(p["variants"][name]["scores"] is None for p in parts)
+                                           else [s for p in parts for s in p["variants"][name]["scores"]])}
+                         for name in names}}
+
+
+def summarise(measured: dict, window: int) -> dict:
+    sizes = measured["sizes"]
     out = {}
-    for name in names:
-        curves = [[r[f"val_top1_{name}"] for r in t.state.history] for t in TRAINERS]
+    for name, variant in measured["variants"].items():
+        curves = variant["curves"]
         choice = choose_epoch(curves, sizes, window)
         mean = choice["mean_curve"]
         row = {"inner_cv_value": choice["value"], "epoch": choice["epoch"],
                "last5_mean": sum(mean[-5:]) / len(mean[-5:]), "mean_curve": mean, "curves": curves}
-        if all(name in t.scores for t in TRAINERS):
+        if variant["scores"] is not None:
             e = choice["epoch"] - 1
-            j = torch.cat([t.scores[name][e][0] for t in TRAINERS])
-            line = torch.cat([t.scores[name][e][1] for t in TRAINERS])
-            y = torch.cat([t.scores[name][e][2] for t in TRAINERS])
+            j, line, y = (torch.cat([torch.tensor(fold[e][k]) for fold in variant["scores"]]) for k in range(3))
             alpha = select_alpha(j, line, y)
             row["alpha"] = alpha
             for a, key in ((alpha, "fused_top1_chosen_alpha"), (0.5, "fused_top1_alpha_0.5"), (1.0, "joint_top1"),
@@ -114,20 +145,69 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--smooth", type=int, default=5)
     p.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "accuracy",
                    help="folder of the JSON file")
-    p.add_argument("recipe", help="recipe module under skelgraph.recipes, then its options")
+    p.add_argument("--inner-fold", type=int, default=None, metavar="I",
+                   help="run only the I-th inner fold (0-based) and save NAME.partI.json, for --merge")
+    p.add_argument("--merge", type=int, default=None, metavar="K",
+                   help="summarise NAME.part0..K-1.json (no training) into NAME.json")
+    p.add_argument("recipe", nargs="?", help="recipe module under skelgraph.recipes, then its options")
     p.add_argument("options", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
+    command = " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)])
+    if args.merge is not None:
+        paths = [args.results / f"{args.save}.part{i}.json" for i in range(args.merge)]
+        missing = [str(q) for q in paths if not q.exists()]
+        if missing:
+            raise SystemExit(f"--merge {args.merge}: missing parts {missing}")
+        parts = [json.loads(q.read_text()) for q in paths]
+        screened = {json.dumps(q["screened"]) for q in parts}
+        if len(screened) != 1:
+            raise SystemExit(f"the parts come from different screens: {sorted(screened)}")
+        what = parts[0]["screened"]
+        result = {"command": " ".join(["python bench/screen_average.py --horizons", *map(str, what["horizons"]),
+                                       "--save", args.save, "--", what["recipe"], *what["options"]]),
+                  "inner_fold_commands": [q["command"] for q in parts],
+                  "minutes": sum(q["minutes"] for q in parts), "parallel_minutes": max(q["minutes"] for q in parts),
+                  "variants": summarise(merge([q["measured"] for q in parts]), args.smooth), "note": NOTE}
+        _save_and_print(args.results / f"{args.save}.json", result)
+        return
+    if args.recipe is None:
+        p.error("a recipe is needed (or --merge K)")
     HORIZONS[:] = args.horizons
     module = importlib.import_module(f"skelgraph.recipes.{args.recipe}")
     started = time.perf_counter()
+    if args.inner_fold is not None:
+        import skelgraph.training.selection as selection
+
+        all_splits = selection.group_splits
+
+        def one_split(groups, folds=None):
+            splits = all_splits(groups, folds)
+            if not 0 <= args.inner_fold < len(splits):
+                raise SystemExit(f"--inner-fold {args.inner_fold}: the recipe has {len(splits)} inner folds")
+            return [splits[args.inner_fold]]
+
+        selection.group_splits = one_split  # inner_cv imports it at call time
     # "raw" means the raw weights: the recipe's own average (a default of some recipes) is turned off last, so
     # that it wins over the recipe's defaults and the options; the averages are the screen's own.
-    run_inner_cv_only(module.main, args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"),
-                                                   "--no-progress"], ScreeningTrainer)
-    result = {"command": " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)]),
-              "minutes": (time.perf_counter() - started) / 60, "variants": summarise(args.smooth),
-              "note": "inner cross-validation on the training split only; no test data was read"}
-    path = args.results / f"{args.save}.json"
+    try:
+        run_inner_cv_only(module.main, args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"),
+                                                       "--no-progress"], ScreeningTrainer)
+    finally:
+        if args.inner_fold is not None:
+            selection.group_splits = all_splits
+    minutes = (time.perf_counter() - started) / 60
+    if args.inner_fold is not None:
+        path = args.results / f"{args.save}.part{args.inner_fold}.json"
+        path.write_text(json.dumps({"command": command, "minutes": minutes, "measured": collect(), "note": NOTE,
+                                    "screened": {"recipe": args.recipe, "options": args.options,
+                                                 "horizons": args.horizons, "smooth": args.smooth}}))
+        print(f"saved {path}")
+        return
+    result = {"command": command, "minutes": minutes, "variants": summarise(collect(), args.smooth), "note": NOTE}
+    _save_and_print(args.results / f"{args.save}.json", result)
+
+
+def _save_and_print(path: Path, result: dict) -> None:
     path.write_text(json.dumps(result, indent=1))
     for name, row in result["variants"].items():
         extra = "".join(f", {k} {row[k]:.2%}" for k in ("fused_top1_chosen_alpha", "fused_top1_alpha_0.5",

@@ -1,6 +1,6 @@
 """bench/screen_average.py on the bundled SBU data at toy sizes (2 epochs, hidden 8): its raw-weight curves are the
-recipe's own inner cross-validation curves (the extra averages change no training step), and it stops before the
-final run, so no test data is read."""
+recipe's own inner cross-validation curves (the extra averages change no training step), it stops before the
+final run, so no test data is read, and its inner folds run one per process and merged give the same screen."""
 
 import json
 import os
@@ -35,3 +35,28 @@ def test_screen_raw_curves_are_the_recipes_inner_cv_curves(tmp_path):
         row = screen["variants"][name]
         assert len(row["curves"]) == 4 and all(len(c) == 2 for c in row["curves"]), "4 inner folds, 2 epochs"
     assert "no test data" in screen["note"]
+
+
+def test_inner_folds_run_apart_and_merged_equal_the_sequential_screen(tmp_path):
+    """ARRN-LSTM on MSR Action3D (two streams: the merged alpha and stream figures too), two inner folds."""
+    root = tmp_path / "msr"
+    root.mkdir()
+    (root / "raw").symlink_to(ROOT / "datasets" / "msr_action3d" / "raw")
+    screen = [sys.executable, "bench/screen_average.py", "--horizons", "2", "--results", str(tmp_path)]
+    options = ["--", "arrn_msr", "--data-root", str(root), "--subset", "AS1", "--tiny", "--selection", "inner-cv",
+               "--cv-folds", "2", "--epochs", "2", "--M", "4", "--E", "1", "--lstm-sizes", "8", "--seed", "1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    run = dict(cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run([*screen, "--save", "whole", *options], **run)
+    for i in (1, 0):  # any order
+        subprocess.run([*screen, "--save", "apart", "--inner-fold", str(i), *options], **run)
+    subprocess.run([*screen, "--save", "apart", "--merge", "2"], **run)
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    apart = json.loads((tmp_path / "apart.json").read_text())
+    assert apart["variants"] == whole["variants"]
+    assert set(apart["variants"]["raw"]) >= {"alpha", "fused_top1_chosen_alpha", "joint_top1", "line_top1"}
+    assert apart["command"].endswith(" ".join(options[1:]))
+    assert len(apart["inner_fold_commands"]) == 2
+    bad = subprocess.run([*screen, "--save", "apart", "--merge", "3"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode != 0 and "apart.part2.json" in bad.stderr
