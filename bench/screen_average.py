@@ -28,6 +28,7 @@ import argparse
 import importlib
 import json
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -92,16 +93,35 @@ class ScreeningTrainer(engine.Trainer):
         return out
 
 
+class Stopped(Exception):
+    """SIGTERM during a single inner fold's screen."""
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise Stopped
+
+
 def collect() -> dict:
     """What the trainers measured, per inner fold: validation sizes, and per variant the validation curves and
     (two-stream ARRN-LSTM) every epoch's joint / line stream logits and labels as nested lists."""
     names = ["raw"] + [f"ema{h:g}" for h in HORIZONS]
+    # A run stopped by a signal may have scored the variants of an epoch it did not finish: history decides.
+    def scores(t: ScreeningTrainer, name: str) -> list:
+        return [[x.tolist() for x in epoch] for epoch in t.scores[name][:len(t.state.history)]]
+
     return {"sizes": [len(t.val_set) for t in TRAINERS],
             "variants": {name: {"curves": [[r[f"val_top1_{name}"] for r in t.state.history] for t in TRAINERS],
-                                "scores": ([[[x.tolist() for x in epoch] for epoch in t.scores[name]]
-                                            for t in TRAINERS] if all(name in t.scores for t in TRAINERS)
-                                           else None)}
+                                "scores": ([scores(t, name) for t in TRAINERS]
+                                           if all(name in t.scores for t in TRAINERS) else None)}
                          for name in names}}
+
+
+def truncate(measured: dict, epochs: int) -> dict:
+    """The first ``epochs`` epochs of every curve (and score list)."""
+    return {"sizes": measured["sizes"],
+            "variants": {name: {"curves": [c[:epochs] for c in v["curves"]],
+                                "scores": None if v["scores"] is None else [s[:epochs] for s in v["scores"]]}
+                         for name, v in measured["variants"].items()}}
 
 
 def merge(parts: list[dict]) -> dict:
@@ -163,11 +183,19 @@ def main(argv: list[str] | None = None) -> None:
         if len(screened) != 1:
             raise SystemExit(f"the parts come from different screens: {sorted(screened)}")
         what = parts[0]["screened"]
+        measured = merge([q["measured"] for q in parts])
+        lengths = [len(c) for c in measured["variants"]["raw"]["curves"]]
+        if not min(lengths):
+            raise SystemExit(f"--merge: an inner fold finished no epoch (epochs per fold: {lengths})")
         result = {"command": " ".join(["python bench/screen_average.py --horizons", *map(str, what["horizons"]),
                                        "--save", args.save, "--", what["recipe"], *what["options"]]),
                   "inner_fold_commands": [q["command"] for q in parts],
                   "minutes": sum(q["minutes"] for q in parts), "parallel_minutes": max(q["minutes"] for q in parts),
-                  "variants": summarise(merge([q["measured"] for q in parts]), args.smooth), "note": NOTE}
+                  "variants": summarise(truncate(measured, min(lengths)), args.smooth), "note": NOTE}
+        if len(set(lengths)) > 1 or not all(q.get("complete", True) for q in parts):
+            result["stopped_early"] = (f"inner folds stopped after {lengths} epochs; summarised over the first "
+                                       f"{min(lengths)} epochs of each")
+            print(result["stopped_early"])
         _save_and_print(args.results / f"{args.save}.json", result)
         return
     if args.recipe is None:
@@ -189,19 +217,27 @@ def main(argv: list[str] | None = None) -> None:
         selection.group_splits = one_split  # inner_cv imports it at call time
     # "raw" means the raw weights: the recipe's own average (a default of some recipes) is turned off last, so
     # that it wins over the recipe's defaults and the options; the averages are the screen's own.
+        # A part stopped by SIGTERM (e.g. `timeout`) still saves the epochs it finished; --merge truncates.
+        signal.signal(signal.SIGTERM, _stop_on_signal)
+    complete = True
     try:
         run_inner_cv_only(module.main, args.options + ["--ema", "0", "--out", tempfile.mkdtemp(prefix="screen_"),
                                                        "--no-progress"], ScreeningTrainer)
+    except (KeyboardInterrupt, Stopped):
+        if args.inner_fold is None:
+            raise
+        complete = False
     finally:
         if args.inner_fold is not None:
             selection.group_splits = all_splits
     minutes = (time.perf_counter() - started) / 60
     if args.inner_fold is not None:
         path = args.results / f"{args.save}.part{args.inner_fold}.json"
-        path.write_text(json.dumps({"command": command, "minutes": minutes, "measured": collect(), "note": NOTE,
+        path.write_text(json.dumps({"command": command, "minutes": minutes, "complete": complete,
+                                    "measured": collect(), "note": NOTE,
                                     "screened": {"recipe": args.recipe, "options": args.options,
                                                  "horizons": args.horizons, "smooth": args.smooth}}))
-        print(f"saved {path}")
+        print(f"saved {path}" + ("" if complete else " (stopped early)"))
         return
     result = {"command": command, "minutes": minutes, "variants": summarise(collect(), args.smooth), "note": NOTE}
     _save_and_print(args.results / f"{args.save}.json", result)
