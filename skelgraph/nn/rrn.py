@@ -169,8 +169,17 @@ class RRN(MessagePassing):
         )
 
 
-#: Pairs (rows of width ``hidden_channels``) per chunk of :class:`_PairSum`: small enough to stay in cache.
-_CHUNK_PAIRS = 4096
+#: Pairs (rows of width ``hidden_channels``) per chunk of :class:`_PairSum`: on the CPU small enough to stay in
+#: cache; on a GPU large, because every chunk costs a few kernel launches (with the CPU's chunks the NTU-size
+#: ARRN-LSTM spent 2 s per batch of 32 on an H200 launching about 12,000 small kernels).
+_CHUNK_PAIRS = {"cpu": 4096}
+_CHUNK_PAIRS_OTHER = 1 << 20
+
+
+def _chunk(a: Tensor) -> int:
+    """Graphs per chunk for ``a`` ``[G, J, H]`` on its device."""
+    J = a.size(1)
+    return max(1, _CHUNK_PAIRS.get(a.device.type, _CHUNK_PAIRS_OTHER) // (J * J))
 
 
 class _PairSum(torch.autograd.Function):
@@ -180,40 +189,49 @@ class _PairSum(torch.autograd.Function):
     The ``J x J`` activations are computed a chunk of graphs at a time and recomputed in the backward pass, so
     they never exist for the whole batch (nothing pairwise is saved) and each chunk's passes stay in cache.
     ``weights`` alternate weight and bias of the hidden layers ``L_2 .. L_k`` (possibly none).
+
+    Everything is computed in the dtype of ``a`` (under autocast, e.g. ``--amp``, the bfloat16 output of ``L_1``):
+    the weights are cast to it in both passes, because autocast is not active in a custom backward; the weight
+    gradients are accumulated and returned in the weights' own dtype.
     """
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, *weights: Tensor) -> Tensor:
         ctx.save_for_backward(a, b, *weights)
         G, J = a.shape[:2]
-        step = max(1, _CHUNK_PAIRS // (J * J))
+        step = _chunk(a)
+        b = b.to(a.dtype)
+        cast = [w.to(a.dtype) for w in weights]
         width = weights[-2].size(0) if weights else a.size(-1)
         out = a.new_empty(G, J, width)
         for g in range(0, G, step):
-            out[g : g + step] = _pair_activations(a[g : g + step], b[g : g + step], weights)[-1].sum(dim=2)
+            out[g : g + step] = _pair_activations(a[g : g + step], b[g : g + step], cast)[-1].sum(dim=2)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        a, b, *weights = ctx.saved_tensors
+        a, b_in, *weights = ctx.saved_tensors
         G, J = a.shape[:2]
-        step = max(1, _CHUNK_PAIRS // (J * J))
+        step = _chunk(a)
+        b = b_in.to(a.dtype)
+        cast = [w.to(a.dtype) for w in weights]
+        grad_out = grad_out.to(a.dtype)
         grad_a, grad_b = torch.empty_like(a), torch.empty_like(b)
         grad_w = [torch.zeros_like(w) for w in weights]
         for g in range(0, G, step):
-            acts = _pair_activations(a[g : g + step], b[g : g + step], weights)
+            acts = _pair_activations(a[g : g + step], b[g : g + step], cast)
             # d/d(pre-activation) of the last layer: the sum over j broadcasts grad_out to every pair.
             grad = _relu_backward(grad_out[g : g + step].unsqueeze(2).expand_as(acts[-1]), acts[-1])
             for k in range(len(weights) // 2, 0, -1):
-                w, x_in = weights[2 * k - 2], acts[k - 1]
+                w, x_in = cast[2 * k - 2], acts[k - 1]
                 flat = grad.reshape(-1, grad.size(-1))
                 grad_w[2 * k - 2] += flat.t() @ x_in.reshape(-1, x_in.size(-1))
                 grad_w[2 * k - 1] += flat.sum(dim=0)
                 grad = _relu_backward(grad @ w, x_in)
             grad_a[g : g + step] = grad.sum(dim=2)
             grad_b[g : g + step] = grad.sum(dim=1)
-        return (grad_a, grad_b, *grad_w)
+        return (grad_a, grad_b.to(b_in.dtype), *grad_w)
 
 
 def _relu_backward(grad: Tensor, out: Tensor) -> Tensor:

@@ -376,7 +376,12 @@ class STLSTM(nn.Module):
             w_s = torch.cat([w_s, self.weight_predict_spatial])
             w_t = torch.cat([w_t, self.weight_predict_temporal])
             lam = self.trust_lambda
-        h = _Wavefront.apply(cells, self.weight_input, bias, w_s, w_t, r, L, T, lam)
+        # The recurrence runs in the parameters' dtype, also under autocast (--amp): the hand-written passes mix
+        # no dtypes, and cell states summed over L + T - 1 diagonals keep float32 precision.
+        dtype = self.weight_input.dtype
+        with torch.autocast(x.device.type, enabled=False):
+            h = _Wavefront.apply(cells.to(dtype), self.weight_input, bias, w_s, w_t,
+                                 r.to(dtype) if r is not None else None, L, T, lam)
         return h.view(L, T, S, self.hidden_channels).permute(2, 0, 1, 3)
 
     def _forward_diagonals(self, x: Tensor, gate: Tensor | None) -> Tensor:

@@ -88,7 +88,7 @@ def _fast_vs_edge(layer, x, J):
 @pytest.mark.parametrize("chunk_pairs", [4096, 50])
 def test_fast_path_equals_edge_list_path(message_layers, checkpoint, chunk_pairs, monkeypatch):
     # chunk_pairs=50: two graphs (frames) per chunk, 15 graphs, so several chunks and a short last one.
-    monkeypatch.setattr(rrn_module, "_CHUNK_PAIRS", chunk_pairs)
+    monkeypatch.setattr(rrn_module, "_CHUNK_PAIRS", {"cpu": chunk_pairs})
     torch.manual_seed(1)
     S, J, T = 3, 5, 5  # several skeletons batched, frames as an extra dim
     layer = RRN(3, 6, E=3, hidden_channels=7, message_layers=message_layers, checkpoint=checkpoint).double()
@@ -107,6 +107,28 @@ def test_fast_path_float32_and_no_extra_dims():
     torch.testing.assert_close(fast_out, edge_out, atol=1e-5, rtol=1e-4)
     for g_edge, g_fast in zip(edge_grads, fast_grads):
         torch.testing.assert_close(g_fast, g_edge, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("message_layers", [2, 3])
+def test_fast_path_under_bfloat16_autocast(message_layers):
+    """As ``--amp`` runs it (here on the CPU's autocast): the custom pair-sum backward used to mix bfloat16
+    activations with float32 weights and fail. Both paths run in bfloat16; they agree with each other and with
+    float32 to bfloat16 accuracy, and the parameter gradients keep the parameters' dtype."""
+    torch.manual_seed(6)
+    S, J, T = 3, 5, 4
+    layer = RRN(3, 8, E=2, hidden_channels=8, message_layers=message_layers)
+    x = torch.randn(S * J, T, 3)
+    (ref_out,), (ref_grads,) = (r[1:] for r in _fast_vs_edge(layer, x, J))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        (edge_out, fast_out), (edge_grads, fast_grads) = _fast_vs_edge(layer, x, J)
+    assert not torch.equal(fast_out.float(), ref_out), "autocast was not in effect"
+    for out in (edge_out, fast_out):
+        torch.testing.assert_close(out.float(), ref_out, atol=0.05, rtol=0.05)
+    for g_edge, g_fast, g_ref, param in zip(edge_grads[1:], fast_grads[1:], ref_grads[1:], layer.parameters()):
+        assert g_fast.dtype == param.dtype == torch.float32
+        scale = g_ref.abs().max().item() + 1e-3
+        assert (g_fast - g_ref).abs().max().item() < 0.1 * scale
+        assert (g_edge - g_ref).abs().max().item() < 0.1 * scale
 
 
 def test_checkpointing_gives_same_gradients():

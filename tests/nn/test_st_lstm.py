@@ -115,6 +115,28 @@ def test_batch_independence_and_float32():
     torch.testing.assert_close(out, layer.forward_reference(x, gate), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("trust_gate", [False, True], ids=["plain", "trust_gate"])
+def test_wavefront_under_bfloat16_autocast_runs_in_float32(trust_gate):
+    """Under autocast (``--amp``) the hand-written passes used to meet bfloat16 gate inputs and float32 weights in
+    one in-place product and fail. The recurrence now runs in the parameters' dtype: with inputs that autocast
+    produced in bfloat16, the layer equals the float32 layer on those same (rounded) inputs, gradients included."""
+    torch.manual_seed(5)
+    layer = STLSTM(3, 6, trust_gate=trust_gate)
+    x = torch.randn(2, 4, 5, 3).bfloat16().requires_grad_()
+    gate = torch.rand(2, 4, 5).bfloat16().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x, gate)
+    assert out.dtype == torch.float32
+    x32, gate32 = x.detach().float().requires_grad_(), gate.detach().float().requires_grad_()
+    ref = layer(x32, gate32)
+    torch.testing.assert_close(out, ref)
+    weight = torch.randn_like(ref)
+    for a, b in zip(_grads(out, [x, gate, *layer.parameters()], weight),
+                    _grads(ref, [x32, gate32, *layer.parameters()], weight)):
+        assert a.dtype == b.dtype or a.dtype == torch.bfloat16
+        torch.testing.assert_close(a.float(), b.bfloat16().float() if a.dtype == torch.bfloat16 else b)
+
+
 def test_encoder_gathers_the_tree_chain(make_sequence):
     data = to_data(make_sequence(T=4, M=2, layout=SBU))
     chain = SBU.chain("tree")
