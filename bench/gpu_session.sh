@@ -14,6 +14,9 @@ OUT=${OUT:-runs/gpu_session}
 DEADLINE=${DEADLINE:-480}
 JOBS=${JOBS:-14}
 DEVICE=${DEVICE:-cuda}
+SCREENS=${SCREENS:-1}              # 0: the CUDA checks only
+BENCH_DEADLINE=${BENCH_DEADLINE:-400}  # seconds from the start after which no more bench_epoch runs begin
+BENCH_BATCHES=${BENCH_BATCHES:-20}
 EPOCHS=${EPOCHS:-120}
 MAXJOBS=${MAXJOBS:-100000}  # EPOCHS=1 MAXJOBS=3 DEVICE=cpu: a dry run of this script
 mkdir -p "$OUT/screens"
@@ -70,18 +73,33 @@ export OUT DEADLINE DEVICE PY start
 
 # --- CUDA paths first, alone on the machine, so that their timings are clean
 if [ "$DEVICE" = cuda ]; then
-    say "bench_epoch float32"
-    timeout 120 $PY bench/bench_epoch.py --device cuda --out "$OUT/epoch_cuda.json" >>"$log" 2>&1 || say "bench_epoch failed"
-    say "bench_epoch bfloat16 autocast"
-    timeout 120 $PY bench/bench_epoch.py --device cuda --amp --out "$OUT/epoch_cuda_amp.json" >>"$log" 2>&1 || say "amp failed"
-    say "recipe on CUDA with AMP (bundled NTU samples, 2 epochs)"
-    timeout 90 $PY recipes/arrn_ntu.py --device cuda --amp --epochs 2 --out "$OUT/arrn_ntu_cuda" --no-progress \
-        >>"$log" 2>&1 || say "recipe failed"
+    # One process per model and precision, each with its own time limit, so that a slow one costs only itself.
+    for amp in "" --amp; do
+        for m in ${BENCH_MODELS:-arrn gca gca2 st_lstm}; do
+            left=$((BENCH_DEADLINE - ($(date +%s) - start)))
+            [ "$left" -gt 20 ] || { say "bench_epoch $m $amp: no time left"; continue; }
+            say "bench_epoch $m ${amp:-float32}"
+            timeout $((left < 90 ? left : 90)) $PY bench/bench_epoch.py --device cuda $amp --models "$m" \
+                --batches "$BENCH_BATCHES" --out "$OUT/epoch_cuda${amp:+_amp}_$m.json" >>"$log" 2>&1 \
+                || say "bench_epoch $m $amp failed or stopped"
+        done
+    done
+    say "recipes on CUDA with AMP (bundled NTU samples, 2 epochs; SBU --tiny GCA-LSTM, 2 epochs)"
+    timeout 45 $PY recipes/arrn_ntu.py --device cuda --amp --epochs 2 --out "$OUT/arrn_ntu_cuda" --no-progress \
+        >>"$log" 2>&1 || say "arrn_ntu recipe failed"
+    timeout 45 $PY recipes/gca_lstm_sbu.py --device cuda --amp --tiny --folds 0 --epochs 2 \
+        --out "$OUT/gca_sbu_cuda" --no-progress >>"$log" 2>&1 || say "gca_lstm_sbu recipe failed"
 fi
+
+# Only a few files come back from a lease: everything but the log goes into one archive.
+pack() {
+    (cd "$OUT" && tar czf /tmp/results.$$.tgz --exclude=session.log . && find . -mindepth 1 ! -name session.log -delete \
+        && mv /tmp/results.$$.tgz results.tgz)
+    say "done"
+}
+[ "$SCREENS" = 1 ] || { pack; exit 0; }
 
 say "screens: $(wc -l <"$OUT/jobs.txt") inner folds, $JOBS at a time"
 xargs -P "$JOBS" -L 1 bash -c 'run_job "$@"' _ <"$OUT/jobs.txt"
 say "screens over"
-cp "$OUT/arrn_ntu_cuda/metrics.json" "$OUT/arrn_ntu_cuda_metrics.json" 2>/dev/null
-tar czf "$OUT/screens.tgz" -C "$OUT" screens && rm -rf "$OUT/screens" "$OUT/arrn_ntu_cuda"
-say "done"
+pack
