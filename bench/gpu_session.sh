@@ -91,9 +91,10 @@ if [ "$DEVICE" = cuda ]; then
         --out "$OUT/gca_sbu_cuda" --no-progress >>"$log" 2>&1 || say "gca_lstm_sbu recipe failed"
 fi
 
-# Only a few files come back from a lease: everything but the log goes into one archive.
+# Only a few files (16 MiB each) come back from a lease: everything but the log, checkpoints and pictures goes
+# into one archive (with them it was over the limit and the bench JSON was lost with it).
 pack() {
-    (cd "$OUT" && tar czf /tmp/results.$$.tgz --exclude=session.log . && find . -mindepth 1 ! -name session.log -delete \
+    (cd "$OUT" && tar czf /tmp/results.$$.tgz --exclude=session.log --exclude='*.pt' --exclude='*.gif' --exclude='*.png' . && find . -mindepth 1 ! -name session.log -delete \
         && mv /tmp/results.$$.tgz results.tgz)
     say "done"
 }
