@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -60,3 +62,22 @@ def test_inner_folds_run_apart_and_merged_equal_the_sequential_screen(tmp_path):
     bad = subprocess.run([*screen, "--save", "apart", "--merge", "3"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode != 0 and "apart.part2.json" in bad.stderr
+
+
+def test_merge_summarises_the_epochs_every_stopped_part_reached(tmp_path):
+    """Parts stopped by SIGTERM (a lease's time limit) keep their finished epochs; --merge summarises the epochs
+    every inner fold reached and says so. The parts here are written by the test (made-up curves)."""
+    screened = {"recipe": "gca_lstm_sbu", "options": ["--epochs", "9"], "horizons": [10.0], "smooth": 1}
+    curves = [[0.1, 0.5, 0.9, 0.2], [0.3, 0.7, 0.5]]  # fold 0 reached 4 epochs, fold 1 only 3
+    for i, curve in enumerate(curves):
+        measured = {"sizes": [10], "variants": {v: {"curves": [curve], "scores": None} for v in ("raw", "ema10")}}
+        (tmp_path / f"s.part{i}.json").write_text(json.dumps(
+            {"command": f"part {i}", "minutes": 1.0, "complete": False, "measured": measured, "screened": screened}))
+    subprocess.run([sys.executable, "bench/screen_average.py", "--merge", "2", "--save", "s", "--smooth", "1",
+                    "--results", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    merged = json.loads((tmp_path / "s.json").read_text())
+    raw = merged["variants"]["raw"]
+    assert raw["curves"] == [curves[0][:3], curves[1]]
+    assert raw["mean_curve"] == pytest.approx([0.2, 0.6, 0.7]) and raw["epoch"] == 3
+    assert "[4, 3] epochs" in merged["stopped_early"]
+    assert merged["command"].endswith("-- gca_lstm_sbu --epochs 9")
