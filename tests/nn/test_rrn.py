@@ -206,3 +206,13 @@ def test_repr_reset_and_errors():
         RRN(9, 8)
     with pytest.raises(ValueError):
         RRN(3, 8, message_layers=0)
+
+
+def test_pair_sum_chunks_are_cache_sized_on_the_cpu_and_large_elsewhere():
+    """The chunk size only moves work between loop iterations (the parametrised fast-path test checks several);
+    off the CPU each chunk costs kernel launches, so there it is large (an H200 ran 18.8x faster)."""
+    cpu = torch.empty(100, 25, 8)
+    gpu_like = torch.empty(100, 25, 8, device="meta")
+    assert rrn_module._chunk(cpu) == 4096 // 625
+    assert rrn_module._chunk(gpu_like) == (1 << 20) // 625
+    assert rrn_module._chunk(torch.empty(3, 100, 8)) == 1  # never fewer than one graph per chunk
