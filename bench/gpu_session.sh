@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One short GPU lease, used fully: the CUDA paths (epoch benchmark in float32 and bfloat16 autocast, a CUDA + AMP
-# recipe run) and then inner-cross-validation screens (training data only) as one process per inner fold, many
-# processes sharing the GPU. Everything lands in $OUT (default runs/gpu_session): logs, bench JSON, screen parts
-# (merge them here with `python bench/screen_average.py --merge K --save NAME --results DIR`).
+# recipe run) and then inner-cross-validation screens (training data only) as one process per inner fold on the
+# machine's CPU cores (SCREEN_DEVICE=cpu: 14 small-model processes sharing one H200 ran an MSR epoch in 4.2 s each,
+# no faster than one core). The screen list below is the last lease's: edit it for the next. Everything lands in
+# $OUT (default runs/gpu_session): logs, bench JSON, screen parts (merge them here with
+# `python bench/screen_average.py --merge K --save NAME --results DIR`).
 #
 #     OUT=/tmp/gpu DEADLINE=480 JOBS=14 bash bench/gpu_session.sh
 #
@@ -13,7 +15,8 @@ set -u
 OUT=${OUT:-runs/gpu_session}
 DEADLINE=${DEADLINE:-480}
 JOBS=${JOBS:-14}
-DEVICE=${DEVICE:-cuda}
+DEVICE=${DEVICE:-cuda}             # the CUDA checks run only with cuda
+SCREEN_DEVICE=${SCREEN_DEVICE:-cpu}
 SCREENS=${SCREENS:-1}              # 0: the CUDA checks only
 BENCH_DEADLINE=${BENCH_DEADLINE:-400}  # seconds from the start after which no more bench_epoch runs begin
 BENCH_BATCHES=${BENCH_BATCHES:-20}
@@ -65,11 +68,11 @@ run_job() {  # NAME I RECIPE OPTIONS...
     local left=$((DEADLINE - ($(date +%s) - start)))
     [ "$left" -gt 30 ] || { echo "$name part$i: no time left" >>"$OUT/screens/skipped.txt"; return 0; }
     timeout -k 20 "$left" $PY bench/screen_average.py --horizons 10 --inner-fold "$i" --save "$name" \
-        --results "$OUT/screens" -- "$recipe" "$@" --device "$DEVICE" >"$OUT/screens/$name.part$i.log" 2>&1
+        --results "$OUT/screens" -- "$recipe" "$@" --device "$SCREEN_DEVICE" >"$OUT/screens/$name.part$i.log" 2>&1
     echo "$name part$i rc=$? $(($(date +%s) - start))s" >>"$OUT/screens/done.txt"
 }
 export -f run_job
-export OUT DEADLINE DEVICE PY start
+export OUT DEADLINE SCREEN_DEVICE PY start
 
 # --- CUDA paths first, alone on the machine, so that their timings are clean
 if [ "$DEVICE" = cuda ]; then
