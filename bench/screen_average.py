@@ -172,7 +172,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("recipe", nargs="?", help="recipe module under skelgraph.recipes, then its options")
     p.add_argument("options", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
-    command = " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)])
     if args.merge is not None:
         paths = [args.results / f"{args.save}.part{i}.json" for i in range(args.merge)]
         missing = [str(q) for q in paths if not q.exists()]
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                   "inner_fold_commands": [q["command"] for q in parts],
                   "minutes": sum(q["minutes"] for q in parts), "parallel_minutes": max(q["minutes"] for q in parts),
                   "variants": summarise(truncate(measured, min(lengths)), args.smooth), "note": NOTE}
-        if len(set(lengths)) > 1 or not all(q.get("complete", True) for q in parts):
+        if len(set(lengths)) > 1 or not all(q["complete"] for q in parts):
             result["stopped_early"] = (f"inner folds stopped after {lengths} epochs; summarised over the first "
                                        f"{min(lengths)} epochs of each")
             print(result["stopped_early"])
@@ -200,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.recipe is None:
         p.error("a recipe is needed (or --merge K)")
+    command = " ".join(["python bench/screen_average.py", *(sys.argv[1:] if argv is None else argv)])
     HORIZONS[:] = args.horizons
     module = importlib.import_module(f"skelgraph.recipes.{args.recipe}")
     started = time.perf_counter()

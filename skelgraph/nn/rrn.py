@@ -190,9 +190,9 @@ class _PairSum(torch.autograd.Function):
     they never exist for the whole batch (nothing pairwise is saved) and each chunk's passes stay in cache.
     ``weights`` alternate weight and bias of the hidden layers ``L_2 .. L_k`` (possibly none).
 
-    Everything is computed in the dtype of ``a`` (under autocast, e.g. ``--amp``, the bfloat16 output of ``L_1``):
-    the weights are cast to it in both passes, because autocast is not active in a custom backward; the weight
-    gradients are accumulated and returned in the weights' own dtype.
+    Everything is computed in the dtype of ``a`` and ``b`` (under autocast, e.g. ``--amp``, the bfloat16 outputs of
+    ``L_1``): the weights are cast to it in both passes, because autocast is not active in a custom backward; the
+    weight gradients are accumulated and returned in the weights' own dtype.
     """
 
     @staticmethod
@@ -200,7 +200,6 @@ class _PairSum(torch.autograd.Function):
         ctx.save_for_backward(a, b, *weights)
         G, J = a.shape[:2]
         step = _chunk(a)
-        b = b.to(a.dtype)
         cast = [w.to(a.dtype) for w in weights]
         width = weights[-2].size(0) if weights else a.size(-1)
         out = a.new_empty(G, J, width)
@@ -211,12 +210,10 @@ class _PairSum(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        a, b_in, *weights = ctx.saved_tensors
+        a, b, *weights = ctx.saved_tensors
         G, J = a.shape[:2]
         step = _chunk(a)
-        b = b_in.to(a.dtype)
         cast = [w.to(a.dtype) for w in weights]
-        grad_out = grad_out.to(a.dtype)
         grad_a, grad_b = torch.empty_like(a), torch.empty_like(b)
         grad_w = [torch.zeros_like(w) for w in weights]
         for g in range(0, G, step):
@@ -231,7 +228,7 @@ class _PairSum(torch.autograd.Function):
                 grad = _relu_backward(grad @ w, x_in)
             grad_a[g : g + step] = grad.sum(dim=2)
             grad_b[g : g + step] = grad.sum(dim=1)
-        return (grad_a, grad_b.to(b_in.dtype), *grad_w)
+        return (grad_a, grad_b, *grad_w)
 
 
 def _relu_backward(grad: Tensor, out: Tensor) -> Tensor:
