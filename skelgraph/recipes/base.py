@@ -240,6 +240,9 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
                         "a validation split) instead of the recipe's defaults; explicit options still win")
     p.add_argument("--lr-decay", type=float, default=None,
                    help="multiply the learning rate by this every epoch (1: constant; default: the recipe's)")
+    p.add_argument("--cosine", action="store_true",
+                   help="anneal the learning rate from --lr to 0 along a half cosine over --epochs (per epoch; not "
+                        "in the papers); --selection inner-cv then keeps --epochs as the budget")
     p.add_argument("--grad-clamp", type=float, default=None,
                    help="clamp every gradient element to +- this value (the GCA-LSTM authors' code: 5-8)")
     p.add_argument("--rmsprop-alpha", type=float, default=0.95,
@@ -250,11 +253,12 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
 #: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
 GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
-                                         frame_sampling="random")
+                                         frame_sampling="random", cosine=False)
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
                                           rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
-                                          frame_sampling="random", grad_clip=None, readout="last_valid")
+                                          frame_sampling="random", grad_clip=None, readout="last_valid",
+                                          cosine=False)
 
 
 #: Defaults of the GCA recipes on the small datasets (SBU, UTKinect), chosen on training data only (SBU fold 0's
@@ -308,11 +312,17 @@ def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:
 
 def optimiser_settings(args: argparse.Namespace, paper: dict[str, Any]) -> dict[str, Any]:
     """The recipe's :class:`~skelgraph.training.TrainConfig` optimiser fields (``paper``) with the
-    ``--lr-decay``, ``--grad-clamp`` and ``--rmsprop-alpha`` options applied."""
+    ``--lr-decay``, ``--cosine``, ``--grad-clamp`` and ``--rmsprop-alpha`` options applied."""
     settings = dict(paper)
     decay = getattr(args, "lr_decay", None)
     if decay is not None:
         settings.update(schedule="exponential" if decay != 1.0 else "none", lr_decay=decay)
+    if getattr(args, "cosine", False):
+        if settings.get("schedule", "none") != "none":
+            raise SystemExit(f"--cosine replaces the learning-rate schedule, but this run also has a "
+                             f"{settings['schedule']} one (--lr-decay {settings.get('lr_decay')}): give "
+                             "--lr-decay 1 with --cosine")
+        settings["schedule"] = "cosine"
     if getattr(args, "grad_clamp", None):
         settings["grad_clamp"] = args.grad_clamp
     if hasattr(args, "rmsprop_alpha"):
@@ -406,7 +416,8 @@ def inner_cv(args: argparse.Namespace, train_full: Any, build: Callable[[dict[st
         held_out.append(list(group))
         if collect:
             logits.append(collect.epochs)
-    choice = choose_epoch(curves, sizes, args.smooth)
+    # A cosine schedule spans --epochs: its epoch e is not a run of e epochs, so the budget stays --epochs.
+    choice = choose_epoch(curves, sizes, args.smooth, last=paper.get("schedule") == "cosine")
     out = {"method": "inner-cv", "groups": args.cv_groups, "held_out": held_out, "sizes": sizes,
            "epoch": choice["epoch"], "value": choice["value"], "curves": curves, "mean_curve": choice["mean_curve"]}
     if two_streams:

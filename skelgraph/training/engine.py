@@ -46,6 +46,9 @@ from skelgraph.training.checkpoint import load_checkpoint, rng_state, save_check
 from skelgraph.training.metrics import ClassificationMeter
 from skelgraph.training.seeding import seed_everything
 
+#: Schedulers stepped once after every training epoch (the plateau schedule steps on validation accuracy).
+_PER_EPOCH_SCHEDULES = (torch.optim.lr_scheduler.ExponentialLR, torch.optim.lr_scheduler.CosineAnnealingLR)
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
@@ -58,14 +61,17 @@ class TrainConfig:
     ``schedule``: ``"none"``; ``"plateau"`` multiplies the learning rate by ``lr_decay`` when validation
     accuracy stops improving for ``plateau_patience`` epochs (ARRN-LSTM on NTU: SGD lr 0.01, x0.1);
     ``"exponential"`` multiplies it by ``lr_decay`` every epoch (GCA-LSTM: SGD lr 1.5e-3, decay 0.95,
-    momentum 0.9). ``stepwise`` trains GCA-LSTM by Algorithm 1: step ``n`` optimises the parameters of
-    iterations ``0..n`` with the loss on iteration ``n`` until the validation loss has not decreased for
-    ``stepwise_patience`` epochs, or for at most ``stepwise_max_epochs`` epochs (``None``: no bound per step, as
-    in the paper; a slowly but steadily improving step then keeps the whole budget); ``epochs`` bounds the whole
-    run. Without a validation set (``val_set=None``) there is no convergence test: every step trains exactly
-    ``stepwise_max_epochs`` epochs (a fixed schedule, which must then be given), so no training data is held
-    out. A stepwise run that ends before its last step classifies from the deepest step it trained
-    (:attr:`RunState.step`), never from iterations whose parameters were not trained.
+    momentum 0.9); ``"cosine"`` anneals it from ``lr`` to 0 along a half cosine over the run's ``epochs`` (over
+    ``stepwise_max_epochs`` in each stepwise step when that is set), stepped every epoch (not in the papers).
+
+    ``stepwise`` trains GCA-LSTM by Algorithm 1: step ``n`` optimises the parameters of iterations ``0..n`` with the
+    loss on iteration ``n`` until the validation loss has not decreased for ``stepwise_patience`` epochs, or for at
+    most ``stepwise_max_epochs`` epochs (``None``: no bound per step, as in the paper; a slowly but steadily
+    improving step then keeps the whole budget); ``epochs`` bounds the whole run. Without a validation set
+    (``val_set=None``) there is no convergence test: every step trains exactly ``stepwise_max_epochs`` epochs (a
+    fixed schedule, which must then be given), so no training data is held out. A stepwise run that ends before its
+    last step classifies from the deepest step it trained (:attr:`RunState.step`), never from iterations whose
+    parameters were not trained.
 
     ``optimizer``: ``"sgd"`` (with ``momentum``), ``"adam"``, or ``"rmsprop"`` with smoothing constant
     ``rmsprop_alpha`` (0.95: the "decay rate" of the GCA-LSTM authors' public ST-LSTM code, char-rnn style).
@@ -119,8 +125,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'sgd', 'adam' or 'rmsprop', got {self.optimizer!r}")
-        if self.schedule not in ("none", "plateau", "exponential"):
-            raise ValueError(f"schedule must be 'none', 'plateau' or 'exponential', got {self.schedule!r}")
+        if self.schedule not in ("none", "plateau", "exponential", "cosine"):
+            raise ValueError(f"schedule must be 'none', 'plateau', 'exponential' or 'cosine', got {self.schedule!r}")
         if self.stepwise_max_epochs is not None and self.stepwise_max_epochs < 1:
             raise ValueError(f"stepwise_max_epochs must be at least 1 (or None), got {self.stepwise_max_epochs}")
         if self.log_every < 0:
@@ -326,6 +332,9 @@ class Trainer:
                                                                     patience=c.plateau_patience)
         elif c.schedule == "exponential":
             sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=c.lr_decay)
+        elif c.schedule == "cosine":
+            span = c.stepwise_max_epochs if c.stepwise and c.stepwise_max_epochs else c.epochs
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=span)
         else:
             sched = None
         return opt, sched
@@ -564,7 +573,7 @@ class Trainer:
                 self.model.set_inference_iteration(self.state.step)
             record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                                       "train_loss": train_loss, **self.epoch_terms}
-            if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
+            if isinstance(self.scheduler, _PER_EPOCH_SCHEDULES):
                 self.scheduler.step()  # before a stepwise step change, which starts a fresh optimiser and schedule
             if c.stepwise:
                 record["step"] = self.state.step

@@ -77,12 +77,14 @@ def smooth(curve: Sequence[float], window: int) -> list[float]:
 
 
 def choose_epoch(curves: Sequence[Sequence[float]], weights: Sequence[float] | None = None,
-                 window: int = 5) -> dict[str, Any]:
+                 window: int = 5, last: bool = False) -> dict[str, Any]:
     """The epoch budget where the (weighted, smoothed) mean validation curve peaks; the earliest epoch of a tie.
+    ``last=True`` keeps the last epoch instead, for schedules that depend on the budget (a cosine schedule's
+    epoch ``e`` of a longer run is not a run of ``e`` epochs).
 
     Returns ``{"epoch": 1-based epoch, "mean_curve": [...], "smoothed": [...], "value": smoothed peak}``.
     """
     mean = mean_curve(curves, weights)
     smoothed = smooth(mean, window)
-    best = max(range(len(smoothed)), key=lambda i: (smoothed[i], -i))
+    best = len(smoothed) - 1 if last else max(range(len(smoothed)), key=lambda i: (smoothed[i], -i))
     return {"epoch": best + 1, "mean_curve": mean, "smoothed": smoothed, "value": smoothed[best]}

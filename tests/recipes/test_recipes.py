@@ -372,3 +372,20 @@ def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_
     inner = main([*tiny, "--out", str(tmp_path / "inner"), "--selection", "inner-cv"])
     chosen = inner["per_fold"]["0"]["selection"]
     assert chosen["method"] == "inner-cv" and chosen["held_out"] == [[1], [3]], "training subjects 1 and 3"
+
+
+def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp_path):
+    """--cosine anneals over --epochs, so inner cross-validation cannot pick an earlier epoch as the budget (that
+    epoch of a longer cosine run is not a run of its length): the final run trains --epochs, alpha is chosen
+    there, and the learning rate falls along the half cosine. --cosine with a decay is refused."""
+    root = data_root(tmp_path, "msr_action3d")
+    args = ["--data-root", root, "--tiny", "--subset", "AS1", *TINY_ARRN, "--epochs", "3", "--cv-groups", "subject",
+            "--cv-folds", "2", "--cosine", "--lr", "0.004"]
+    arrn_msr_main([*args, "--out", str(tmp_path / "run"), "--selection", "inner-cv"])
+    chosen = json.loads((tmp_path / "run" / "AS1" / "selection.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "AS1" / "metrics.json").read_text())
+    assert chosen["epoch"] == 3 and metrics["epochs"] == 3 and metrics["config"]["schedule"] == "cosine"
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "AS1" / "log.jsonl").read_text().splitlines()]
+    assert lrs == pytest.approx([0.004, 0.003, 0.001])
+    with pytest.raises(SystemExit, match="--lr-decay 1"):
+        arrn_msr_main([*args, "--out", str(tmp_path / "both"), "--lr-decay", "0.9"])

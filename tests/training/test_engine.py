@@ -63,6 +63,37 @@ def test_resume_equals_uninterrupted(graphs, tmp_path):
     assert [h["train_loss"] for h in straight.state.history] == [h["train_loss"] for h in resumed.state.history]
 
 
+@pytest.mark.parametrize("stepwise", [False, True])
+def test_cosine_schedule_follows_the_half_cosine_per_epoch_and_restarts_with_each_stepwise_step(graphs, stepwise):
+    """Each epoch trains at lr (1 + cos(pi e / span)) / 2, e counted from the run's (or the stepwise step's)
+    start, span = epochs (or stepwise_max_epochs): a plain reference of torch's CosineAnnealingLR."""
+    torch.manual_seed(0)
+    span = 3 if stepwise else 7
+    cfg = config(epochs=7, schedule="cosine", lr=0.04, stepwise=stepwise, stepwise_max_epochs=3 if stepwise else None)
+    model = TinyIterative() if stepwise else TinyModel()
+    history = Trainer(model, graphs, None, cfg).fit()
+    assert len(history) == 7
+    for i, rec in enumerate(history):
+        e = i % span
+        assert rec["lr"] == pytest.approx(0.04 * (1 + math.cos(math.pi * e / span)) / 2, abs=1e-12), (i, rec)
+    if stepwise:
+        assert [h["step"] for h in history] == [0, 0, 0, 1, 1, 1, 2]
+
+
+def test_resume_with_a_cosine_schedule_equals_uninterrupted(graphs, tmp_path):
+    straight = make_trainer(graphs, tmp_path / "a", epochs=4, schedule="cosine")
+    straight.fit()
+    first = make_trainer(graphs, tmp_path / "b", epochs=4, schedule="cosine")
+    first.config.epochs = 2  # stopped after two of four epochs; the schedule was built for four
+    first.fit()
+    resumed = make_trainer(graphs, tmp_path / "b", epochs=4, schedule="cosine")
+    assert resumed.resume()
+    resumed.fit()
+    assert [h["lr"] for h in straight.state.history] == [h["lr"] for h in resumed.state.history]
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
 def test_resume_after_kill_9(graphs, tmp_path):
     """A run killed with SIGKILL resumes from its last checkpoint to the same final weights."""
     script = textwrap.dedent(f"""

@@ -30,3 +30,10 @@ def test_choose_epoch_peaks_on_the_weighted_smoothed_mean():
     assert choose_epoch(curves, [1, 3], window=3)["epoch"] == 5  # smoothed: ..., 0.642, 0.6625 (last two only)
     with pytest.raises(ValueError):
         mean_curve([[0.1, 0.2], [0.3]])
+
+
+def test_choose_epoch_keeps_the_last_epoch_for_budget_dependent_schedules():
+    curves = [[0.2, 0.9, 0.4, 0.5]]
+    choice = choose_epoch(curves, window=1, last=True)
+    assert choice["epoch"] == 4 and choice["value"] == 0.5, "not the peak at epoch 2"
+    assert choose_epoch(curves, window=1)["epoch"] == 2
