@@ -1,7 +1,14 @@
 """Training engine, metrics, checkpoints and plots."""
 
 from skelgraph.training.checkpoint import CheckpointError, export_model, load_checkpoint, save_checkpoint
-from skelgraph.training.engine import EpochSampler, TrainConfig, Trainer, TrainingDiverged, init_distributed
+from skelgraph.training.engine import (
+    EpochSampler,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    init_distributed,
+    shutdown_distributed,
+)
 from skelgraph.training.metrics import ClassificationMeter, fold_summary
 from skelgraph.training.runs import RunError, RunFolder, RunInterrupted
 
@@ -20,4 +27,5 @@ __all__ = [
     "init_distributed",
     "load_checkpoint",
     "save_checkpoint",
+    "shutdown_distributed",
 ]

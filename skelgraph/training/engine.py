@@ -149,14 +149,42 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+_OWN_GROUP = False  # whether init_distributed created the default process group (and so may destroy it)
+
+
 def init_distributed() -> tuple[int, int]:
-    """Join the process group when launched by ``torchrun`` (``RANK`` set); returns ``(rank, world_size)``."""
-    if not torch.distributed.is_initialized() and "RANK" in os.environ:
+    """Join the process group when launched by ``torchrun`` (``RANK`` set); returns ``(rank, world_size)``.
+
+    A group that already exists (set up by the caller) is used as it is. A group created here is destroyed by
+    :func:`shutdown_distributed`, which the recipes' command line (:func:`~skelgraph.training.runs.cli_main`)
+    calls when it returns, so a torchrun job's ranks leave their collectives before the interpreter exits.
+    """
+    global _OWN_GROUP
+    if torch.distributed.is_available() and not torch.distributed.is_initialized() and "RANK" in os.environ:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)
+        _OWN_GROUP = True
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     return _rank_world()
+
+
+def shutdown_distributed() -> bool:
+    """Destroy the process group :func:`init_distributed` created, if any; a group the caller created is left
+    alone. Returns whether a group was destroyed. Safe to call any number of times.
+
+    Without it a torchrun job's processes exit with the group alive: PyTorch warns that the group was not destroyed,
+    and a gloo or NCCL teardown racing the interpreter's shutdown can abort a rank after its work is done.
+    Everything that holds the group (a :class:`Trainer` and its DDP wrapper) should be released first.
+    """
+    global _OWN_GROUP
+    if not _OWN_GROUP:
+        return False
+    _OWN_GROUP = False
+    if not torch.distributed.is_initialized():
+        return False
+    torch.distributed.destroy_process_group()
+    return True
 
 
 def _rank_world() -> tuple[int, int]:

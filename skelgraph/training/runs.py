@@ -43,6 +43,7 @@ from typing import Any, NoReturn
 import torch
 
 from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
+from skelgraph.training.engine import shutdown_distributed
 
 try:
     import fcntl
@@ -425,7 +426,15 @@ class OneLineParser(argparse.ArgumentParser):
 def cli_main(main: Callable[[list[str] | None], Any], argv: list[str] | None = None) -> int:
     """Run a command-line ``main(argv)``; user errors (bad input files, checkpoints, run folders, options) become
     one line on stderr and exit code 2, SIGINT / SIGTERM one line and ``128 + signal``. Set
-    ``SKELGRAPH_TRACEBACK=1`` to see the traceback instead."""
+    ``SKELGRAPH_TRACEBACK=1`` to see the traceback instead. A process group the run joined under ``torchrun``
+    (:func:`~skelgraph.training.engine.init_distributed`) is destroyed on the way out, whatever the outcome."""
+    try:
+        return _cli_main(main, argv)
+    finally:
+        shutdown_distributed()
+
+
+def _cli_main(main: Callable[[list[str] | None], Any], argv: list[str] | None) -> int:
     try:
         result = main(argv)
     except RunInterrupted as err:

@@ -184,6 +184,57 @@ def test_recipe_entry_turns_run_errors_into_one_line(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+@pytest.fixture
+def torchrun_env(monkeypatch):
+    """The variables torchrun sets for a one-process job (gloo on this CPU, a free local port)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for key, value in dict(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                           MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(key, value)
+    yield
+    if torch.distributed.is_initialized():  # a failing test must not leave the group to the next one
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.parametrize("outcome", ["returns", "user error", "interrupted"])
+def test_cli_main_destroys_the_process_group_the_run_created(torchrun_env, outcome):
+    from skelgraph.training import init_distributed
+
+    seen = {}
+
+    def main(argv):
+        seen["rank_world"] = init_distributed()
+        seen["joined"] = torch.distributed.is_initialized()
+        work = torch.ones(3)
+        torch.distributed.all_reduce(work)  # the group works while the run holds it
+        seen["sum"] = work.tolist()
+        if outcome == "user error":
+            raise ValueError("bad input")
+        if outcome == "interrupted":
+            raise KeyboardInterrupt
+
+    code = cli_main(main, [])
+    assert seen == {"rank_world": (0, 1), "joined": True, "sum": [1.0, 1.0, 1.0]}
+    assert code == {"returns": 0, "user error": 2, "interrupted": 128 + signal.SIGINT}[outcome]
+    assert not torch.distributed.is_initialized(), "the group init_distributed created is destroyed on the way out"
+
+
+def test_cli_main_leaves_a_process_group_the_caller_created(torchrun_env):
+    from skelgraph.training import init_distributed, shutdown_distributed
+
+    torch.distributed.init_process_group("gloo")
+    try:
+        assert cli_main(lambda argv: init_distributed() and 0, []) == 0
+        assert torch.distributed.is_initialized(), "not ours to destroy"
+        assert shutdown_distributed() is False
+    finally:
+        torch.distributed.destroy_process_group()
+
+
 def test_signal_during_a_checkpoint_write_lets_the_write_finish(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
     save_checkpoint(path, {"epoch": 1})
