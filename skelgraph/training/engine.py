@@ -62,7 +62,8 @@ class TrainConfig:
     accuracy stops improving for ``plateau_patience`` epochs (ARRN-LSTM on NTU: SGD lr 0.01, x0.1);
     ``"exponential"`` multiplies it by ``lr_decay`` every epoch (GCA-LSTM: SGD lr 1.5e-3, decay 0.95,
     momentum 0.9); ``"cosine"`` anneals it from ``lr`` to 0 along a half cosine over the run's ``epochs`` (over
-    ``stepwise_max_epochs`` in each stepwise step when that is set), stepped every epoch (not in the papers).
+    ``stepwise_max_epochs`` in each stepwise step when that is set), stepped every epoch (not in the papers); a run
+    resumed with other ``epochs`` anneals over the new span from the epoch it reached (:meth:`Trainer.align_cosine`).
 
     ``stepwise`` trains GCA-LSTM by Algorithm 1: step ``n`` optimises the parameters of iterations ``0..n`` with the
     loss on iteration ``n`` until the validation loss has not decreased for ``stepwise_patience`` epochs, or for at
@@ -361,11 +362,39 @@ class Trainer:
         elif c.schedule == "exponential":
             sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=c.lr_decay)
         elif c.schedule == "cosine":
-            span = c.stepwise_max_epochs if c.stepwise and c.stepwise_max_epochs else c.epochs
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=span)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self._cosine_span())
         else:
             sched = None
         return opt, sched
+
+    def _cosine_span(self) -> int:
+        c = self.config
+        return c.stepwise_max_epochs if c.stepwise and c.stepwise_max_epochs else c.epochs
+
+    def align_cosine(self, force: bool = False) -> bool:
+        """Make a resumed cosine schedule follow the current configuration; returns whether it changed anything.
+
+        ``last.pt`` holds the schedule as it was built: its span (``T_max``) from the run's ``epochs`` then, its
+        base rate from ``lr`` then. A run resumed with more ``--epochs`` would otherwise anneal to 0 at the old end
+        and climb back (the cosine goes on past its span), one resumed with fewer would stop short of 0. The schedule
+        then becomes the one the current ``epochs`` (or ``stepwise_max_epochs``) and ``lr`` define, at the epoch
+        reached: ``lr (1 + cos(pi e / span)) / 2``. A run resumed with its own settings is left exactly as it was
+        (``force`` re-aligns anyway, as an ``--override`` of ``lr`` needs).
+        """
+        sched, c = self.scheduler, self.config
+        if not isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR):
+            return False
+        span = self._cosine_span()
+        if not force and sched.T_max == span and all(base == c.lr for base in sched.base_lrs):
+            return False
+        sched.T_max = span
+        sched.base_lrs = [c.lr] * len(sched.base_lrs)
+        reached = min(sched.last_epoch, span)
+        lr = sched.eta_min + (c.lr - sched.eta_min) * (1 + math.cos(math.pi * reached / span)) / 2
+        for group in self.optimizer.param_groups:
+            group["lr"], group["initial_lr"] = lr, c.lr
+        sched._last_lr = [lr] * len(self.optimizer.param_groups)  # what get_last_lr() reports
+        return True
 
     @property
     def is_main(self) -> bool:
@@ -455,6 +484,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
+            self.align_cosine()
         set_rng_state(ckpt["rng"])
         if self.ema is not None:
             if ckpt.get("ema") is None:

@@ -180,6 +180,10 @@ def _apply_optimizer_overrides(trainer: Any, changes: dict[str, tuple[Any, Any]]
                 if field == "lr" and "initial_lr" in group:
                     group["initial_lr"] = c.lr
     sched = trainer.scheduler
+    if isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR):
+        if "config.lr" in changes:
+            trainer.align_cosine(force=True)  # the new rate at the cosine's current phase, not at its start
+        return
     if sched is not None and "config.lr" in changes and hasattr(sched, "base_lrs"):
         sched.base_lrs = [c.lr] * len(sched.base_lrs)
     if isinstance(sched, torch.optim.lr_scheduler.ExponentialLR) and "config.lr_decay" in changes:

@@ -2,6 +2,7 @@
 checked before the first batch, stopped cleanly by SIGINT / SIGTERM. Training data: bundled real MSR Action3D."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -108,6 +109,37 @@ def test_resume_refuses_a_changed_configuration_unless_overridden(graphs, tmp_pa
     assert segments[-1]["overridden"] == {"config.lr": [0.01, 0.05]}
     assert result["run"][-1] == {"from_epoch": 3, "overridden": {"config.lr": [0.01, 0.05]}}
     assert json.loads((tmp_path / "metrics.json").read_text())["run"] == result["run"]
+
+
+def test_a_resumed_cosine_schedule_follows_the_new_epochs_and_an_overridden_rate(graphs, tmp_path):
+    """A cosine run resumed with more epochs anneals over the new span from the epoch reached (it must not reach 0
+    at the old end and climb back), and an overridden rate applies at the cosine's current phase."""
+
+    def cosine(lr, e, span):
+        return lr * (1 + math.cos(math.pi * e / span)) / 2
+
+    def lrs():
+        return [json.loads(line)["lr"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+
+    run(graphs, tmp_path, epochs=2, schedule="cosine", lr=0.04)
+    run(graphs, tmp_path, resume=True, epochs=6, schedule="cosine", lr=0.04)
+    expected = [cosine(0.04, e, 2) for e in range(2)] + [cosine(0.04, e, 6) for e in range(2, 6)]
+    assert lrs() == pytest.approx(expected, abs=1e-12)
+    assert all(a > b for a, b in zip(lrs()[2:], lrs()[3:])), "from the resumed epoch on the rate only falls"
+    run(graphs, tmp_path, resume=True, epochs=8, schedule="cosine", lr=0.08, override=True)
+    assert lrs()[6:] == pytest.approx([cosine(0.08, e, 8) for e in (6, 7)], abs=1e-12)
+
+
+def test_a_cosine_run_resumed_with_its_own_settings_is_untouched(graphs, tmp_path):
+    from skelgraph.training import Trainer
+
+    run(graphs, tmp_path, epochs=2, schedule="cosine", lr=0.04)
+    trainer = Trainer(TinyModel(), graphs[:24], graphs[24:30],
+                      TrainConfig(epochs=2, batch_size=8, optimizer="adam", lr=0.04, schedule="cosine",
+                                  progress=False), out_dir=tmp_path)
+    assert trainer.resume()
+    assert trainer.align_cosine() is False
+    assert trainer.scheduler.T_max == 2
 
 
 def test_stale_temporaries_removed_and_log_trimmed_to_the_checkpoint(graphs, tmp_path):
