@@ -9,8 +9,10 @@
   ``metrics.json``) is refused unless ``resume=True``. Resuming compares the stored configuration (``run.json``,
   or ``last.pt`` for older runs) with the new one and refuses any difference that changes what is trained
   (everything but :data:`RESUME_FREE`) unless ``override=True``; then the new values apply from the resumed
-  epoch on, the optimiser's learning rate, momentum and weight decay and the schedule's decay included, and
-  ``run.json`` records every segment of the run with the configuration it actually trained with.
+  epoch on, the optimiser's learning rate, momentum and weight decay and the schedule's decay included (a cosine
+  schedule takes a new rate as its new peak and goes on from the phase reached, and more ``epochs`` as its new
+  span: :meth:`~skelgraph.training.engine.Trainer.align_cosine`), and ``run.json`` records every segment of the
+  run with the configuration it actually trained with.
 * **Before the first batch.** The device exists, optional packages asked for (``--tensorboard``) are installed,
   the folder is writable and its disk has room for the checkpoints; temporary files left by a crashed checkpoint
   write (``.*.tmp``) are removed.
