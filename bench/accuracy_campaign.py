@@ -23,7 +23,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -107,9 +109,10 @@ def claim(path: Path) -> bool:
     return False
 
 
-def run_unit(row: Row, seed: int, fold: str) -> bool:
+def run_unit(row: Row, seed: int, fold: str, may_start: Callable[[], bool] | None = None) -> bool:
     """Run one (row, seed, fold) unless it finished before or another campaign process is running it; returns
-    whether it is finished now."""
+    whether it is finished now. ``may_start`` is asked once the unit is claimed (``--units``: False once this
+    process has started its share)."""
     store = unit_store(row, seed, fold)
     if store.exists():
         return True
@@ -118,6 +121,8 @@ def run_unit(row: Row, seed: int, fold: str) -> bool:
     if not claim(held):
         return False
     try:
+        if may_start is not None and not store.exists() and not may_start():
+            return False
         return _run_claimed(row, seed, fold, store, out)
     finally:
         held.unlink(missing_ok=True)
@@ -178,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--jobs", type=int, default=2, help="units side by side (one thread each)")
     p.add_argument("--list", action="store_true", help="show the rows and their finished units, run nothing")
+    p.add_argument("--units", type=int, default=None, metavar="N",
+                   help="start at most N units in this process, then stop (plan a session: a unit stopped part-way "
+                        "is lost and runs again from its start)")
     args = p.parse_args(argv)
     unknown = [name for name in args.rows if name not in ROWS]
     if unknown:
@@ -189,8 +197,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{row.name}: {done}/{len(args.seeds) * len(row.folds)} units finished; {' '.join(row.command)}")
         return
     units = [(row, s, f) for row in rows for s in args.seeds for f in row.folds]
+    started, lock = [0], threading.Lock()
+
+    def may_start() -> bool:
+        with lock:
+            if args.units is not None and started[0] >= args.units:
+                return False
+            started[0] += 1
+            return True
+
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda u: run_unit(*u), units))
+        list(pool.map(lambda u: run_unit(*u, may_start=may_start), units))
     for row in rows:
         add_row(row, args.seeds)
 

@@ -277,6 +277,14 @@ GCA_SMALL_DATA_DEFAULTS: dict[str, Any] = dict(optimizer="adam", lr_decay=1.0, t
 #: rose from 57 % at epoch 60 to 86.3 % at epoch 224 of 240 and had not yet turned down, so the budget is the whole
 #: screened 240 epochs.
 ST_LSTM_EPOCHS = 240
+#: Epoch budget of the slowly learning ST-LSTM baselines with the trust gate (``--trust-gate``) under
+#: :data:`GCA_SMALL_DATA_DEFAULTS` when ``--epochs`` is not given. The gate slows learning further (SBU fold 0's
+#: training loss 0.69 at epoch 240, 0.36 without it). SBU fold 0's inner cross-validation over its four training
+#: folds (the 10-epoch weight average, lr 1e-3, 320 epochs, bench/results/accuracy/screen_sbu_stlstm_trust_f0_e320.json)
+#: rose from 83.8 % at epoch 240 to 90.7 % at epoch 314 and had not turned down, so the budget is the whole
+#: screened 320 epochs. Screened for ``st-lstm``; ``global2`` with the gate takes it too, unscreened, as it takes
+#: ST-LSTM's budget without the gate.
+TRUST_GATE_EPOCHS = 320
 #: The models that take :data:`ST_LSTM_EPOCHS`: ST-LSTM and ST-LSTM + Global (2), whose training losses on SBU fold
 #: 0's training split are both still about 0.94 at epoch 60. ST-LSTM + Global (1) (concatenation + FC) is at 0.05-0.14
 #: by then, like GCA-LSTM, and keeps the recipe's 60 (bench/results/accuracy/experiments.md, 2026-12-02).

@@ -8,7 +8,8 @@ per joint and randomly swapped, direct training with Adam at a constant 1e-3, ba
 exponential moving average of the weights (10-epoch time constant) whose last epoch is tested
 (``--selection inner-cv`` chooses the budget by inner cross-validation over the four training folds instead, at
 five times the cost). The ST-LSTM baselines ``st-lstm`` and ``global2`` learn more slowly and train for
-:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs unless ``--epochs`` is given. ``--training stepwise``
+:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs, with ``--trust-gate``
+:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS` (320), unless ``--epochs`` is given. ``--training stepwise``
 holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs (Algorithm 1's
 validation-loss test comes back with ``--selection val-split``). The paper's SGD (lr 1.5e-3,
 momentum 0.9) hardly moves the training loss here (fold 0: 2.08 -> 2.06 in 12 epochs at batch 16; Adam: 0.61
@@ -25,6 +26,7 @@ from skelgraph.recipes.base import (
     GCA_SMALL_DATA_DEFAULTS,
     SLOW_ST_LSTM_MODELS,
     ST_LSTM_EPOCHS,
+    TRUST_GATE_EPOCHS,
     add_gca_arguments,
     add_protocol_arguments,
     apply_paper_setting,
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.set_defaults(swap=0.5, **GCA_SMALL_DATA_DEFAULTS)
     args = parse_recipe_args(p, argv)
     if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given_options(args):
-        args.epochs = ST_LSTM_EPOCHS  # its own budget, chosen on training data (see ST_LSTM_EPOCHS)
+        # their own budgets, chosen on training data (see ST_LSTM_EPOCHS and TRUST_GATE_EPOCHS)
+        args.epochs = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
     apply_paper_setting(args, **GCA_PAPER_SETTING)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
 

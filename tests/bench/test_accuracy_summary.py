@@ -110,3 +110,29 @@ def test_campaign_processes_share_units_through_claims(tmp_path, monkeypatch):
     assert campaign.claim(held) and held.read_text() == str(os.getpid()), "a dead process's claim is taken over"
     held.write_text("")
     assert campaign.claim(held), "a half-written claim is taken over"
+
+
+def test_campaign_units_option_starts_at_most_n_units_and_leaves_no_claim(tmp_path, monkeypatch):
+    campaign = _campaign(monkeypatch)
+    monkeypatch.setattr(campaign, "STORE", tmp_path / "store")
+    monkeypatch.setattr(campaign, "RUNS", tmp_path / "runs")
+    ran = []
+
+    def fake_run(row, seed, fold, store, out):  # stands in for the recipe: records the unit and stores it
+        ran.append((seed, fold))
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text("{}")
+        return True
+
+    monkeypatch.setattr(campaign, "_run_claimed", fake_run)
+    monkeypatch.setattr(campaign, "add_row", lambda row, seeds: None)
+    row = campaign.Row("tiny", "sbu", "5-fold", "st-lstm", "direct", None, ("python", "x.py"), "--folds",
+                       ("0", "1", "2"))
+    monkeypatch.setitem(campaign.ROWS, "tiny", row)
+    campaign.main(["tiny", "--seeds", "0", "1", "--jobs", "2", "--units", "3"])
+    assert len(ran) == 3 and len(set(ran)) == 3
+    campaign.main(["tiny", "--seeds", "0", "1", "--jobs", "1", "--units", "2"])
+    assert len(ran) == 5, "finished units are skipped and do not count"
+    assert not list((tmp_path / "runs").rglob("*.claim")), "units not started give their claims back"
+    campaign.main(["tiny", "--seeds", "0", "1", "--jobs", "1"])
+    assert sorted(ran) == [(s, f) for s in (0, 1) for f in ("0", "1", "2")]

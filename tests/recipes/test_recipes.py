@@ -327,12 +327,17 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
 
 @pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", 240), (["--paper-setting"], "st-lstm", 240),
                                                    (["--epochs", "7"], "st-lstm", 7), ([], "gca", 60),
-                                                   ([], "global1", 60), ([], "global2", 240)])
+                                                   ([], "global1", 60), ([], "global2", 240),
+                                                   (["--trust-gate"], "st-lstm", 320),
+                                                   (["--trust-gate"], "global2", 320),
+                                                   (["--trust-gate"], "global1", 60),
+                                                   (["--trust-gate", "--epochs", "9"], "st-lstm", 9)])
 def test_sbu_stlstm_trains_for_its_own_budget_unless_epochs_is_given(monkeypatch, given, model, epochs):
-    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: their SBU budget is ST_LSTM_EPOCHS
-    (chosen by inner CV on training folds) unless --epochs is given; the other models keep the recipe's 60."""
+    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: their SBU budget is ST_LSTM_EPOCHS,
+    with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on training folds), unless --epochs is given; the
+    other models keep the recipe's 60."""
     import skelgraph.recipes.gca_lstm_sbu as recipe
-    from skelgraph.recipes.base import ST_LSTM_EPOCHS
+    from skelgraph.recipes.base import ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
 
     seen = {}
     real = recipe.apply_paper_setting
@@ -344,7 +349,7 @@ def test_sbu_stlstm_trains_for_its_own_budget_unless_epochs_is_given(monkeypatch
     monkeypatch.setattr(recipe, "apply_paper_setting", record)
     monkeypatch.setattr(recipe, "run_folds", lambda run, folds, **kw: {"folds": folds})
     recipe.main(["--model", model, "--no-progress", *given])
-    assert ST_LSTM_EPOCHS == 240 and seen["args"].epochs == epochs
+    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and seen["args"].epochs == epochs
 
 
 def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_path, utk_data):
