@@ -45,7 +45,7 @@ from typing import Any, NoReturn
 import torch
 
 from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
-from skelgraph.training.engine import shutdown_distributed
+from skelgraph.training.engine import _rank_world, shutdown_distributed
 
 try:
     import fcntl
@@ -210,12 +210,6 @@ def _shown(changes: dict[str, tuple[Any, Any]]) -> str:
 
 
 # ---------------------------------------------------------------- the run folder
-def _rank_world() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 class RunFolder:
     """Hold a run folder for the duration of a ``with`` block (see the module docstring).
 
