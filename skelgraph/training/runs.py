@@ -9,10 +9,11 @@
   ``metrics.json``) is refused unless ``resume=True``. Resuming compares the stored configuration (``run.json``,
   or ``last.pt`` for older runs) with the new one and refuses any difference that changes what is trained
   (everything but :data:`RESUME_FREE`) unless ``override=True``; then the new values apply from the resumed
-  epoch on, the optimiser's learning rate, momentum and weight decay and the schedule's decay included (a cosine
-  schedule takes a new rate as its new peak and goes on from the phase reached, and more ``epochs`` as its new
-  span: :meth:`~skelgraph.training.engine.Trainer.align_cosine`), and ``run.json`` records every segment of the
-  run with the configuration it actually trained with.
+  epoch on, the optimiser's learning rate, momentum and weight decay and the schedule's decay included. A new
+  rate applies at the schedule's phase: it takes the place of the old peak, and what the schedule did to the old
+  rate so far (exponential decay, plateau reductions, the cosine's descent) applies to it too; a cosine takes more
+  ``epochs`` as its new span (:meth:`~skelgraph.training.engine.Trainer.align_cosine`). ``run.json`` records
+  every segment of the run with the configuration it actually trained with.
 * **Before the first batch.** The device exists, optional packages asked for (``--tensorboard``) are installed,
   the folder is writable and its disk has room for the checkpoints; temporary files left by a crashed checkpoint
   write (``.*.tmp``) are removed.
@@ -174,13 +175,20 @@ def config_changes(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, tup
 def _apply_optimizer_overrides(trainer: Any, changes: dict[str, tuple[Any, Any]]) -> None:
     """Hyper-parameters that ``last.pt``'s optimiser and scheduler state would otherwise bring back."""
     c = trainer.config
-    for key, field in (("config.lr", "lr"), ("config.momentum", "momentum"), ("config.weight_decay", "weight_decay")):
+    for key, field in (("config.momentum", "momentum"), ("config.weight_decay", "weight_decay")):
         if key in changes:
             for group in trainer.optimizer.param_groups:
                 if field in group:
                     group[field] = getattr(c, field)
-                if field == "lr" and "initial_lr" in group:
-                    group["initial_lr"] = c.lr
+    if "config.lr" in changes:
+        # The new rate at the schedule's current phase: whatever the schedule has done to the old rate so far
+        # (exponential decay, plateau reductions) it has done to the new one too. Without a schedule that is
+        # simply the new rate; the cosine is re-derived below from its formula, which gives the same.
+        old = float(changes["config.lr"][0])
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = group["lr"] * c.lr / old if old > 0 else c.lr
+            if "initial_lr" in group:
+                group["initial_lr"] = c.lr
     sched = trainer.scheduler
     if isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR):
         if "config.lr" in changes:
@@ -188,6 +196,7 @@ def _apply_optimizer_overrides(trainer: Any, changes: dict[str, tuple[Any, Any]]
         return
     if sched is not None and "config.lr" in changes and hasattr(sched, "base_lrs"):
         sched.base_lrs = [c.lr] * len(sched.base_lrs)
+        sched._last_lr = [group["lr"] for group in trainer.optimizer.param_groups]  # what get_last_lr() reports
     if isinstance(sched, torch.optim.lr_scheduler.ExponentialLR) and "config.lr_decay" in changes:
         sched.gamma = c.lr_decay
     if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):

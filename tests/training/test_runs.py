@@ -130,6 +130,23 @@ def test_a_resumed_cosine_schedule_follows_the_new_epochs_and_an_overridden_rate
     assert lrs()[6:] == pytest.approx([cosine(0.08, e, 8) for e in (6, 7)], abs=1e-12)
 
 
+def test_an_overridden_rate_keeps_the_exponential_decay_reached(graphs, tmp_path):
+    """Under an exponential schedule a new rate takes the old one's place at the decay's phase (it does not start
+    the decay over at the new rate), and a new decay goes on from the rate reached."""
+
+    def lrs():
+        return [json.loads(line)["lr"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+
+    run(graphs, tmp_path, epochs=2, schedule="exponential", lr=0.04, lr_decay=0.5)
+    assert lrs() == pytest.approx([0.04, 0.02], abs=1e-12)
+    run(graphs, tmp_path, resume=True, epochs=4, schedule="exponential", lr=0.12, lr_decay=0.5, override=True)
+    assert lrs()[2:] == pytest.approx([0.12 * 0.5**2, 0.12 * 0.5**3], abs=1e-12)
+    run(graphs, tmp_path, resume=True, epochs=6, schedule="exponential", lr=0.12, lr_decay=0.1, override=True)
+    assert lrs()[4:] == pytest.approx([0.12 * 0.5**4, 0.12 * 0.5**4 * 0.1], abs=1e-12)
+    run(graphs, tmp_path, resume=True, epochs=7, schedule="exponential", lr=0.12, lr_decay=0.1)
+    assert lrs()[6:] == pytest.approx([0.12 * 0.5**4 * 0.1**2], abs=1e-12), "a plain resume goes on as it was"
+
+
 def test_a_cosine_run_resumed_with_its_own_settings_is_untouched(graphs, tmp_path):
     from skelgraph.training import Trainer
 
