@@ -14,11 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import (
-    ARRN_PAPER_SETTING,
     ARRN_SMALL_DATA_DEFAULTS,
     add_arrn_arguments,
     add_protocol_arguments,
-    apply_paper_setting,
+    resolve_arrn_small_data,
     run_folds,
     train_arrn,
 )
@@ -35,8 +34,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_arrn_arguments(p, T=20, M=20)
     add_protocol_arguments(p, groups="subject")
     p.set_defaults(**ARRN_SMALL_DATA_DEFAULTS)
-    args = parse_recipe_args(p, argv)
-    apply_paper_setting(args, **ARRN_PAPER_SETTING)
+    args = parse_recipe_args(p, argv, resolve=resolve_arrn_small_data)
     out_root = args.out or "runs/arrn_msr"
 
     def run(subset_name: str) -> dict[str, Any]:

@@ -318,6 +318,26 @@ def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:
             setattr(args, key, value)
 
 
+def resolve_gca_small_data(args: argparse.Namespace) -> None:
+    """The GCA recipes' step from options to settings on the small datasets (SBU, UTKinect), for
+    :func:`~skelgraph.training.experiment.parse_recipe_args`: the slowly learning ST-LSTM baselines
+    (:data:`SLOW_ST_LSTM_MODELS`) train for :data:`ST_LSTM_EPOCHS`, with ``--trust-gate`` :data:`TRUST_GATE_EPOCHS`,
+    unless ``--epochs`` is given; then ``--paper-setting`` (:data:`GCA_PAPER_SETTING`). The budgets were chosen on
+    SBU's training folds; UTKinect takes them unscreened (no UTKinect files here), as it takes SBU's other
+    defaults."""
+    from skelgraph.training.experiment import given_options
+
+    if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given_options(args):
+        args.epochs = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
+    apply_paper_setting(args, **GCA_PAPER_SETTING)
+
+
+def resolve_arrn_small_data(args: argparse.Namespace) -> None:
+    """The ARRN recipes' step from options to settings on the small datasets, for
+    :func:`~skelgraph.training.experiment.parse_recipe_args`: ``--paper-setting`` (:data:`ARRN_PAPER_SETTING`)."""
+    apply_paper_setting(args, **ARRN_PAPER_SETTING)
+
+
 def optimiser_settings(args: argparse.Namespace, paper: dict[str, Any]) -> dict[str, Any]:
     """The recipe's :class:`~skelgraph.training.TrainConfig` optimiser fields (``paper``) with the
     ``--lr-decay``, ``--cosine``, ``--grad-clamp`` and ``--rmsprop-alpha`` options applied."""

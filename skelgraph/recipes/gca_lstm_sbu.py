@@ -22,18 +22,14 @@ from typing import Any
 
 from skelgraph.recipes.base import (
     GCA_MODELS,
-    GCA_PAPER_SETTING,
     GCA_SMALL_DATA_DEFAULTS,
-    SLOW_ST_LSTM_MODELS,
-    ST_LSTM_EPOCHS,
-    TRUST_GATE_EPOCHS,
     add_gca_arguments,
     add_protocol_arguments,
-    apply_paper_setting,
+    resolve_gca_small_data,
     run_folds,
     train_gca,
 )
-from skelgraph.training.experiment import base_parser, given_options, parse_recipe_args
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -49,11 +45,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # inner-CV value beat RMSprop with the authors' schedule; the paper's SGD hardly moves the training loss),
     # person swap, direct training, the weight average's last epoch.
     p.set_defaults(swap=0.5, **GCA_SMALL_DATA_DEFAULTS)
-    args = parse_recipe_args(p, argv)
-    if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given_options(args):
-        # their own budgets, chosen on training data (see ST_LSTM_EPOCHS and TRUST_GATE_EPOCHS)
-        args.epochs = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
-    apply_paper_setting(args, **GCA_PAPER_SETTING)
+    # the slow ST-LSTM baselines' own budgets (chosen on training data) and --paper-setting
+    args = parse_recipe_args(p, argv, resolve=resolve_gca_small_data)
     out_root = args.out or f"runs/{args.model}_sbu_{args.training}"
 
     def run(fold: int) -> dict[str, Any]:

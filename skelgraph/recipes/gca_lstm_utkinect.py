@@ -5,6 +5,11 @@ TIP 2018, Table V); needs the UTKinect files (see datasets/README.md).
 
 The paper's SGD (lr 1.5e-3, momentum 0.9) stays at chance here, as on SBU, where it hardly lowers the training
 loss: Adam 1e-3 at batch 8 is the default (``--optimizer sgd --lr 1.5e-3 --batch-size 16`` gives the paper's).
+The other defaults are SBU's, chosen there on training folds (60 epochs and the last epoch of a 10-epoch weight
+average; the ST-LSTM baselines ``st-lstm`` and ``global2`` train for
+:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS`, with ``--trust-gate``
+:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS`, unless ``--epochs`` is given); they were not screened on
+UTKinect. ``--print-config`` shows what a run will use.
 Leave-one-out trains one model per clip (199 folds): the folds write nothing but one ``summary.json`` unless
 ``--save-fold-runs``.
 """
@@ -14,12 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from skelgraph.recipes.base import (
-    GCA_PAPER_SETTING,
     GCA_SMALL_DATA_DEFAULTS,
     add_gca_arguments,
     add_protocol_arguments,
     add_utkinect_arguments,
-    apply_paper_setting,
+    resolve_gca_small_data,
     run_folds,
     train_gca,
     utkinect_folds,
@@ -38,8 +42,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # The SBU recipe's defaults (chosen there on training data): Adam at a constant 1e-3, direct training, 60
     # epochs, the last epoch of a weight average (10-epoch time constant).
     p.set_defaults(**GCA_SMALL_DATA_DEFAULTS)
-    args = parse_recipe_args(p, argv)
-    apply_paper_setting(args, **GCA_PAPER_SETTING)
+    args = parse_recipe_args(p, argv, resolve=resolve_gca_small_data)
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}_{args.training}"
     folds, lean = utkinect_folds(args)
 

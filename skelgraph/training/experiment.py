@@ -184,15 +184,18 @@ def _config_value(action: argparse.Action, value: Any) -> Any:
     return out if many else out[0]
 
 
-def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None,
+                      resolve: Callable[[argparse.Namespace], None] | None = None) -> argparse.Namespace:
     """Parse a recipe's command line, with ``--config FILE`` and ``--print-config``.
 
     The values in ``FILE`` (JSON, or YAML with PyYAML; ``RUN/config.json`` of an earlier run) replace the
     recipe's defaults, and options given on the command line override them. A key the recipe does not know, or a
     value its option would refuse, is an error (one line, exit code 2). ``out`` and ``resume`` are not taken
     from the file; replaying a run folder's ``config.json`` writes into ``RUN/replay`` unless ``--out`` is
-    given. ``--print-config`` prints the resolved arguments as JSON and exits. :func:`given_options` tells
-    which options the user set (on the command line or in the file).
+    given. :func:`given_options` tells which options the user set (on the command line or in the file).
+    ``resolve(args)``, if given, is the recipe's own step from options to settings (``--paper-setting``, a budget
+    that depends on the model): it runs after parsing, may call :func:`given_options`, and changes ``args`` in
+    place. ``--print-config`` then prints the arguments as the run will use them, as JSON, and exits.
 
     :func:`run_experiment` then writes the arguments (as the recipe leaves them) to ``RUN/config.json`` and the
     command line to ``RUN/provenance.json``.
@@ -231,11 +234,13 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
         run_dir = Path(config_path).parent
         if (run_dir / provenance.PROVENANCE_FILE).exists():
             args.out = str(run_dir / REPLAY_DIR)
+    given = from_file | (_command_line_options(parser, argv) - set(_INVOCATION_KEYS))
+    _remember(_PARSED, args, (argv, frozenset(given)))
+    if resolve is not None:
+        resolve(args)
     if args.print_config:
         print(json.dumps(resolved_config(args), indent=2, default=str))
         parser.exit(0)
-    given = from_file | (_command_line_options(parser, argv) - set(_INVOCATION_KEYS))
-    _remember(_PARSED, args, (argv, frozenset(given)))
     return args
 
 

@@ -332,24 +332,37 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
                                                    (["--trust-gate"], "global2", 320),
                                                    (["--trust-gate"], "global1", 60),
                                                    (["--trust-gate", "--epochs", "9"], "st-lstm", 9)])
-def test_sbu_stlstm_trains_for_its_own_budget_unless_epochs_is_given(monkeypatch, given, model, epochs):
-    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: their SBU budget is ST_LSTM_EPOCHS,
-    with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on training folds), unless --epochs is given; the
-    other models keep the recipe's 60."""
-    import skelgraph.recipes.gca_lstm_sbu as recipe
+@pytest.mark.parametrize("recipe", ["sbu", "utkinect"])
+def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe, given, model, epochs):
+    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: on the small datasets their budget is
+    ST_LSTM_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on SBU's training folds; UTKinect
+    takes them as it takes SBU's other defaults), unless --epochs is given; the other models keep the recipes' 60.
+    --print-config shows the budget the run will use, before touching any data."""
     from skelgraph.recipes.base import ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
+    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
 
-    seen = {}
-    real = recipe.apply_paper_setting
+    main = gca_sbu_main if recipe == "sbu" else utk_gca_main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", model, "--data-root", "/nonexistent", "--print-config", *given])
+    assert exit_info.value.code == 0
+    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and json.loads(capsys.readouterr().out)["epochs"] == epochs
 
-    def record(args, **setting):
-        real(args, **setting)
-        seen["args"] = args
 
-    monkeypatch.setattr(recipe, "apply_paper_setting", record)
-    monkeypatch.setattr(recipe, "run_folds", lambda run, folds, **kw: {"folds": folds})
-    recipe.main(["--model", model, "--no-progress", *given])
-    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and seen["args"].epochs == epochs
+@pytest.mark.parametrize("recipe", ["sbu", "utkinect", "msr"])
+def test_print_config_shows_the_paper_setting_the_run_will_use(capsys, recipe):
+    """--paper-setting replaces the recipe's defaults with the paper's protocol; --print-config prints the
+    options after that step (it printed Adam for an SGD run before), and an explicit option still wins."""
+    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
+
+    main = {"sbu": gca_sbu_main, "utkinect": utk_gca_main, "msr": arrn_msr_main}[recipe]
+    with pytest.raises(SystemExit):
+        main(["--data-root", "/nonexistent", "--paper-setting", "--lr", "0.002", "--print-config"])
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["paper_setting"] and printed["selection"] == "val-split" and printed["lr"] == 0.002
+    if recipe == "msr":
+        assert (printed["optimizer"], printed["grad_clip"], printed["velocity"]) == ("adam", None, False)
+    else:
+        assert (printed["optimizer"], printed["lr_decay"], printed["ema"]) == ("sgd", 0.95, 0.0)
 
 
 def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_path, utk_data):
