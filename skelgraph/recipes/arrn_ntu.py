@@ -11,10 +11,18 @@ validation accuracy stops improving.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from skelgraph.recipes.base import add_arrn_arguments, add_ntu_arguments, add_protocol_arguments, ntu_splits, train_arrn
-from skelgraph.training.experiment import base_parser, given_options, parse_recipe_args
+from skelgraph.recipes.base import (
+    add_arrn_arguments,
+    add_ntu_arguments,
+    add_protocol_arguments,
+    ntu_splits,
+    resolve_ntu_demo,
+    train_arrn,
+)
+from skelgraph.training.experiment import base_parser, parse_recipe_args
 from skelgraph.training.seeding import seed_everything
 
 
@@ -24,15 +32,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before lr x0.1")
     add_arrn_arguments(p, T=100, M=50)
     add_protocol_arguments(p)
-    args = parse_recipe_args(p, argv)
+    # without the full set: a short demonstration unless asked otherwise (on the command line or in --config)
+    args = parse_recipe_args(p, argv, resolve=partial(resolve_ntu_demo, epochs=4, batch_size=4))
     seed_everything(args.seed)
     train_full, test, full = ntu_splits(args)
-    if not full:  # a short demonstration unless asked otherwise (on the command line or in --config)
-        given = given_options(args)
-        if "epochs" not in given:
-            args.epochs = 4
-        if "batch_size" not in given:
-            args.batch_size = 4
     out = args.out or f"runs/arrn_{args.dataset}_{args.benchmark}_{args.stream}{'' if full else '_demo'}"
     return train_arrn(args, "ntu" if args.dataset == "ntu60" else "ntu120", train_full, test, out,
                       {"name": args.dataset, "benchmark": args.benchmark, "full": full},

@@ -639,6 +639,32 @@ def add_ntu_arguments(parser: argparse.ArgumentParser) -> None:
                         help="xsub and xview for NTU60, xsub and xset for NTU120")
 
 
+def ntu_full(args: argparse.Namespace) -> bool:
+    """Whether the full NTU set of ``args.dataset`` is under the data root (otherwise the recipes run their
+    demonstration on the bundled samples)."""
+    from skelgraph.datasets.base import default_root
+    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120
+
+    cls = NTU60 if args.dataset == "ntu60" else NTU120
+    return osp.isdir(osp.join(args.data_root or default_root(cls.folder), "raw", FULL_DIR))
+
+
+def resolve_ntu_demo(args: argparse.Namespace, **demo: Any) -> None:
+    """The NTU recipes' step from options to settings, for :func:`~skelgraph.training.experiment.parse_recipe_args`:
+    without the full set (:func:`ntu_full`) the run is a demonstration on the bundled samples, with no validation
+    split (too few samples) and ``demo``'s values for the options the user did not give (on the command line or in
+    ``--config``), so that ``--print-config`` shows them."""
+    if ntu_full(args):
+        return
+    from skelgraph.training.experiment import given_options
+
+    args.val_fraction = 0.0
+    given = given_options(args)
+    for key, value in demo.items():
+        if key not in given:
+            setattr(args, key, value)
+
+
 def ntu_splits(args: argparse.Namespace) -> tuple[Any, Any, bool]:
     """NTU train and test splits of ``args.dataset`` / ``args.benchmark`` and whether the full set is there.
     Without it, explains where to get it and uses the bundled samples (no validation split: too few)."""

@@ -8,11 +8,26 @@ Paper setting: SGD lr 1.5e-3, momentum 0.9, x0.95 per epoch.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-from skelgraph.recipes.base import add_gca_arguments, add_ntu_arguments, add_protocol_arguments, ntu_splits, train_gca
+from skelgraph.recipes.base import (
+    add_gca_arguments,
+    add_ntu_arguments,
+    add_protocol_arguments,
+    ntu_full,
+    ntu_splits,
+    resolve_ntu_demo,
+    train_gca,
+)
 from skelgraph.training.experiment import base_parser, parse_recipe_args
 from skelgraph.training.seeding import seed_everything
+
+
+def _resolve(args: argparse.Namespace) -> None:
+    resolve_ntu_demo(args)
+    if not ntu_full(args):
+        args.training = "direct"  # stepwise training needs the validation split the samples cannot give
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -21,11 +36,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_ntu_arguments(p)
     add_gca_arguments(p, T=100)
     add_protocol_arguments(p)
-    args = parse_recipe_args(p, argv)
+    args = parse_recipe_args(p, argv, resolve=_resolve)
     seed_everything(args.seed)
     train_full, test, full = ntu_splits(args)
-    if not full:
-        args.training = "direct"  # stepwise training needs the validation split the samples cannot give
     out = args.out or f"runs/{args.model}_{args.dataset}_{args.benchmark}_{args.training}{'' if full else '_demo'}"
     return train_gca(args, train_full, test, out, {"name": args.dataset, "benchmark": args.benchmark, "full": full},
                      optimizer="sgd", momentum=0.9, schedule="exponential", lr_decay=0.95)

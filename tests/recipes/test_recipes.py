@@ -201,6 +201,30 @@ def test_gca_ntu_demo(tmp_path):
     assert result["test"]["samples"] == 2
 
 
+def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
+    """Without the full NTU set the recipes run a demonstration (no validation split; ARRN: 4 epochs at batch 4
+    unless given; GCA: direct training). --print-config prints those settings, not the full-set defaults, and a
+    data root holding the full set keeps the recipe's own."""
+    root = data_root(tmp_path, "ntu_rgbd")
+
+    def printed(main, *argv):
+        with pytest.raises(SystemExit):
+            main(["--data-root", root, "--print-config", *argv])
+        return json.loads(capsys.readouterr().out)
+
+    demo = printed(arrn_ntu_main)
+    assert (demo["epochs"], demo["batch_size"], demo["val_fraction"]) == (4, 4, 0.0)
+    assert printed(arrn_ntu_main, "--epochs", "7")["epochs"] == 7, "an option given wins"
+    assert printed(gca_ntu_main, "--training", "stepwise")["training"] == "direct"
+    full = tmp_path / "full_ntu"
+    from skelgraph.datasets.ntu import FULL_DIR
+
+    (full / "raw" / FULL_DIR).mkdir(parents=True)
+    root = str(full)
+    assert (printed(arrn_ntu_main)["epochs"], printed(gca_ntu_main, "--training", "stepwise")["training"]) == (
+        60, "stepwise")
+
+
 def test_same_seed_gives_byte_identical_metrics_and_another_seed_differs(tmp_path):
     """Two runs of one recipe command with one --seed write the same metrics.json, byte for byte."""
     root = data_root(tmp_path, "msr_action3d")
