@@ -253,7 +253,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
 #: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
 GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
-                                         frame_sampling="random", cosine=False)
+                                         frame_sampling="random", cosine=False, grad_clip=None)
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
                                           rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
@@ -289,6 +289,16 @@ TRUST_GATE_EPOCHS = 320
 #: 0's training split are both still about 0.94 at epoch 60. ST-LSTM + Global (1) (concatenation + FC) is at 0.05-0.14
 #: by then, like GCA-LSTM, and keeps the recipe's 60 (bench/results/accuracy/experiments.md, 2026-12-02).
 SLOW_ST_LSTM_MODELS = ("st-lstm", "global2")
+#: Gradient-norm clipping of ST-LSTM + Global (2) (``--model global2``) under :data:`GCA_SMALL_DATA_DEFAULTS` when
+#: ``--grad-clip`` is not given. Unclipped, its training loss jumps again and again (13-18 times per SBU run, 0-6 for
+#: the other models): each jump follows a single step whose norm is 20-180 times the median of about 4.2
+#: (bench/results/accuracy/probe_sbu_global2_f0_gradnorm.txt), and two SBU test folds scored 60.0 and 73.1 %.
+#: SBU fold 0's inner cross-validation (four training folds, the 10-epoch weight average, 240 epochs) gave 90.5 %
+#: at the last epoch with the norm clipped at 5 (screen_sbu_global2_f0_e240_clip5.json); without clipping its first
+#: two inner folds ended at 77 and 75 % where the clipped ones ended at 94 and 95 %, so even perfect scores on the
+#: other two could not have reached 90.5 % (stopped/screen_sbu_global2_f0_e240.part0-1.json). The other models'
+#: losses do not jump, and they keep no clipping.
+GLOBAL2_GRAD_CLIP = 5.0
 
 #: Defaults of the ARRN recipes on the small datasets (MSR Action3D, UTKinect, Florence 3D), chosen on training data
 #: only (MSR Action3D AS2's inner leave-one-subject-out cross-validation over its five training subjects,
@@ -322,13 +332,17 @@ def resolve_gca_small_data(args: argparse.Namespace) -> None:
     """The GCA recipes' step from options to settings on the small datasets (SBU, UTKinect), for
     :func:`~skelgraph.training.experiment.parse_recipe_args`: the slowly learning ST-LSTM baselines
     (:data:`SLOW_ST_LSTM_MODELS`) train for :data:`ST_LSTM_EPOCHS`, with ``--trust-gate`` :data:`TRUST_GATE_EPOCHS`,
-    unless ``--epochs`` is given; then ``--paper-setting`` (:data:`GCA_PAPER_SETTING`). The budgets were chosen on
-    SBU's training folds; UTKinect takes them unscreened (no UTKinect files here), as it takes SBU's other
+    unless ``--epochs`` is given, and ``global2`` clips the gradient norm at :data:`GLOBAL2_GRAD_CLIP` unless
+    ``--grad-clip`` is given; then ``--paper-setting`` (:data:`GCA_PAPER_SETTING`, no clipping). These were chosen
+    on SBU's training folds; UTKinect takes them unscreened (no UTKinect files here), as it takes SBU's other
     defaults."""
     from skelgraph.training.experiment import given_options
 
-    if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given_options(args):
+    given = given_options(args)
+    if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given:
         args.epochs = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
+    if args.model == "global2" and "grad_clip" not in given:
+        args.grad_clip = GLOBAL2_GRAD_CLIP
     apply_paper_setting(args, **GCA_PAPER_SETTING)
 
 

@@ -9,9 +9,10 @@ exponential moving average of the weights (10-epoch time constant) whose last ep
 (``--selection inner-cv`` chooses the budget by inner cross-validation over the four training folds instead, at
 five times the cost). The ST-LSTM baselines ``st-lstm`` and ``global2`` learn more slowly and train for
 :data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs, with ``--trust-gate``
-:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS` (320), unless ``--epochs`` is given. ``--training stepwise``
-holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs (Algorithm 1's
-validation-loss test comes back with ``--selection val-split``). The paper's SGD (lr 1.5e-3,
+:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS` (320), unless ``--epochs`` is given; ``global2`` clips the
+gradient norm at :data:`~skelgraph.recipes.base.GLOBAL2_GRAD_CLIP` (5) unless ``--grad-clip`` is given.
+``--training stepwise`` holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs
+(Algorithm 1's validation-loss test comes back with ``--selection val-split``). The paper's SGD (lr 1.5e-3,
 momentum 0.9) hardly moves the training loss here (fold 0: 2.08 -> 2.06 in 12 epochs at batch 16; Adam: 0.61
 after 9); ``--paper-setting`` gives it back, with its x0.95 decay and the best epoch on a validation split.
 """

@@ -372,6 +372,25 @@ def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe,
     assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and json.loads(capsys.readouterr().out)["epochs"] == epochs
 
 
+@pytest.mark.parametrize("recipe", ["sbu", "utkinect"])
+@pytest.mark.parametrize("given, model, clip", [([], "global2", 5.0), ([], "st-lstm", None), ([], "gca", None),
+                                                ([], "global1", None), (["--trust-gate"], "global2", 5.0),
+                                                (["--grad-clip", "2"], "global2", 2.0),
+                                                (["--grad-clip", "2"], "gca", 2.0),
+                                                (["--paper-setting"], "global2", None)])
+def test_global2_clips_the_gradient_norm_unless_told_otherwise(capsys, recipe, given, model, clip):
+    """ST-LSTM + Global (2) alone has loss spikes from single huge steps: it clips the gradient norm at
+    GLOBAL2_GRAD_CLIP (chosen by inner CV on SBU's training folds) unless --grad-clip or --paper-setting says
+    otherwise; the other models keep no clipping."""
+    from skelgraph.recipes.base import GLOBAL2_GRAD_CLIP
+    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
+
+    main = gca_sbu_main if recipe == "sbu" else utk_gca_main
+    with pytest.raises(SystemExit):
+        main(["--model", model, "--data-root", "/nonexistent", "--print-config", *given])
+    assert GLOBAL2_GRAD_CLIP == 5.0 and json.loads(capsys.readouterr().out)["grad_clip"] == clip
+
+
 @pytest.mark.parametrize("recipe", ["sbu", "utkinect", "msr"])
 def test_print_config_shows_the_paper_setting_the_run_will_use(capsys, recipe):
     """--paper-setting replaces the recipe's defaults with the paper's protocol; --print-config prints the
