@@ -653,14 +653,21 @@ def add_ntu_arguments(parser: argparse.ArgumentParser) -> None:
                         help="xsub and xview for NTU60, xsub and xset for NTU120")
 
 
+def _ntu_root(args: argparse.Namespace) -> tuple[Any, str]:
+    """The dataset class of ``args.dataset`` and its data root (``--data-root`` or the default)."""
+    from skelgraph.datasets.base import default_root
+    from skelgraph.datasets.ntu import NTU60, NTU120
+
+    cls = NTU60 if args.dataset == "ntu60" else NTU120
+    return cls, args.data_root or default_root(cls.folder)
+
+
 def ntu_full(args: argparse.Namespace) -> bool:
     """Whether the full NTU set of ``args.dataset`` is under the data root (otherwise the recipes run their
     demonstration on the bundled samples)."""
-    from skelgraph.datasets.base import default_root
-    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120
+    from skelgraph.datasets.ntu import FULL_DIR
 
-    cls = NTU60 if args.dataset == "ntu60" else NTU120
-    return osp.isdir(osp.join(args.data_root or default_root(cls.folder), "raw", FULL_DIR))
+    return osp.isdir(osp.join(_ntu_root(args)[1], "raw", FULL_DIR))
 
 
 def resolve_ntu_demo(args: argparse.Namespace, **demo: Any) -> None:
@@ -682,12 +689,10 @@ def resolve_ntu_demo(args: argparse.Namespace, **demo: Any) -> None:
 def ntu_splits(args: argparse.Namespace) -> tuple[Any, Any, bool]:
     """NTU train and test splits of ``args.dataset`` / ``args.benchmark`` and whether the full set is there.
     Without it, explains where to get it and uses the bundled samples (no validation split: too few)."""
-    from skelgraph.datasets.base import default_root
-    from skelgraph.datasets.ntu import FULL_DIR, NTU60, NTU120, SAMPLES_DIR
+    from skelgraph.datasets.ntu import FULL_DIR, SAMPLES_DIR
 
-    cls = NTU60 if args.dataset == "ntu60" else NTU120
-    root = args.data_root or default_root(cls.folder)
-    full = osp.isdir(osp.join(root, "raw", FULL_DIR))
+    cls, root = _ntu_root(args)
+    full = ntu_full(args)
     if not full:
         print(NTU_MISSING.format(full=osp.join(root, "raw", FULL_DIR), samples=osp.join(root, "raw", SAMPLES_DIR)))
         args.val_fraction = 0.0
