@@ -194,8 +194,9 @@ def _apply_optimizer_overrides(trainer: Any, changes: dict[str, tuple[Any, Any]]
         if "config.lr" in changes:
             trainer.align_cosine(force=True)  # the new rate at the cosine's current phase, not at its start
         return
-    if sched is not None and "config.lr" in changes and hasattr(sched, "base_lrs"):
-        sched.base_lrs = [c.lr] * len(sched.base_lrs)
+    if sched is not None and "config.lr" in changes:
+        if hasattr(sched, "base_lrs"):
+            sched.base_lrs = [c.lr] * len(sched.base_lrs)
         sched._last_lr = [group["lr"] for group in trainer.optimizer.param_groups]  # what get_last_lr() reports
     if isinstance(sched, torch.optim.lr_scheduler.ExponentialLR) and "config.lr_decay" in changes:
         sched.gamma = c.lr_decay

@@ -13,10 +13,19 @@ from skelgraph.recipes.arrn_msr import main as arrn_msr_main
 from skelgraph.recipes.arrn_ntu import main as arrn_ntu_main
 from skelgraph.recipes.gca_lstm_ntu import main as gca_ntu_main
 from skelgraph.recipes.gca_lstm_sbu import main as gca_sbu_main
+from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = sorted((ROOT / "recipes").glob("*.py"))
 TINY_ARRN = ["--epochs", "1", "--T", "8", "--M", "8", "--E", "1", "--no-progress"]
+
+
+def printed_config(main, argv, capsys):
+    """What ``main(argv + ["--print-config"])`` prints (it exits with code 0 before touching any data)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--print-config"])
+    assert exit_info.value.code == 0
+    return json.loads(capsys.readouterr().out)
 
 
 def data_root(tmp_path, folder):
@@ -208,9 +217,7 @@ def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
     root = data_root(tmp_path, "ntu_rgbd")
 
     def printed(main, *argv):
-        with pytest.raises(SystemExit):
-            main(["--data-root", root, "--print-config", *argv])
-        return json.loads(capsys.readouterr().out)
+        return printed_config(main, ["--data-root", root, *argv], capsys)
 
     demo = printed(arrn_ntu_main)
     assert (demo["epochs"], demo["batch_size"], demo["val_fraction"]) == (4, 4, 0.0)
@@ -363,13 +370,10 @@ def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe,
     takes them as it takes SBU's other defaults), unless --epochs is given; the other models keep the recipes' 60.
     --print-config shows the budget the run will use, before touching any data."""
     from skelgraph.recipes.base import ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
-    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
 
     main = gca_sbu_main if recipe == "sbu" else utk_gca_main
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--model", model, "--data-root", "/nonexistent", "--print-config", *given])
-    assert exit_info.value.code == 0
-    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and json.loads(capsys.readouterr().out)["epochs"] == epochs
+    printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *given], capsys)
+    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and printed["epochs"] == epochs
 
 
 @pytest.mark.parametrize("recipe", ["sbu", "utkinect"])
@@ -383,24 +387,18 @@ def test_global2_clips_the_gradient_norm_unless_told_otherwise(capsys, recipe, g
     GLOBAL2_GRAD_CLIP (chosen by inner CV on SBU's training folds) unless --grad-clip or --paper-setting says
     otherwise; the other models keep no clipping."""
     from skelgraph.recipes.base import GLOBAL2_GRAD_CLIP
-    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
 
     main = gca_sbu_main if recipe == "sbu" else utk_gca_main
-    with pytest.raises(SystemExit):
-        main(["--model", model, "--data-root", "/nonexistent", "--print-config", *given])
-    assert GLOBAL2_GRAD_CLIP == 5.0 and json.loads(capsys.readouterr().out)["grad_clip"] == clip
+    printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *given], capsys)
+    assert GLOBAL2_GRAD_CLIP == 5.0 and printed["grad_clip"] == clip
 
 
 @pytest.mark.parametrize("recipe", ["sbu", "utkinect", "msr"])
 def test_print_config_shows_the_paper_setting_the_run_will_use(capsys, recipe):
     """--paper-setting replaces the recipe's defaults with the paper's protocol; --print-config prints the
     options after that step (it printed Adam for an SGD run before), and an explicit option still wins."""
-    from skelgraph.recipes.gca_lstm_utkinect import main as utk_gca_main
-
     main = {"sbu": gca_sbu_main, "utkinect": utk_gca_main, "msr": arrn_msr_main}[recipe]
-    with pytest.raises(SystemExit):
-        main(["--data-root", "/nonexistent", "--paper-setting", "--lr", "0.002", "--print-config"])
-    printed = json.loads(capsys.readouterr().out)
+    printed = printed_config(main, ["--data-root", "/nonexistent", "--paper-setting", "--lr", "0.002"], capsys)
     assert printed["paper_setting"] and printed["selection"] == "val-split" and printed["lr"] == 0.002
     if recipe == "msr":
         assert (printed["optimizer"], printed["grad_clip"], printed["velocity"]) == ("adam", None, False)
