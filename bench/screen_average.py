@@ -9,8 +9,9 @@ before the final run on the whole training split: no test data is read. Every tr
 average per ``--horizons`` value (time constant in epochs, as ``--ema``), and after every epoch each average is
 validated on the inner fold's held-out group. The result (``bench/results/accuracy/NAME.json``) holds, per
 variant (``raw``, ``ema2``, ...), the inner folds' curves, the smoothed mean curve's peak (the inner-CV value
-that ``--selection inner-cv`` picks the budget by), its epoch, and the mean of the last 5 epochs; for the
-two-stream ARRN-LSTM also the fused accuracy with alpha chosen on the pooled validation scores.
+that ``--selection inner-cv`` picks the budget by), its epoch, and the mean of the last 5 epochs (for the
+two-stream ARRN-LSTM also the fused accuracy with alpha chosen on the pooled validation scores); ``train_loss``
+holds every inner fold's training loss per epoch (of the raw weights: how far training got at a budget).
 
 The inner folds are independent runs, so they can run side by side (several cores, or processes sharing a GPU):
 ``--inner-fold I`` runs only the I-th inner fold (0-based, in the recipe's order) and saves ``NAME.part<I>.json``
@@ -110,6 +111,7 @@ def collect() -> dict:
         return [[x.tolist() for x in epoch] for epoch in t.scores[name][:len(t.state.history)]]
 
     return {"sizes": [len(t.val_set) for t in TRAINERS],
+            "train_loss": [[r["train_loss"] for r in t.state.history] for t in TRAINERS],
             "variants": {name: {"curves": [[r[f"val_top1_{name}"] for r in t.state.history] for t in TRAINERS],
                                 "scores": ([scores(t, name) for t in TRAINERS]
                                            if all(name in t.scores for t in TRAINERS) else None)}
@@ -118,7 +120,7 @@ def collect() -> dict:
 
 def truncate(measured: dict, epochs: int) -> dict:
     """The first ``epochs`` epochs of every curve (and score list)."""
-    return {"sizes": measured["sizes"],
+    return {"sizes": measured["sizes"], "train_loss": [c[:epochs] for c in measured.get("train_loss", [])],
             "variants": {name: {"curves": [c[:epochs] for c in v["curves"]],
                                 "scores": None if v["scores"] is None else [s[:epochs] for s in v["scores"]]}
                          for name, v in measured["variants"].items()}}
@@ -130,6 +132,7 @@ def merge(parts: list[dict]) -> dict:
     if any(list(p["variants"]) != names for p in parts):
         raise SystemExit(f"the parts were screened with different --horizons: {[list(p['variants']) for p in parts]}")
     return {"sizes": [n for p in parts for n in p["sizes"]],
+            "train_loss": [c for p in parts for c in p.get("train_loss", [])],
             "variants": {name: {"curves": [c for p in parts for c in p["variants"][name]["curves"]],
                                 "scores": (None if any(p["variants"][name]["scores"] is None for p in parts)
                                            else [s for p in parts for s in p["variants"][name]["scores"]])}
@@ -191,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
                   "inner_fold_commands": [q["command"] for q in parts],
                   "minutes": sum(q["minutes"] for q in parts), "parallel_minutes": max(q["minutes"] for q in parts),
                   "variants": summarise(truncate(measured, min(lengths)), args.smooth), "note": NOTE}
+        result["train_loss"] = truncate(measured, min(lengths))["train_loss"]
         if len(set(lengths)) > 1 or not all(q["complete"] for q in parts):
             result["stopped_early"] = (f"inner folds stopped after {lengths} epochs; summarised over the first "
                                        f"{min(lengths)} epochs of each")
@@ -239,7 +243,9 @@ def main(argv: list[str] | None = None) -> None:
                                                  "horizons": args.horizons, "smooth": args.smooth}}))
         print(f"saved {path}" + ("" if complete else " (stopped early)"))
         return
-    result = {"command": command, "minutes": minutes, "variants": summarise(collect(), args.smooth), "note": NOTE}
+    measured = collect()
+    result = {"command": command, "minutes": minutes, "variants": summarise(measured, args.smooth),
+              "train_loss": measured["train_loss"], "note": NOTE}
     _save_and_print(args.results / f"{args.save}.json", result)
 
 

@@ -36,6 +36,8 @@ def test_screen_raw_curves_are_the_recipes_inner_cv_curves(tmp_path):
     for name in ("ema1", "ema3"):
         row = screen["variants"][name]
         assert len(row["curves"]) == 4 and all(len(c) == 2 for c in row["curves"]), "4 inner folds, 2 epochs"
+    losses = screen["train_loss"]  # the raw weights' training loss per inner fold and epoch
+    assert len(losses) == 4 and all(len(c) == 2 and all(v > 0 for v in c) for c in losses)
     assert "no test data" in screen["note"]
 
 
@@ -56,6 +58,7 @@ def test_inner_folds_run_apart_and_merged_equal_the_sequential_screen(tmp_path):
     whole = json.loads((tmp_path / "whole.json").read_text())
     apart = json.loads((tmp_path / "apart.json").read_text())
     assert apart["variants"] == whole["variants"]
+    assert apart["train_loss"] == whole["train_loss"] and len(whole["train_loss"]) == 2
     assert set(apart["variants"]["raw"]) >= {"alpha", "fused_top1_chosen_alpha", "joint_top1", "line_top1"}
     assert apart["command"].endswith(" ".join(options[1:]))
     assert len(apart["inner_fold_commands"]) == 2
@@ -70,7 +73,8 @@ def test_merge_summarises_the_epochs_every_stopped_part_reached(tmp_path):
     screened = {"recipe": "gca_lstm_sbu", "options": ["--epochs", "9"], "horizons": [10.0], "smooth": 1}
     curves = [[0.1, 0.5, 0.9, 0.2], [0.3, 0.7, 0.5]]  # fold 0 reached 4 epochs, fold 1 only 3
     for i, curve in enumerate(curves):
-        measured = {"sizes": [10], "variants": {v: {"curves": [curve], "scores": None} for v in ("raw", "ema10")}}
+        measured = {"sizes": [10], "train_loss": [[2.0 - e for e in range(len(curve))]],
+                    "variants": {v: {"curves": [curve], "scores": None} for v in ("raw", "ema10")}}
         (tmp_path / f"s.part{i}.json").write_text(json.dumps(
             {"command": f"part {i}", "minutes": 1.0, "complete": False, "measured": measured, "screened": screened}))
     subprocess.run([sys.executable, "bench/screen_average.py", "--merge", "2", "--save", "s", "--smooth", "1",
@@ -79,5 +83,6 @@ def test_merge_summarises_the_epochs_every_stopped_part_reached(tmp_path):
     raw = merged["variants"]["raw"]
     assert raw["curves"] == [curves[0][:3], curves[1]]
     assert raw["mean_curve"] == pytest.approx([0.2, 0.6, 0.7]) and raw["epoch"] == 3
+    assert merged["train_loss"] == [[2.0, 1.0, 0.0], [2.0, 1.0, 0.0]]
     assert "[4, 3] epochs" in merged["stopped_early"]
     assert merged["command"].endswith("-- gca_lstm_sbu --epochs 9")
