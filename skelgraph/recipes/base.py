@@ -285,6 +285,10 @@ ST_LSTM_EPOCHS = 240
 #: screened 320 epochs. Screened for ``st-lstm``; ``global2`` with the gate takes it too, unscreened, as it takes
 #: ST-LSTM's budget without the gate.
 TRUST_GATE_EPOCHS = 320
+#: Training sequences of one SBU fold (217-230, mean 225.6 over the five folds): the training-set size that
+#: :data:`ST_LSTM_EPOCHS` and :data:`TRUST_GATE_EPOCHS` were chosen at (batch 8). A smaller training split gets
+#: proportionally more epochs, the same number of optimiser steps (:func:`same_steps`).
+SBU_TRAIN_SEQUENCES = 226
 #: The models that take :data:`ST_LSTM_EPOCHS`: ST-LSTM and ST-LSTM + Global (2), whose training losses on SBU fold
 #: 0's training split are both still about 0.94 at epoch 60. ST-LSTM + Global (1) (concatenation + FC) is at 0.05-0.14
 #: by then, like GCA-LSTM, and keeps the recipe's 60 (bench/results/accuracy/experiments.md, 2026-12-02).
@@ -328,19 +332,34 @@ def apply_paper_setting(args: argparse.Namespace, **setting: Any) -> None:
             setattr(args, key, value)
 
 
-def resolve_gca_small_data(args: argparse.Namespace) -> None:
+def same_steps(epochs: int, train_sequences: int, reference: int = SBU_TRAIN_SEQUENCES) -> int:
+    """The epochs that give a training split of ``train_sequences`` the optimiser steps that ``epochs`` give one
+    of ``reference`` sequences at the same batch size (rounded up)."""
+    if train_sequences <= 0:
+        raise ValueError(f"train_sequences must be positive, got {train_sequences}")
+    return math.ceil(epochs * reference / train_sequences)
+
+
+def resolve_gca_small_data(args: argparse.Namespace, train_sequences: int = SBU_TRAIN_SEQUENCES) -> None:
     """The GCA recipes' step from options to settings on the small datasets (SBU, UTKinect), for
     :func:`~skelgraph.training.experiment.parse_recipe_args`: the slowly learning ST-LSTM baselines
     (:data:`SLOW_ST_LSTM_MODELS`) train for :data:`ST_LSTM_EPOCHS`, with ``--trust-gate`` :data:`TRUST_GATE_EPOCHS`,
     unless ``--epochs`` is given, and ``global2`` clips the gradient norm at :data:`GLOBAL2_GRAD_CLIP` unless
     ``--grad-clip`` is given; then ``--paper-setting`` (:data:`GCA_PAPER_SETTING`, no clipping). These were chosen
     on SBU's training folds; UTKinect takes them unscreened (no UTKinect files here), as it takes SBU's other
-    defaults."""
+    defaults. The ST-LSTM budgets are optimiser steps, not epochs: a dataset whose training split holds
+    ``train_sequences`` sequences trains them for :func:`same_steps` epochs. Trained on half of SBU fold 0's
+    training folds (113 sequences), ST-LSTM's training loss at epoch 240 (0.79) was where the whole split's is at
+    epoch 100-120, and its averaged validation accuracy was still rising (78.6 % at epoch 240, 80-83 % at 340-360).
+    GCA-LSTM's 60 epochs stay epochs: on the half split its training loss reached 0.01 by epoch 60 as on the whole
+    one, and its averaged validation accuracy was flat from epoch 40 to 100 (88-91 %) and lower at 120-160
+    (bench/results/accuracy/experiments.md, 2026-12-05)."""
     from skelgraph.training.experiment import given_options
 
     given = given_options(args)
     if args.model in SLOW_ST_LSTM_MODELS and "epochs" not in given:
-        args.epochs = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
+        budget = TRUST_GATE_EPOCHS if args.trust_gate else ST_LSTM_EPOCHS
+        args.epochs = same_steps(budget, train_sequences)
     if args.model == "global2" and "grad_clip" not in given:
         args.grad_clip = GLOBAL2_GRAD_CLIP
     apply_paper_setting(args, **GCA_PAPER_SETTING)
@@ -700,6 +719,12 @@ def ntu_splits(args: argparse.Namespace) -> tuple[Any, Any, bool]:
 
 
 # ------------------------------------------------------------------------------------------------ UTKinect
+#: Training sequences per UTKinect protocol in the full release (199 clips): cross-subject about 100 (five subjects,
+#: ten actions, two recordings), leave-one-sequence-out 198. The GCA recipe gives the ST-LSTM baselines the optimiser
+#: steps of SBU's budgets with them (:func:`same_steps`); nominal, known before any file is read (``--print-config``).
+UTKINECT_TRAIN_SEQUENCES: dict[str, int] = {"xsub": 100, "loso": 198}
+
+
 def add_utkinect_arguments(parser: argparse.ArgumentParser) -> None:
     """``--protocol xsub/loso``, ``--folds``, ``--save-fold-runs``."""
     parser.add_argument("--protocol", choices=["loso", "xsub"], default="xsub",

@@ -6,9 +6,10 @@ TIP 2018, Table V); needs the UTKinect files (see datasets/README.md).
 The paper's SGD (lr 1.5e-3, momentum 0.9) stays at chance here, as on SBU, where it hardly lowers the training
 loss: Adam 1e-3 at batch 8 is the default (``--optimizer sgd --lr 1.5e-3 --batch-size 16`` gives the paper's).
 The other defaults are SBU's, chosen there on training folds (60 epochs and the last epoch of a 10-epoch weight
-average; the ST-LSTM baselines ``st-lstm`` and ``global2`` train for
+average; the ST-LSTM baselines ``st-lstm`` and ``global2`` train for the optimiser steps of SBU's
 :data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS`, with ``--trust-gate``
-:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS`, unless ``--epochs`` is given); they were not screened on
+:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS`, unless ``--epochs`` is given: cross-subject, with about 100
+training clips against SBU's 226, 543 and 724 epochs; leave-one-out 274 and 366); they were not screened on
 UTKinect. ``--print-config`` shows what a run will use.
 Leave-one-out trains one model per clip (199 folds): the folds write nothing but one ``summary.json`` unless
 ``--save-fold-runs``.
@@ -20,6 +21,7 @@ from typing import Any
 
 from skelgraph.recipes.base import (
     GCA_SMALL_DATA_DEFAULTS,
+    UTKINECT_TRAIN_SEQUENCES,
     add_gca_arguments,
     add_protocol_arguments,
     add_utkinect_arguments,
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # The SBU recipe's defaults (chosen there on training data): Adam at a constant 1e-3, direct training, 60
     # epochs, the last epoch of a weight average (10-epoch time constant).
     p.set_defaults(**GCA_SMALL_DATA_DEFAULTS)
-    args = parse_recipe_args(p, argv, resolve=resolve_gca_small_data)
+    args = parse_recipe_args(p, argv, resolve=lambda a: resolve_gca_small_data(a, UTKINECT_TRAIN_SEQUENCES[a.protocol]))
     out_root = args.out or f"runs/{args.model}_utkinect_{args.protocol}_{args.training}"
     folds, lean = utkinect_folds(args)
 

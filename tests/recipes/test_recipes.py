@@ -356,24 +356,41 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
     assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"
 
 
-@pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", 240), (["--paper-setting"], "st-lstm", 240),
-                                                   (["--epochs", "7"], "st-lstm", 7), ([], "gca", 60),
-                                                   ([], "global1", 60), ([], "global2", 240),
-                                                   (["--trust-gate"], "st-lstm", 320),
-                                                   (["--trust-gate"], "global2", 320),
-                                                   (["--trust-gate"], "global1", 60),
-                                                   (["--trust-gate", "--epochs", "9"], "st-lstm", 9)])
-@pytest.mark.parametrize("recipe", ["sbu", "utkinect"])
+@pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", (240, 543, 274)),
+                                                   (["--paper-setting"], "st-lstm", (240, 543, 274)),
+                                                   (["--epochs", "7"], "st-lstm", (7, 7, 7)),
+                                                   ([], "gca", (60, 60, 60)), ([], "global1", (60, 60, 60)),
+                                                   ([], "global2", (240, 543, 274)),
+                                                   (["--trust-gate"], "st-lstm", (320, 724, 366)),
+                                                   (["--trust-gate"], "global2", (320, 724, 366)),
+                                                   (["--trust-gate"], "global1", (60, 60, 60)),
+                                                   (["--trust-gate", "--epochs", "9"], "st-lstm", (9, 9, 9))])
+@pytest.mark.parametrize("recipe", ["sbu", "utkinect-xsub", "utkinect-loso"])
 def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe, given, model, epochs):
     """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: on the small datasets their budget is
-    ST_LSTM_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on SBU's training folds; UTKinect
-    takes them as it takes SBU's other defaults), unless --epochs is given; the other models keep the recipes' 60.
-    --print-config shows the budget the run will use, before touching any data."""
-    from skelgraph.recipes.base import ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
+    ST_LSTM_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on SBU's 226 training sequences
+    per fold), unless --epochs is given; the other models keep the recipes' 60. UTKinect's training splits are
+    smaller (about 100 clips cross-subject, 198 leave-one-out) and get the same optimiser steps: 240 x 226 / 100
+    rounded up is 543. --print-config shows the budget the run will use, before touching any data."""
+    from skelgraph.recipes.base import SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
 
-    main = gca_sbu_main if recipe == "sbu" else utk_gca_main
-    printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *given], capsys)
-    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS) == (240, 320) and printed["epochs"] == epochs
+    main, protocol = (gca_sbu_main, []) if recipe == "sbu" else (utk_gca_main, ["--protocol", recipe[9:]])
+    printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *protocol, *given], capsys)
+    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS, SBU_TRAIN_SEQUENCES) == (240, 320, 226)
+    assert printed["epochs"] == epochs[["sbu", "utkinect-xsub", "utkinect-loso"].index(recipe)]
+
+
+def test_same_steps_keeps_the_optimiser_steps_of_a_budget():
+    """Epochs x training sequences (the samples seen: the steps at one batch size) reach the reference budget's with
+    less than one epoch to spare, for any split size."""
+    from skelgraph.recipes.base import same_steps
+
+    for n in (37, 100, 198, 226, 500):
+        epochs = same_steps(240, n, reference=226)
+        assert epochs * n >= 240 * 226 > (epochs - 1) * n
+    assert same_steps(240, 226, reference=226) == 240
+    with pytest.raises(ValueError, match="positive"):
+        same_steps(240, 0)
 
 
 @pytest.mark.parametrize("recipe", ["sbu", "utkinect"])
