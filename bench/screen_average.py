@@ -189,12 +189,12 @@ def main(argv: list[str] | None = None) -> None:
         lengths = [len(c) for c in measured["variants"]["raw"]["curves"]]
         if not min(lengths):
             raise SystemExit(f"--merge: an inner fold finished no epoch (epochs per fold: {lengths})")
+        kept = truncate(measured, min(lengths))
         result = {"command": " ".join(["python bench/screen_average.py --horizons", *map(str, what["horizons"]),
                                        "--save", args.save, "--", what["recipe"], *what["options"]]),
                   "inner_fold_commands": [q["command"] for q in parts],
                   "minutes": sum(q["minutes"] for q in parts), "parallel_minutes": max(q["minutes"] for q in parts),
-                  "variants": summarise(truncate(measured, min(lengths)), args.smooth), "note": NOTE}
-        result["train_loss"] = truncate(measured, min(lengths))["train_loss"]
+                  "variants": summarise(kept, args.smooth), "train_loss": kept["train_loss"], "note": NOTE}
         if len(set(lengths)) > 1 or not all(q["complete"] for q in parts):
             result["stopped_early"] = (f"inner folds stopped after {lengths} epochs; summarised over the first "
                                        f"{min(lengths)} epochs of each")

@@ -365,8 +365,11 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
                                                    (["--trust-gate"], "global2", (320, 724, 366)),
                                                    (["--trust-gate"], "global1", (60, 60, 60)),
                                                    (["--trust-gate", "--epochs", "9"], "st-lstm", (9, 9, 9))])
-@pytest.mark.parametrize("recipe", ["sbu", "utkinect-xsub", "utkinect-loso"])
-def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe, given, model, epochs):
+@pytest.mark.parametrize("column, main, protocol", [(0, gca_sbu_main, []), (1, utk_gca_main, ["--protocol", "xsub"]),
+                                                    (2, utk_gca_main, ["--protocol", "loso"])],
+                         ids=["sbu", "utkinect-xsub", "utkinect-loso"])
+def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, column, main, protocol, given, model,
+                                                                 epochs):
     """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: on the small datasets their budget is
     ST_LSTM_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on SBU's 226 training sequences
     per fold), unless --epochs is given; the other models keep the recipes' 60. UTKinect's training splits are
@@ -374,10 +377,9 @@ def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, recipe,
     rounded up is 543. --print-config shows the budget the run will use, before touching any data."""
     from skelgraph.recipes.base import SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
 
-    main, protocol = (gca_sbu_main, []) if recipe == "sbu" else (utk_gca_main, ["--protocol", recipe[9:]])
     printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *protocol, *given], capsys)
     assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS, SBU_TRAIN_SEQUENCES) == (240, 320, 226)
-    assert printed["epochs"] == epochs[["sbu", "utkinect-xsub", "utkinect-loso"].index(recipe)]
+    assert printed["epochs"] == epochs[column]
 
 
 def test_same_steps_keeps_the_optimiser_steps_of_a_budget():
