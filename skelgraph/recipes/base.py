@@ -349,7 +349,7 @@ def resolve_gca_small_data(args: argparse.Namespace, train_sequences: int = SBU_
     on SBU's training folds; UTKinect takes them unscreened (no UTKinect files here), as it takes SBU's other
     defaults. The ST-LSTM budgets are optimiser steps, not epochs: a dataset whose training split holds
     ``train_sequences`` sequences trains them for :func:`same_steps` epochs. Trained on half of SBU fold 0's
-    training folds (113 sequences), ST-LSTM's training loss at epoch 240 (0.79) was where the whole split's is at
+    training folds (121 sequences), ST-LSTM's training loss at epoch 240 (0.79) was where the whole split's is at
     epoch 100-120, and its averaged validation accuracy was still rising (78.6 % at epoch 240, 80-83 % at 340-360).
     GCA-LSTM's 60 epochs stay epochs: on the half split its training loss reached 0.01 by epoch 60 as on the whole
     one, and its averaged validation accuracy was flat from epoch 40 to 100 (88-91 %) and lower at 120-160
