@@ -3,15 +3,15 @@
 :class:`OnlinePredictor` takes frames one at a time (``push``) and answers with the class probabilities of
 everything seen so far:
 
-* **Incremental** (models with a ``step`` method: ARRN-LSTM). Every layer before ARRN-LSTM's LSTM works on
-  each frame alone, so a new frame runs through the embedding, the RRN, the mask and the attention FC once, and
-  the LSTM continues from the state it had after the previous frame: the work per frame does not grow with the
-  stream. The pre-processing is the checkpoint's, without the frame sampling (:class:`FixedLength`): every
-  step of it depends on the current frame and at most two others (centring: the frame itself; view
-  normalisation: the first frame with the first body; velocity: the previous frame), so each frame is processed
-  with those alone. After frame ``t`` the probabilities equal the offline model's on the ``t`` frames of the
-  prefix (``build_transform(spec, resample=False)`` then ``model(data)``; tested to float precision). One
-  exception to the constant work: with view normalisation, frames that arrive before the first body (while
+* **Incremental** (models with a ``step`` method: ARRN-LSTM). Every layer before ARRN-LSTM's LSTM works on each
+  frame alone, so a new frame runs through the embedding, the RRN, the mask and the attention FC once, and the LSTM
+  continues from the state it had after the previous frame: the work per frame does not grow with the stream. The
+  pre-processing is the checkpoint's, without the frame sampling (:class:`FixedLength`): every step of it depends on
+  the current frame and at most three others (centring: the frame itself, or with ``center="sequence"`` the first
+  frame with a body; view normalisation: the first frame with the first body; velocity: the previous frame), so each
+  frame is processed with those alone. After frame ``t`` the probabilities equal the offline model's on the ``t``
+  frames of the prefix (``build_transform(spec, resample=False)`` then ``model(data)``; tested to float precision).
+  One exception to the constant work: with view normalisation, frames that arrive before the first body (while
   another is there) are run again once it appears, because the offline transform rotates them with its view.
 * **Sliding window** (every other model: GCA-LSTM's attention scores each step against a memory of the whole
   sequence, so it cannot continue a computation). After each frame the model runs on the last ``window``
@@ -94,6 +94,7 @@ class OnlinePredictor:
         self.frames_seen = 0
         self._state: Any = None
         self._first: tuple[np.ndarray, np.ndarray | None] | None = None  # first frame with body 0 present
+        self._origin: tuple[np.ndarray, np.ndarray | None] | None = None  # first frame with any body present
         self._previous: tuple[np.ndarray, np.ndarray | None] | None = None
         self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []  # frames before body 0, if view-normalised
         self._recent: deque[tuple[np.ndarray, np.ndarray | None]] = deque(maxlen=self.window)
@@ -152,11 +153,15 @@ class OnlinePredictor:
             x = self._graph([*self._pending, current]).x
             self._state = None
         else:
-            # This frame's pre-processing depends on the first frame with body 0 (view normalisation) and the
-            # previous frame that entered the model (velocity): process them together, keep the last.
-            context = [f for f in (self._first, self._previous) if f is not None]
+            # This frame's pre-processing depends on the first frame with a body (sequence centring), the first
+            # frame with body 0 (view normalisation) and the previous frame that entered the model (velocity):
+            # process them together, in stream order, and keep the last.
+            origin = self._origin if self.pipeline.get("center", "frame") == "sequence" else None
+            context = [f for f in (origin, self._first, self._previous) if f is not None]
             unique = list({id(f): f for f in context}.values())
             x = self._graph([*unique, current]).x[:, -1:]
+        if self._origin is None and bool((current[0] != 0).any()):
+            self._origin = current
         if self._first is None:
             if body0:
                 self._first, self._pending = current, []

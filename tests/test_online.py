@@ -38,10 +38,15 @@ def arrn(layout, spec, **kwargs):
                     E=2, att_channels=5, lstm_sizes=(6, 5), **kwargs).eval()
 
 
-@pytest.mark.parametrize("case", ["3d_view_velocity", "2d_scores", "joint_stream", "mean_readout"])
+@pytest.mark.parametrize("case", ["3d_view_velocity", "2d_scores", "joint_stream", "mean_readout",
+                                  "sequence_centre", "sequence_centre_view"])
 def test_incremental_arrn_equals_offline_on_every_prefix(case):
     if case == "2d_scores":
         layout, spec = COCO17, pipeline_spec(COCO17, 8, scale=0.5, score=True, velocity=True)
+    elif case.startswith("sequence_centre"):  # every frame on the first frame's centre: the second person's,
+        # because the first appears only in frame 3
+        layout, spec = NTU, pipeline_spec(NTU, 8, view_normalize=case.endswith("view"), scale=0.7, velocity=True,
+                                          center="sequence")
     else:
         layout, spec = NTU, pipeline_spec(NTU, 8, view_normalize=True, scale=0.7, velocity=True)
     model = arrn(layout, spec, streams=("joint",) if case == "joint_stream" else ("joint", "line"),

@@ -59,6 +59,24 @@ def test_center_first_frame_only():
     assert torch.allclose(shift, shift[:1, :1].expand_as(shift), atol=1e-6)
 
 
+def test_coordinate_scale_matches_the_centring_it_is_for():
+    """``coordinate_scale`` is 1 / std of the coordinates centred the way the pipeline centres them: per frame,
+    or on the first frame's centre (which keeps the body's path, so it spreads wider here)."""
+    from skelgraph.training.experiment import coordinate_scale
+
+    samples = [graph(M=2, absent=[(0, 1)]), graph(), graph(M=2)]
+    for s in samples:  # the bodies walk along x: 0.5 per frame
+        walk = torch.zeros(1, s.x.size(1), 3)
+        walk[0, :, 0] = 0.5 * torch.arange(s.x.size(1))
+        s.x = torch.where(s.x != 0, s.x + walk, s.x)
+    for per_frame in (True, False):
+        x = torch.cat([CenterJoints(NTU, per_frame=per_frame)(s.clone()).x.reshape(-1, 3) for s in samples])
+        values = x[(x != 0).any(-1)].double()
+        want = 1 / values.std(unbiased=False)
+        assert coordinate_scale(samples, NTU, per_frame=per_frame) == pytest.approx(float(want), rel=1e-9)
+    assert coordinate_scale(samples, NTU, per_frame=False) < coordinate_scale(samples, NTU)
+
+
 def test_view_normalize_axes():
     d = Compose([CenterJoints(NTU), ViewNormalize(NTU)])(graph())
     x = d.x.view(25, -1, 3)[:, 0]

@@ -55,7 +55,7 @@ from skelgraph.training.experiment import (
     train_config,
 )
 from skelgraph.training.metrics import fold_summary
-from skelgraph.training.registry import build_transform, model_spec, pipeline_channels, pipeline_spec
+from skelgraph.training.registry import CENTERS, build_transform, model_spec, pipeline_channels, pipeline_spec
 from skelgraph.training.seeding import seed_everything
 
 #: ``--stream`` choices of the ARRN recipes and the streams they build.
@@ -230,6 +230,9 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
     p.add_argument("--frame-sampling", choices=["random", "segment"], default="random",
                    help="how training draws its T frames: any T in order (random), or one from each of T equal "
                         "segments (segment); evaluation takes evenly spaced frames")
+    p.add_argument("--center", choices=list(CENTERS), default="frame",
+                   help="centre every frame on its own body centre (frame: ARRN-LSTM Section 4.1's reading), or on "
+                        "the first frame's, keeping the body's path through space (sequence)")
     p.add_argument("--velocity", action=argparse.BooleanOptionalAction, default=False,
                    help="append each joint's frame-to-frame displacement as channels (not in the papers)")
     p.add_argument("--no-monitor-test", action="store_true",
@@ -253,12 +256,12 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, *, groups: str | Non
 #: momentum 0.9 in the recipes' optimiser settings) plus no augmentation and the best epoch on a validation split.
 GCA_PAPER_SETTING: dict[str, Any] = dict(optimizer="sgd", lr=1.5e-3, lr_decay=0.95, selection="val-split", swap=0.0,
                                          rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
-                                         frame_sampling="random", cosine=False, grad_clip=None)
+                                         frame_sampling="random", cosine=False, grad_clip=None, center="frame")
 #: What the ARRN-LSTM paper states for the small datasets (Section 4.1: Adam; alpha on a validation set).
 ARRN_PAPER_SETTING: dict[str, Any] = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, selection="val-split", swap=0.0,
                                           rotate=0.0, random_scale=None, noise=0.0, velocity=False, ema=0.0,
                                           frame_sampling="random", grad_clip=None, readout="last_valid",
-                                          cosine=False)
+                                          cosine=False, center="frame")
 
 
 #: Defaults of the GCA recipes on the small datasets (SBU, UTKinect), chosen on training data only (SBU fold 0's
@@ -409,9 +412,10 @@ def recipe_pipeline(args: argparse.Namespace, train: Any) -> dict[str, Any]:
     stack = STACKED_BODIES if getattr(args, "bodies", "separate") == "stacked" else 0
     augment = {"swap": getattr(args, "swap", 0.0), "rotate": (0.0, getattr(args, "rotate", 0.0), 0.0),
                "scale": getattr(args, "random_scale", None), "noise": getattr(args, "noise", 0.0)}
-    return pipeline_spec(layout, args.T, scale=coordinate_scale(train, layout), stack_bodies=stack,
-                         velocity=getattr(args, "velocity", False), augment=augment,
-                         sampling=getattr(args, "frame_sampling", "random"),
+    center = getattr(args, "center", "frame")
+    return pipeline_spec(layout, args.T, scale=coordinate_scale(train, layout, per_frame=center == "frame"),
+                         stack_bodies=stack, velocity=getattr(args, "velocity", False), augment=augment,
+                         sampling=getattr(args, "frame_sampling", "random"), center=center,
                          score=getattr(args, "score_channel", False))
 
 

@@ -295,12 +295,14 @@ def dataset_labels(dataset: Dataset) -> list[int]:
     return dataset_attribute(dataset, "y")
 
 
-def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000) -> float:
+def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000, per_frame: bool = True) -> float:
     """``1 / std`` of the centred joint coordinates of a (training) dataset, over the frames where a body is
-    present; at most ``max_samples`` evenly spaced samples are read. Multiplying by it gives unit-scale inputs."""
+    present; at most ``max_samples`` evenly spaced samples are read. Multiplying by it gives unit-scale inputs.
+    ``per_frame``: centred as :class:`~skelgraph.transforms.CenterJoints` with the same argument (``False``: on
+    the first frame's centre, as the pipeline's ``center="sequence"``)."""
     from skelgraph.transforms import CenterJoints
 
-    center = CenterJoints(layout)
+    center = CenterJoints(layout, per_frame=per_frame)
     indices = list(dataset.indices()) if hasattr(dataset, "indices") else list(range(len(dataset)))
     step = max(1, len(indices) // max_samples)
     total, total_sq, count = 0.0, 0.0, 0

@@ -113,13 +113,19 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     return cls(**kw)
 
 
+#: How :func:`pipeline_spec` centres the joints: on each frame's centre, or on the first frame's for the sequence.
+CENTERS = ("frame", "sequence")
+
+
 def pipeline_spec(
     layout: str | Layout, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
     velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False, sampling: str = "random",
+    center: str = "frame",
 ) -> dict[str, Any]:
     """The pre-processing of a recipe: centre on the layout's centre joints (score-weighted where the data has
-    confidences), optional view normalisation, coordinates multiplied by ``scale``, ``T`` frames, with
-    ``velocity`` each joint's displacement since the previous frame appended
+    confidences; ``center="frame"``: every frame on its own centre, ``"sequence"``: every frame on the first
+    frame's, which keeps the body's movement through space), optional view normalisation, coordinates multiplied
+    by ``scale``, ``T`` frames, with ``velocity`` each joint's displacement since the previous frame appended
     (:class:`~skelgraph.transforms.AddVelocity`), with ``score`` each joint's confidence appended
     (:class:`~skelgraph.transforms.AppendScore`), and with ``stack_bodies > 0`` that many bodies side by side in
     the channels (:class:`~skelgraph.transforms.StackBodies`). ``layout`` (a registered name or a layout) is
@@ -137,6 +143,10 @@ def pipeline_spec(
         spec["score"] = True
     if sampling != "random":
         spec["sampling"] = sampling
+    if center not in CENTERS:
+        raise ValueError(f"center must be one of {CENTERS}, got {center!r}")
+    if center != "frame":  # only then: specs of earlier checkpoints and runs stay as they were
+        spec["center"] = center
     return spec
 
 
@@ -163,7 +173,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     steps: list = []
     if augment.get("swap"):
         steps.append(RandomSwapBodies(augment["swap"]))  # before centring: the centre is the first body's
-    steps.append(CenterJoints(layout))
+    steps.append(CenterJoints(layout, per_frame=spec.get("center", "frame") == "frame"))
     if spec.get("view_normalize"):
         steps.append(ViewNormalize(layout))
     if spec.get("scale", 1.0) != 1.0:

@@ -120,9 +120,10 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
     assert metrics["meta"]["selection"] == "none" and "val" not in metrics and metrics["alpha"] == 0.5
     assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 6
     main([*tiny, "--out", str(tmp_path / "plain"), "--no-velocity", "--readout", "mean", "--lstm-sizes", "6", "5",
-          "--weight-decay", "0.01"])
+          "--weight-decay", "0.01", "--center", "sequence"])
     plain = json.loads((tmp_path / "plain" / run / "metrics.json").read_text())
     assert not plain["meta"]["pipeline"]["velocity"] and plain["meta"]["model"]["kwargs"]["in_channels"] == 3
+    assert plain["meta"]["pipeline"]["center"] == "sequence" and "center" not in metrics["meta"]["pipeline"]
     kwargs = plain["meta"]["model"]["kwargs"]
     assert kwargs["readout"] == "mean" and list(kwargs["lstm_sizes"]) == [6, 5]
     assert plain["config"]["weight_decay"] == 0.01 and config["weight_decay"] == 0.0

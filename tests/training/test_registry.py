@@ -84,3 +84,21 @@ def test_training_frame_sampling_is_part_of_the_pipeline_spec():
     assert sampler(plain, True).mode == "random" and sampler(plain, False).mode == "uniform"
     segment = json.loads(json.dumps(pipeline_spec("sbu", 20, sampling="segment")))
     assert sampler(segment, True).mode == "segment" and sampler(segment, False).mode == "uniform"
+
+
+def test_sequence_centring_is_part_of_the_pipeline_spec():
+    import json
+
+    from skelgraph.training.registry import build_transform, pipeline_spec
+    from skelgraph.transforms import CenterJoints
+
+    def centring(spec, train):
+        return next(t for t in build_transform(spec, train=train).transforms if isinstance(t, CenterJoints))
+
+    plain = pipeline_spec("sbu", 20)
+    assert "center" not in plain  # specs of earlier runs and checkpoints are unchanged
+    assert centring(plain, True).per_frame and centring(plain, False).per_frame
+    sequence = json.loads(json.dumps(pipeline_spec("sbu", 20, center="sequence")))
+    assert not centring(sequence, True).per_frame and not centring(sequence, False).per_frame
+    with pytest.raises(ValueError, match="center must be one of"):
+        pipeline_spec("sbu", 20, center="hip")
