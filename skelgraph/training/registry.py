@@ -173,7 +173,10 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     steps: list = []
     if augment.get("swap"):
         steps.append(RandomSwapBodies(augment["swap"]))  # before centring: the centre is the first body's
-    steps.append(CenterJoints(layout, per_frame=spec.get("center", "frame") == "frame"))
+    center = spec.get("center", "frame")
+    if center not in CENTERS:  # a checkpoint's spec is data from a file: refuse what no pipeline_spec writes
+        raise ValueError(f"pipeline spec: center must be one of {CENTERS}, got {center!r}")
+    steps.append(CenterJoints(layout, per_frame=center == "frame"))
     if spec.get("view_normalize"):
         steps.append(ViewNormalize(layout))
     if spec.get("scale", 1.0) != 1.0:

@@ -102,3 +102,5 @@ def test_sequence_centring_is_part_of_the_pipeline_spec():
     assert not centring(sequence, True).per_frame and not centring(sequence, False).per_frame
     with pytest.raises(ValueError, match="center must be one of"):
         pipeline_spec("sbu", 20, center="hip")
+    with pytest.raises(ValueError, match="pipeline spec: center must be one of"):  # e.g. an edited checkpoint
+        build_transform(dict(plain, center="hip"))
