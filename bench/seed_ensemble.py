@@ -3,12 +3,13 @@ models that a row's seeds trained on the same fold, next to the single models'.
 
     python bench/seed_ensemble.py sbu_global2 sbu_stlstm_trust [--runs runs/campaign] [--save seed_ensemble]
 
-Reads every unit checkpoint ``RUNS/ROW/seedS/UNIT/RUN/model.pt`` that ``bench/accuracy_campaign.py`` left (the
-model each unit tested: its last epoch, or the weight average's), evaluates it on its run's test split
+Reads every unit checkpoint ``RUNS/ROW/seedS/UNIT/RUN/model.pt`` that ``bench/accuracy_campaign.py`` left (the model
+each unit tested: its last epoch, or the weight average's), evaluates it on its run's test split
 (:func:`skelgraph.evaluate.evaluate_checkpoint`), checks that the top-1 equals the one the unit recorded in
 ``bench/results/accuracy/campaign/ROW/seedS/UNIT.json``, and fuses the seeds of each unit by the mean of their
-probabilities (as ``python -m skelgraph.evaluate --fuse``). For every row it prints and saves the mean over
-units of: single models (the row's headline), every pair of seeds, and all seeds together.
+probabilities (:func:`skelgraph.evaluate.fuse_loaded`, what ``python -m skelgraph.evaluate --fuse`` runs). For every
+row it prints and saves the mean over units of: single models (the row's headline), every pair of seeds, and all
+seeds together.
 
 Nothing is chosen: every seed a unit has enters with equal weight, fixed before any test figure is read. An
 ensemble of S seeds is S times the training compute and is not the papers' model; it measures how much of the
@@ -24,8 +25,6 @@ import statistics
 import sys
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "accuracy"
@@ -54,13 +53,14 @@ def recorded_top1(results: Path, row: str, seed: int, unit: str) -> float:
 
 
 def fused_top1(members: list[dict[str, Any]]) -> float:
-    """Top-1 of the mean probabilities of ``members`` (evaluations of the same samples)."""
-    names = members[0]["names"]
-    for m in members[1:]:
-        if m["names"] != names or not np.array_equal(m["labels"], members[0]["labels"]):
-            raise SystemExit("the seeds of a unit were evaluated on different samples")
-    mean = np.mean([m["scores"] for m in members], axis=0)
-    return float((mean.argmax(1) == members[0]["labels"]).mean())
+    """Top-1 of the mean probabilities of ``members`` (evaluations of the same samples), fused as
+    ``python -m skelgraph.evaluate --fuse`` fuses (:func:`skelgraph.evaluate.fuse_loaded`)."""
+    import torch
+
+    from skelgraph.evaluate import fuse_loaded, metrics
+
+    fused, _ = fuse_loaded(members)
+    return metrics(torch.from_numpy(fused["scores"]), torch.from_numpy(fused["labels"]))["top1"]
 
 
 def ensemble_row(runs: Path, row: str, results: Path = RESULTS) -> dict[str, Any]:

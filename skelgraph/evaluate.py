@@ -154,24 +154,33 @@ def fuse_scores(files: Sequence[str | Path], weights: Sequence[float] | None = N
     """
     if len(files) < 2:
         raise ValueError("--fuse needs at least two scores files")
-    w = [1.0] * len(files) if weights is None else [float(x) for x in weights]
-    if len(w) != len(files) or any(x < 0 for x in w) or not sum(w) > 0:
-        raise ValueError(f"--weights: {len(files)} non-negative weights with a positive sum, got {w}")
-    loaded = [load_scores(f) for f in files]
+    return fuse_loaded([load_scores(f) for f in files], weights, [str(f) for f in files])
+
+
+def fuse_loaded(loaded: Sequence[dict[str, Any]], weights: Sequence[float] | None = None,
+                sources: Sequence[str] | None = None) -> tuple[dict[str, np.ndarray], list[dict[str, float]]]:
+    """:func:`fuse_scores` on scores already in memory (what :func:`load_scores` reads, or
+    :func:`evaluate_checkpoint` returns); ``sources`` name them in errors (default: ``input 0``, ...)."""
+    sources = [f"input {i}" for i in range(len(loaded))] if sources is None else list(sources)
+    w = [1.0] * len(loaded) if weights is None else [float(x) for x in weights]
+    if len(w) != len(loaded) or any(x < 0 for x in w) or not sum(w) > 0:
+        raise ValueError(f"--weights: {len(loaded)} non-negative weights with a positive sum, got {w}")
+    loaded = [dict(s, names=np.asarray(s["names"]), labels=np.asarray(s["labels"]),
+                   class_names=np.asarray(s["class_names"])) for s in loaded]
     first = loaded[0]
     order = {n: i for i, n in enumerate(first["names"].tolist())}
     if len(order) != len(first["names"]):
-        raise ValueError(f"{files[0]}: repeated sample names")
+        raise ValueError(f"{sources[0]}: repeated sample names")
     fused = np.zeros_like(first["scores"], dtype=np.float64)
     each = []
-    for path, s, weight in zip(files, loaded, w):
+    for path, s, weight in zip(sources, loaded, w):
         if sorted(s["names"].tolist()) != sorted(order) or s["class_names"].tolist() != first["class_names"].tolist():
-            raise ValueError(f"{path}: other samples or classes than {files[0]}")
+            raise ValueError(f"{path}: other samples or classes than {sources[0]}")
         index = np.array([order[n] for n in s["names"].tolist()])
         labels = np.empty_like(first["labels"])
         labels[index] = s["labels"]
         if not np.array_equal(labels, first["labels"]):
-            raise ValueError(f"{path}: other labels than {files[0]} for the same samples")
+            raise ValueError(f"{path}: other labels than {sources[0]} for the same samples")
         scores = np.empty_like(s["scores"])
         scores[index] = s["scores"]
         fused += weight * scores

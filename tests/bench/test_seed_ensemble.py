@@ -36,7 +36,8 @@ def campaign(tmp_path, seeds=3, units=2, samples=7, classes=4, seed=0):
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"per_fold": {str(u): {"top1": top1}}}))
         evaluations[run / "model.pt"] = {"names": [f"u{u}_{i}" for i in range(samples)], "labels": labels[u],
-                                         "scores": probabilities, "metrics": {"top1": top1}}
+                                         "scores": probabilities, "metrics": {"top1": top1},
+                                         "class_names": [f"c{k}" for k in range(classes)]}
     return runs, results, evaluations
 
 
