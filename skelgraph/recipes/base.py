@@ -285,7 +285,7 @@ ST_LSTM_EPOCHS = 240
 #: training loss 0.69 at epoch 240, 0.36 without it). SBU fold 0's inner cross-validation over its four training
 #: folds (the 10-epoch weight average, lr 1e-3, 320 epochs, bench/results/accuracy/screen_sbu_stlstm_trust_f0_e320.json)
 #: rose from 83.8 % at epoch 240 to 90.7 % at epoch 314, so the budget is the whole screened 320 epochs. Screened
-#: again to 480 epochs (screen_sbu_stlstm_trust_f0_e480.json): the curve stays on an 88-90 % plateau from epoch 300
+#: again to 480 epochs (screen_sbu_stlstm_trust_f0_e480.json): the curve stays on an 87-91 % plateau from epoch 300
 #: on while the training loss keeps falling, and its peak is still epoch 314. Screened for ``st-lstm``; ``global2``
 #: with the gate takes it too, unscreened, as it takes ST-LSTM's budget without the gate.
 TRUST_GATE_EPOCHS = 320
