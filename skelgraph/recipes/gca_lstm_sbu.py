@@ -8,7 +8,7 @@ per joint and randomly swapped, direct training with Adam at a constant 1e-3, ba
 exponential moving average of the weights (10-epoch time constant) whose last epoch is tested
 (``--selection inner-cv`` chooses the budget by inner cross-validation over the four training folds instead, at
 five times the cost). The ST-LSTM baselines ``st-lstm`` and ``global2`` learn more slowly and train for
-:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS` (240) epochs, with ``--trust-gate``
+:data:`~skelgraph.recipes.base.SLOW_ST_LSTM_EPOCHS` (300 and 240) epochs, with ``--trust-gate``
 :data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS` (320), unless ``--epochs`` is given; ``global2`` clips the
 gradient norm at :data:`~skelgraph.recipes.base.GLOBAL2_GRAD_CLIP` (5) unless ``--grad-clip`` is given.
 ``--training stepwise`` holds out nothing either: each of its N + 1 steps trains ``--epochs / (N + 1)`` epochs

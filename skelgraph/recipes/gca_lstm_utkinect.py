@@ -7,10 +7,10 @@ The paper's SGD (lr 1.5e-3, momentum 0.9) stays at chance here, as on SBU, where
 loss: Adam 1e-3 at batch 8 is the default (``--optimizer sgd --lr 1.5e-3 --batch-size 16`` gives the paper's).
 The other defaults are SBU's, chosen there on training folds (60 epochs and the last epoch of a 10-epoch weight
 average; the ST-LSTM baselines ``st-lstm`` and ``global2`` train for the optimiser steps of SBU's
-:data:`~skelgraph.recipes.base.ST_LSTM_EPOCHS`, with ``--trust-gate``
-:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS`, unless ``--epochs`` is given: cross-subject, with about 100
-training clips against SBU's 226, 543 and 724 epochs; leave-one-out 274 and 366); they were not screened on
-UTKinect. ``--print-config`` shows what a run will use.
+:data:`~skelgraph.recipes.base.SLOW_ST_LSTM_EPOCHS` (300 and 240), with ``--trust-gate``
+:data:`~skelgraph.recipes.base.TRUST_GATE_EPOCHS` (320), unless ``--epochs`` is given: cross-subject, with about
+100 training clips against SBU's 226, 678 (``st-lstm``), 543 (``global2``) and 724 epochs (``--trust-gate``);
+leave-one-out 343, 274 and 366); they were not screened on UTKinect. ``--print-config`` shows what a run will use.
 Leave-one-out trains one model per clip (199 folds): the folds write nothing but one ``summary.json`` unless
 ``--save-fold-runs``.
 """

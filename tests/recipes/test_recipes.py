@@ -357,8 +357,8 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
     assert metrics["meta"]["pipeline"]["augment"]["swap"] == 0.5, "explicitly asked for"
 
 
-@pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", (240, 543, 274)),
-                                                   (["--paper-setting"], "st-lstm", (240, 543, 274)),
+@pytest.mark.parametrize("given, model, epochs", [([], "st-lstm", (300, 678, 343)),
+                                                   (["--paper-setting"], "st-lstm", (300, 678, 343)),
                                                    (["--epochs", "7"], "st-lstm", (7, 7, 7)),
                                                    ([], "gca", (60, 60, 60)), ([], "global1", (60, 60, 60)),
                                                    ([], "global2", (240, 543, 274)),
@@ -371,15 +371,15 @@ def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp
                          ids=["sbu", "utkinect-xsub", "utkinect-loso"])
 def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, column, main, protocol, given, model,
                                                                  epochs):
-    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: on the small datasets their budget is
-    ST_LSTM_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (both chosen by inner CV on SBU's 226 training sequences
-    per fold), unless --epochs is given; the other models keep the recipes' 60. UTKinect's training splits are
-    smaller (about 100 clips cross-subject, 198 leave-one-out) and get the same optimiser steps: 240 x 226 / 100
-    rounded up is 543. --print-config shows the budget the run will use, before touching any data."""
-    from skelgraph.recipes.base import SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
+    """ST-LSTM and ST-LSTM + Global (2) learn far more slowly than GCA-LSTM: on the small datasets their budgets are
+    ST_LSTM_EPOCHS and GLOBAL2_EPOCHS, with the trust gate TRUST_GATE_EPOCHS (all chosen by inner CV on SBU's 226
+    training sequences per fold), unless --epochs is given; the other models keep the recipes' 60. UTKinect's
+    training splits are smaller (about 100 clips cross-subject, 198 leave-one-out) and get the same optimiser steps:
+    300 x 226 / 100 rounded up is 678. --print-config shows the budget the run will use, before touching any data."""
+    from skelgraph.recipes.base import GLOBAL2_EPOCHS, SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
 
     printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *protocol, *given], capsys)
-    assert (ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS, SBU_TRAIN_SEQUENCES) == (240, 320, 226)
+    assert (ST_LSTM_EPOCHS, GLOBAL2_EPOCHS, TRUST_GATE_EPOCHS, SBU_TRAIN_SEQUENCES) == (300, 240, 320, 226)
     assert printed["epochs"] == epochs[column]
 
 
