@@ -292,10 +292,10 @@ GLOBAL2_EPOCHS = 240
 #: rose from 83.8 % at epoch 240 to 90.7 % at epoch 314, so the budget is the whole screened 320 epochs. Screened
 #: again to 480 epochs (screen_sbu_stlstm_trust_f0_e480.json): the curve stays on an 87-91 % plateau from epoch 300
 #: on while the training loss keeps falling, and its peak is still epoch 314. Screened for ``st-lstm``; ``global2``
-#: with the gate takes it too, unscreened, as it takes ST-LSTM's budget without the gate.
+#: with the gate takes it too, unscreened.
 TRUST_GATE_EPOCHS = 320
 #: Training sequences of one SBU fold (217-230, mean 225.6 over the five folds): the training-set size that
-#: :data:`ST_LSTM_EPOCHS` and :data:`TRUST_GATE_EPOCHS` were chosen at (batch 8). A smaller training split gets
+#: :data:`SLOW_ST_LSTM_EPOCHS` and :data:`TRUST_GATE_EPOCHS` were chosen at (batch 8). A smaller training split gets
 #: proportionally more epochs, the same number of optimiser steps (:func:`same_steps`).
 SBU_TRAIN_SEQUENCES = 226
 #: The slowly learning ST-LSTM baselines and their epoch budgets: ST-LSTM and ST-LSTM + Global (2), whose training
