@@ -333,13 +333,16 @@ class Trainer:
             self.ema = {k: v.detach().clone() for k, v in self._float_state().items()}
 
     # ---------------------------------------------------------------- set-up
-    def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int) -> DataLoader:
+    def _loader(self, dataset: Dataset, sampler: Sampler, batch_size: int,
+                generator: torch.Generator | None = None) -> DataLoader:
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=self.config.num_workers,
-                          persistent_workers=self.config.num_workers > 0)
+                          persistent_workers=self.config.num_workers > 0, generator=generator)
 
     def eval_loader(self, dataset: Dataset) -> DataLoader:
         sampler = EpochSampler(len(dataset), False, rank=self.rank, world=self.world, pad=False)
-        return self._loader(dataset, sampler, self.config.eval_batch_size or self.config.batch_size)
+        # Its own generator: a loader's iterator draws a base seed, which must not come from training's stream.
+        return self._loader(dataset, sampler, self.config.eval_batch_size or self.config.batch_size,
+                            generator=torch.Generator().manual_seed(0))
 
     def _trainable(self) -> list[nn.Parameter]:
         if self.config.stepwise:
@@ -550,7 +553,17 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, dataset: Dataset, iteration: int | None = None, terms: bool = True) -> ClassificationMeter:
         """Scores of the whole dataset (summed across ranks). ``iteration`` picks a GCA-LSTM iteration;
-        ``terms=False`` skips the ``loss_terms`` parts (their extra forward pass) where nobody reads them."""
+        ``terms=False`` skips the ``loss_terms`` parts (their extra forward pass) where nobody reads them.
+
+        Inert: every RNG state (torch, CUDA, numpy, Python) is saved before and restored after, so evaluating
+        a monitored test set after each epoch changes nothing in the training trajectory."""
+        saved = rng_state()
+        try:
+            return self._evaluate(dataset, iteration, terms)
+        finally:
+            set_rng_state(saved)
+
+    def _evaluate(self, dataset: Dataset, iteration: int | None, terms: bool) -> ClassificationMeter:
         self.model.eval()
         num_classes = self._num_classes()
         meter = ClassificationMeter(num_classes)

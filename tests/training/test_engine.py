@@ -512,3 +512,40 @@ def test_weight_average_changes_no_training_step_and_resumes_exactly(graphs, tmp
         run(tmp_path / "c", 2, ema_epochs=2.0).resume()
     with pytest.raises(ValueError, match="ema_epochs"):
         config(ema_epochs=-1.0)
+
+
+class _Jittered(torch.utils.data.Dataset):
+    """Graphs with Gaussian noise drawn from torch's global generator on every access, as random frame sampling
+    and person swap draw it: a monitored set that reads it must not move training's draws."""
+
+    def __init__(self, graphs):
+        self.graphs = graphs
+
+    def __len__(self):
+        return len(self.graphs)
+
+    def __getitem__(self, i):
+        g = self.graphs[i].clone()
+        g.x = g.x + 0.01 * torch.randn_like(g.x)
+        return g
+
+
+def test_test_monitor_is_inert_weights_and_losses_are_bit_identical_with_and_without_it(graphs, tmp_path):
+    """The same seeded run with and without a monitored test set (whose loading draws random numbers) writes
+    bit-identical weights and training losses: the monitor evaluates with every RNG state saved and restored."""
+
+    def run(out, monitor):
+        torch.manual_seed(0)
+        trainer = Trainer(TinyModel(dropout=0.3), _Jittered(graphs), None, config(epochs=3), out_dir=out,
+                          class_names=list("abcd"), monitor=monitor)
+        return trainer.fit()
+
+    plain = run(tmp_path / "plain", None)
+    watched = run(tmp_path / "watched", {"test": _Jittered(graphs[:10])})
+    assert [h["train_loss"] for h in plain] == [h["train_loss"] for h in watched]
+    assert all("test_top1" in h for h in watched)
+    a = load_checkpoint(tmp_path / "plain" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "watched" / "last.pt")["model"]
+    assert a.keys() == b.keys()
+    for k in a:  # finite weights: equal values are equal bits
+        assert a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]), k
