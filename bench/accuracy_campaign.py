@@ -76,6 +76,11 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _sbu("sbu_global2", "global2", "direct", None),
     Row("msr_arrn", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream", 0.950,
         ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
+    # The MSR ladder (issue 35): each stream of ARRN-LSTM alone, at the recipe's defaults otherwise
+    Row("msr_arrn_joint", "msr_action3d", "AS1-3 cross-subject", "arrn", "joint stream alone", None,
+        ("python", "recipes/arrn_msr.py", "--stream", "joint"), "--subset", tuple(MSR_SUBSETS)),
+    Row("msr_arrn_line", "msr_action3d", "AS1-3 cross-subject", "arrn", "line stream alone", None,
+        ("python", "recipes/arrn_msr.py", "--stream", "line"), "--subset", tuple(MSR_SUBSETS)),
     # Not a recipe default: the paper's stated protocol (Adam, coordinates only, best epoch and alpha on a
     # validation split), for its honest figure and its best-test-epoch figure beside the paper's.
     Row("msr_arrn_paper", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream, --paper-setting", 0.950,
