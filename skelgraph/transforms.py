@@ -384,6 +384,108 @@ class RandomSwapBodies(BaseTransform):
         return f"{self.__class__.__name__}(p={self.p})"
 
 
+class UncrossLegs(BaseTransform):
+    """Undo a depth sensor's left/right confusion of the legs: in every frame whose knees, ankles and feet (those
+    the layout has) lie mostly in the opposite left/right order to the hips along the hip axis, the left and right
+    leg joints trade places (and their scores with them).
+
+    A person standing, walking or kicking does not cross a knee past the other along the hip axis; Kinect v1's
+    tracker, guessing which leg is which, does: on MSR Action3D 48 of the 557 sequences have their legs crossed in
+    at least half of their frames, 34 of them subject 2's (``bench/msr_data_quality.py``). A fixed rule on each
+    sample's own coordinates: no label and no other sample is read, so it applies to test data as to training
+    data. Put it before :class:`CenterJoints` (or anywhere before :class:`FixedLength`); frames where a body is
+    absent are left alone.
+    """
+
+    LEG_JOINTS = ("Knee", "Ankle", "Foot")
+
+    def __init__(self, layout: Layout | str) -> None:
+        self.layout = get_layout(layout)
+        names = self.layout.joints
+        if "HipLeft" not in names or "HipRight" not in names:
+            raise ValueError(f"UncrossLegs needs HipLeft and HipRight; layout {self.layout.name!r} has neither pair")
+        self.pairs = [(names.index(f"{p}Left"), names.index(f"{p}Right")) for p in self.LEG_JOINTS
+                      if f"{p}Left" in names and f"{p}Right" in names]
+        if not self.pairs:
+            raise ValueError(f"UncrossLegs needs a left/right knee, ankle or foot; layout {self.layout.name!r} has none")
+        self.hips = names.index("HipLeft"), names.index("HipRight")
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)  # [M, J, T, C]
+        present = _present(bodies)[:, 0, :, 0]  # [M, T]
+        axis = bodies[:, self.hips[0]] - bodies[:, self.hips[1]]  # [M, T, C], pointing to the left hip
+        left = torch.tensor([a for a, _ in self.pairs], device=bodies.device)
+        right = torch.tensor([b for _, b in self.pairs], device=bodies.device)
+        order = ((bodies[:, left] - bodies[:, right]) * axis.unsqueeze(1)).sum(-1)  # [M, P, T]
+        crossed = ((order < 0).sum(1) * 2 > len(self.pairs)) & present  # a strict majority of the pairs
+        if not bool(crossed.any()):
+            return data
+        perm = torch.arange(bodies.size(1), device=bodies.device)
+        perm[left], perm[right] = right, left
+        swap = crossed[:, None, :, None]  # [M, 1, T, 1]
+        data.x = torch.where(swap, bodies[:, perm], bodies).reshape_as(data.x)
+        scores = _body_scores(data)
+        if scores is not None:
+            data.score = torch.where(swap[..., 0], scores[:, perm], scores).reshape_as(data.score)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.layout.name!r})"
+
+
+class SmoothTime(BaseTransform):
+    """Savitzky-Golay smoothing of every joint trajectory: each frame is replaced by the value at that frame of a
+    polynomial of degree ``order`` fitted by least squares to the ``window`` frames around it (HBRNN, Du et al.
+    2015, smooth MSR Action3D's skeletons this way).
+
+    Frames where a body is absent (all-zero), padded frames and frames beyond the ends do not enter any fit, so
+    the window shrinks at the ends and at gaps; a frame whose shrunken window holds fewer than ``order + 1``
+    present frames keeps its value. Acts on the coordinates only; put it before :class:`FixedLength` (it smooths
+    the recorded frames, not the sampled ones) and before :class:`AddVelocity`.
+    """
+
+    def __init__(self, window: int = 5, order: int = 2) -> None:
+        if window < 3 or window % 2 == 0:
+            raise ValueError(f"SmoothTime: window must be an odd number of frames >= 3, got {window}")
+        if not 0 <= order < window:
+            raise ValueError(f"SmoothTime: order must be in [0, window), got {order} for window {window}")
+        self.window, self.order = window, order
+
+    def forward(self, data: Data) -> Data:
+        bodies = _bodies(data)  # [M, J, T, C]
+        _coordinates(data, "SmoothTime")
+        M, J, T, C = bodies.shape
+        present = _present(bodies)[:, 0, :, 0].to(bodies.dtype)  # [M, T]
+        n = getattr(data, "num_frames", None)
+        if n is not None:
+            present[:, int(n):] = 0
+        h, P = self.window // 2, self.order + 1
+        x = torch.nn.functional.pad(bodies, (0, 0, h, h))  # [M, J, T + 2h, C]
+        w = torch.nn.functional.pad(present, (h, h))  # [M, T + 2h]
+        k = torch.arange(-h, h + 1, dtype=bodies.dtype, device=bodies.device)
+        powers = k[:, None] ** torch.arange(2 * P - 1, dtype=bodies.dtype, device=bodies.device)  # [W, 2P-1]
+        win_w = w.unfold(1, self.window, 1)  # [M, T, W]
+        win_x = x.unfold(2, self.window, 1)  # [M, J, T, C, W]
+        moments = win_w @ powers  # [M, T, 2P-1]: sum_k w_k k^m
+        idx = torch.arange(P, device=bodies.device)
+        A = moments[..., idx[:, None] + idx[None, :]]  # [M, T, P, P]
+        rhs = torch.einsum("mjtcw,mtw,wp->mjtcp", win_x, win_w, powers[:, :P])  # [M, J, T, C, P]
+        # The fitted value at offset 0 is the constant coefficient: e_0^T A^-1 rhs = (A^-1 e_0) . rhs (A is symmetric).
+        count = win_w.sum(-1)  # [M, T]
+        ok = (count >= P) & (present > 0)
+        e0 = torch.zeros(P, dtype=bodies.dtype, device=bodies.device)
+        e0[0] = 1
+        eye = torch.eye(P, dtype=bodies.dtype, device=bodies.device)
+        safe = torch.where(ok[..., None, None], A, eye)
+        coeff = torch.linalg.solve(safe, e0.expand(M, T, P))  # [M, T, P]
+        smoothed = torch.einsum("mjtcp,mtp->mjtc", rhs, coeff)
+        data.x = torch.where(ok[:, None, :, None], smoothed, bodies).reshape_as(data.x)
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(window={self.window}, order={self.order})"
+
+
 class AddVelocity(BaseTransform):
     """Append each joint's displacement since the previous frame to its features: ``x`` ``[N, T, C]`` ->
     ``[N, T, 2 C]`` (positions first). A deviation from both papers, which feed positions only.

@@ -383,3 +383,105 @@ def test_2d_frame_sampling_padding_and_body_transforms_carry_the_scores():
     assert noisy.x.shape == x.shape and torch.equal(noisy.score, s)
     with pytest.raises(ValueError, match="no confidence scores"):
         AppendScore()(pose_graph(scores=False))
+
+
+def _savgol_reference(traj, present, window, order):
+    """Plain loop: at each present frame, fit a degree-``order`` polynomial with numpy to the present frames of
+    the window around it and evaluate it there (keep the value where fewer than ``order + 1`` are present)."""
+    T, h = len(traj), window // 2
+    out = traj.copy()
+    for t in range(T):
+        if not present[t]:
+            continue
+        ks = [k for k in range(-h, h + 1) if 0 <= t + k < T and present[t + k]]
+        if len(ks) < order + 1:
+            continue
+        for c in range(traj.shape[1]):
+            coef = np.polyfit(np.array(ks, float), np.array([traj[t + k, c] for k in ks], float), order)
+            out[t, c] = np.polyval(coef, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("window,order", [(5, 2), (7, 3), (3, 1)])
+def test_smooth_time_matches_a_plain_polyfit_loop_with_ends_gaps_and_padding(window, order):
+    from skelgraph.transforms import SmoothTime
+
+    d = graph(T=12, M=2, seed=3, absent=[(1, 4), (1, 5), (0, 0)])
+    d.num_frames = torch.tensor(10)  # frames 10-11 count as padding
+    before = d.x.clone().double().view(2, 25, 12, 3).numpy()
+    d.x = d.x.double()
+    out = SmoothTime(window, order)(d).x.view(2, 25, 12, 3).numpy()
+    for m in range(2):
+        present = (before[m] != 0).any(axis=(0, 2))
+        present[10:] = False
+        for j in (0, 7, 24):
+            ref = _savgol_reference(before[m, j], present, window, order)
+            np.testing.assert_allclose(out[m, j], ref, atol=1e-9)
+    assert (out[1, :, 4:6] == 0).all() and (out[0, :, 0] == 0).all()  # absent frames stay absent
+    np.testing.assert_array_equal(out[:, :, 10:], before[:, :, 10:])  # padding untouched
+
+
+def test_smooth_time_keeps_a_polynomial_of_its_order_exactly():
+    from skelgraph.transforms import SmoothTime
+
+    t = torch.arange(9, dtype=torch.float64)
+    d = graph(T=9)
+    d.x = (0.3 + 0.1 * t - 0.02 * t**2).view(1, 9, 1).expand(25, 9, 3).clone() + 1.0
+    out = SmoothTime(5, 2)(d.clone()).x
+    torch.testing.assert_close(out, d.x, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="odd"):
+        SmoothTime(4)
+
+
+def test_uncross_legs_swaps_back_exactly_the_crossed_frames_and_their_scores():
+    from skelgraph.skeleton import MSR_ACTION3D
+    from skelgraph.transforms import UncrossLegs
+
+    J = MSR_ACTION3D.joints
+    coords = np.zeros((6, 1, 20, 3), np.float32)
+    rng = np.random.default_rng(0)
+    coords[:] = rng.normal(scale=0.02, size=coords.shape)
+    for name, x in [("HipLeft", 0.15), ("HipRight", -0.15), ("KneeLeft", 0.15), ("KneeRight", -0.15),
+                    ("AnkleLeft", 0.16), ("AnkleRight", -0.16), ("FootLeft", 0.17), ("FootRight", -0.17)]:
+        coords[:, 0, J.index(name), 0] += x
+    coords[..., 2] += 2.5
+    crossed = [1, 4]
+    legs = [(J.index(f"{p}Left"), J.index(f"{p}Right")) for p in ("Knee", "Ankle", "Foot")]
+    truth = coords.copy()
+    for t in crossed:
+        for a, b in legs:
+            coords[t, 0, [a, b]] = coords[t, 0, [b, a]]
+    seq = SkeletonSequence(coords, MSR_ACTION3D, label=0, score=np.tile(np.arange(20, dtype=np.float32), (6, 1, 1)))
+    d = UncrossLegs(MSR_ACTION3D)(to_data(seq))
+    np.testing.assert_array_equal(d.x.view(20, 6, 3).permute(1, 0, 2).numpy(), truth[:, 0])
+    score = d.score.view(20, 6).T.numpy()
+    for t in range(6):
+        expect = np.arange(20, dtype=np.float32)
+        if t in crossed:
+            for a, b in legs:
+                expect[[a, b]] = expect[[b, a]]
+        np.testing.assert_array_equal(score[t], expect)
+    # Uncrossed data is a fixed point.
+    again = UncrossLegs(MSR_ACTION3D)(d.clone())
+    assert torch.equal(again.x, d.x)
+
+
+def test_uncross_legs_on_a_real_swapped_msr_sequence():
+    from pathlib import Path
+
+    from skelgraph.io.msr import read_msr_action3d
+    from skelgraph.skeleton import MSR_ACTION3D
+    from skelgraph.transforms import UncrossLegs
+
+    path = Path(__file__).resolve().parents[1] / "datasets/msr_action3d/raw/MSRAction3DSkeletonReal3D"
+    seq = read_msr_action3d(path / "a02_s02_e01_skeleton3D.txt")  # legs crossed in most frames (subject 2)
+    J = MSR_ACTION3D.joints
+
+    def crossed(x):  # x [T, 20, 3]
+        axis = x[:, J.index("HipLeft")] - x[:, J.index("HipRight")]
+        return (((x[:, J.index("KneeLeft")] - x[:, J.index("KneeRight")]) * axis).sum(-1) < 0).float().mean()
+
+    x0 = torch.from_numpy(seq.coords[:, 0])
+    assert crossed(x0) > 0.5
+    d = UncrossLegs(MSR_ACTION3D)(to_data(seq))
+    assert crossed(d.x.view(20, -1, 3).permute(1, 0, 2)) == 0
