@@ -77,10 +77,37 @@ def git_revision(path: str | os.PathLike | None = None) -> dict[str, Any] | None
     return {"commit": commit, "dirty": bool(changed), "changed": changed[:MAX_CHANGED]}
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS), or None where neither answers."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        return out or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_capability() -> str | None:
+    """The instruction set torch's CPU kernels dispatch to (``"AVX512"``, ``"AVX2"``, ``"DEFAULT"``, ...): results
+    are bit-identical only between runs whose CPU kernels use the same one (and the same build)."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return None
+
+
 def device_info(device: str) -> dict[str, Any]:
-    """The device a run uses, by name, and the threads it may use."""
+    """The device a run uses, by name, the CPU model and torch's instruction set, and the threads it may use."""
     info: dict[str, Any] = {"device": device, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-                            "processor": platform.processor() or platform.machine()}
+                            "processor": platform.processor() or platform.machine(), "cpu_model": cpu_model(),
+                            "cpu_capability": cpu_capability()}
     dev = torch.device(device)
     if dev.type == "cuda" and torch.cuda.is_available():
         index = dev.index if dev.index is not None else torch.cuda.current_device()

@@ -64,6 +64,10 @@ def test_run_folder_has_provenance_and_config(tmp_path):
     assert versions["torch"] == torch.__version__ and versions["skelgraph"] == skelgraph.__version__
     assert {"python", "torch_geometric", "numpy", "torch_scatter"} <= set(versions)
     assert prov["device"]["device"] == "cpu" and prov["device"]["torch_threads"] >= 1
+    # What decides bit-identity across machines: the CPU and the instruction set torch's kernels dispatch to.
+    assert prov["device"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    if Path("/proc/cpuinfo").exists() and "model name" in Path("/proc/cpuinfo").read_text():
+        assert prov["device"]["cpu_model"] and prov["device"]["cpu_model"] in Path("/proc/cpuinfo").read_text()
     assert prov["hostname"] and datetime.fromisoformat(prov["start_time"]).tzinfo is not None
     assert Path(prov["skelgraph_path"]) == Path(skelgraph.__file__).resolve().parent
     if shutil.which("git") and (ROOT / ".git").exists():  # a checkout with git: the revision is recorded
