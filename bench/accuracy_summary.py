@@ -10,12 +10,21 @@ data), averaged over folds and then over seeds; ``std`` is the standard deviatio
 (with one seed, over folds); ``per_fold`` the per-fold means over seeds; ``best_test_epoch_mean`` the same
 average of every run's best *test* epoch (optimistic: how the papers' numbers compare); ``minutes`` the mean wall
 time of one seed's whole protocol (selection included) on the machine that ran it.
+
+Test-set sampling, beside the seed spread: ``pooled_top1`` is correct / total over every fold's test samples
+(averaged over seeds: the seeds share one test set), and ``test_ci95`` its 95 % Wilson score interval with
+``test_samples`` (one seed's total) as the sample size: the range of accuracies that another test set of the same
+size, drawn from the same population, would be expected to give. It does not include seed-to-seed variation
+(``std``) and treats the test samples as independent (they are not quite: they share subjects).
+
+    python bench/accuracy_summary.py refresh      # recompute every row of summary.json from its run folders
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -28,6 +37,15 @@ KEYS = ("dataset", "protocol", "model", "training")
 
 def _std(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def wilson_interval(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``p`` observed on ``n`` samples (``z``: 95 % by default)."""
+    if n <= 0 or not 0.0 <= p <= 1.0:
+        raise ValueError(f"a proportion in [0, 1] on n > 0 samples, got p={p}, n={n}")
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def read_seed(run: Path) -> dict:
@@ -56,12 +74,23 @@ def collect(runs: list[Path]) -> dict:
                   if "optimistic_best_test" in s["per_fold"][f]]
     walls = [sum(s["per_fold"][f].get("wall_seconds", 0.0) for f in folds) for s in seeds]
     one_seed = [seeds[0]["per_fold"][f]["top1"] for f in folds]
+    samples = {f: int(seeds[0]["per_fold"][f]["samples"]) for f in folds}
+    for s, run in zip(seeds, runs):
+        if {f: int(s["per_fold"][f]["samples"]) for f in folds} != samples:
+            raise SystemExit(f"{run}: test samples per fold differ from the first seed's {samples}")
+    total = sum(samples.values())
+    # correct counts are whole numbers: top1 * samples rounds to them exactly
+    pooled = statistics.fmean(sum(round(s["per_fold"][f]["top1"] * samples[f]) for f in folds) / total
+                              for s in seeds)
     return {
         "mean": statistics.fmean(fold_means),
         "std": _std(fold_means) if len(seeds) > 1 else _std(one_seed),
         "std_over": "seeds" if len(seeds) > 1 else "folds",
         "seeds": len(seeds),
         "per_fold": {f: statistics.fmean(s["per_fold"][f]["top1"] for s in seeds) for f in folds},
+        "pooled_top1": pooled,
+        "test_samples": total,
+        "test_ci95": list(wilson_interval(pooled, total)),
         "best_test_epoch_mean": statistics.fmean(optimistic) if optimistic else None,
         "minutes": statistics.fmean(walls) / 60 if any(walls) else None,
         "runs": [_shown(r) for r in runs],
@@ -80,16 +109,19 @@ def load() -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| dataset, protocol | model, training | honest top-1 (mean ± std) | seeds | best-test-epoch "
-             "(optimistic) | paper | minutes / seed | command |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| dataset, protocol | model, training | honest top-1 (mean ± std) | seeds | test-set 95 % interval "
+             "| best-test-epoch (optimistic) | paper | minutes / seed | command |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
+        ci = (f"{r['test_ci95'][0]:.1%}-{r['test_ci95'][1]:.1%} (n={r['test_samples']})"
+              if r.get("test_ci95") else "–")
         opt = f"{r['best_test_epoch_mean']:.1%}" if r.get("best_test_epoch_mean") is not None else "–"
         paper = f"{r['paper']:.1%}" if r.get("paper") is not None else "–"
         if r.get("paper_note"):
             paper += f" ({r['paper_note']})"
         minutes = f"{r['minutes']:.0f}" if r.get("minutes") is not None else "–"
         lines.append(f"| {r['dataset']}, {r['protocol']} | {r['model']}, {r['training']} | **{r['mean']:.1%}** ± "
-                     f"{r['std']:.1%} (over {r.get('std_over', 'seeds')}) | {r['seeds']} | {opt} | {paper} | "
+                     f"{r['std']:.1%} (over {r.get('std_over', 'seeds')}) | {r['seeds']} | {ci} | {opt} | {paper} | "
                      f"{minutes} | `{r['command']}` |")
     return "\n".join(lines)
 
@@ -117,8 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--paper-note", default="",
                      help="shown beside the paper's figure, e.g. where that figure is for a variant of the model")
     sub.add_parser("table", help="rewrite README's accuracy table from summary.json")
+    sub.add_parser("refresh", help="recompute every row's figures from its run folders, then rewrite the table")
     args = p.parse_args(argv)
     rows = load()
+    if args.cmd == "refresh":
+        rows = [r | collect([ROOT / run for run in r["runs"]]) for r in rows]
+        SUMMARY.write_text(json.dumps(rows, indent=1) + "\n")
     if args.cmd == "add":
         paper = args.paper if args.paper is not None and args.paper == args.paper else None  # nan: no figure
         row = ({k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command,

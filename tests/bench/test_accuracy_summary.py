@@ -136,3 +136,39 @@ def test_campaign_units_option_starts_at_most_n_units_and_leaves_no_claim(tmp_pa
     assert not list((tmp_path / "runs").rglob("*.claim")), "units not started give their claims back"
     campaign.main(["tiny", "--seeds", "0", "1", "--jobs", "1"])
     assert sorted(ran) == [(s, f) for s in (0, 1) for f in ("0", "1", "2")]
+
+
+def test_wilson_interval_matches_its_formula_and_brackets_the_proportion():
+    """Against values computed by hand from the score interval's definition (the roots in p of
+    (p_hat - p)^2 = z^2 p (1 - p) / n), and the edge cases that the normal approximation gets wrong."""
+    z = 1.959963984540054
+    for p_hat, n in [(0.5, 100), (0.872, 328), (1.0, 55), (0.0, 20), (0.93, 282)]:
+        lo, hi = accuracy_summary.wilson_interval(p_hat, n)
+        for root in (lo, hi):
+            if 0 < root < 1:
+                assert (p_hat - root) ** 2 == pytest.approx(z * z * root * (1 - root) / n, rel=1e-9)
+        assert lo <= p_hat <= hi
+    assert accuracy_summary.wilson_interval(0.5, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    assert accuracy_summary.wilson_interval(1.0, 55)[1] == 1.0 and accuracy_summary.wilson_interval(1.0, 55)[0] < 1
+    with pytest.raises(ValueError):
+        accuracy_summary.wilson_interval(0.5, 0)
+
+
+def test_rows_carry_the_pooled_accuracy_and_its_test_set_interval(tmp_path):
+    a = _run(tmp_path / "s0", [0.8, 0.9], [0.9, 1.0])  # 40 + 45 of 100
+    b = _run(tmp_path / "s1", [0.7, 0.8], [0.8, 0.9])  # 35 + 40 of 100
+    row = accuracy_summary.collect([a, b])
+    assert row["test_samples"] == 100 and row["pooled_top1"] == pytest.approx(0.8)
+    assert row["test_ci95"] == pytest.approx(list(accuracy_summary.wilson_interval(0.8, 100)))
+    text = accuracy_summary.table([{"dataset": "d", "protocol": "p", "model": "m", "training": "t", "paper": None,
+                                    "command": "c", **row}])
+    lo, hi = row["test_ci95"]
+    assert f"| {lo:.1%}-{hi:.1%} (n=100) |" in text
+
+
+def test_committed_summary_recomputes_from_its_unit_files():
+    """Every committed row's figures are what its stored run folders give (nothing edited by hand)."""
+    for row in json.loads((ROOT / "bench/results/accuracy/summary.json").read_text()):
+        fresh = accuracy_summary.collect([ROOT / r for r in row["runs"]])
+        for key, value in fresh.items():
+            assert row[key] == (pytest.approx(value) if isinstance(value, float) else value), (row["model"], key)
