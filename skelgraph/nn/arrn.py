@@ -78,6 +78,7 @@ class ARRNConfig:
     checkpoint: bool = False
     readout: str = "last_valid"
     alpha: float = 0.5
+    relational: bool = True
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -99,25 +100,31 @@ class ARRNStream(nn.Module):
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes, message_layers, mask, dropout, checkpoint,
-            readout: As :class:`ARRNLSTM`.
+            readout, relational: As :class:`ARRNLSTM`.
     """
 
     def __init__(self, in_channels: int, num_joints: int, num_classes: int, M: int = 50, E: int = 5,
                  att_channels: int = 256, lstm_sizes: tuple[int, ...] = (512, 512, 512), message_layers: int = 3,
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
-                 readout: str = "last_valid") -> None:
+                 readout: str = "last_valid", relational: bool = True) -> None:
         super().__init__()
         J = num_joints
         self.num_joints = J
         self.readout = readout
-        self.embed = nn.Linear(in_channels, M)  # Eq. (1) / (3)
-        self.rrn = RRN(M, M, E=E, message_layers=message_layers, checkpoint=checkpoint)
-        if mask:
+        self.relational = relational
+        self.embed: nn.Linear | None = None
+        self.rrn: RRN | None = None
+        self.att: nn.Linear | None = None
+        if relational:
+            self.embed = nn.Linear(in_channels, M)  # Eq. (1) / (3)
+            self.rrn = RRN(M, M, E=E, message_layers=message_layers, checkpoint=checkpoint)
+            self.att = nn.Linear(J * M, att_channels)
+        if mask and relational:
             self.mask = nn.Parameter(torch.ones(J))
         else:
             self.register_parameter("mask", None)
-        self.att = nn.Linear(J * M, att_channels)
-        sizes = (att_channels, *lstm_sizes)
+        # Without the relational part the LSTM reads the concatenated node features of each frame.
+        sizes = (att_channels if relational else J * in_channels, *lstm_sizes)
         self.lstms = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(lstm_sizes[-1], num_classes)
@@ -125,7 +132,8 @@ class ARRNStream(nn.Module):
     def reset_parameters(self) -> None:
         """Fresh weights; the mask starts at ones again (every node weighted equally)."""
         for module in (self.embed, self.rrn, self.att, *self.lstms, self.classifier):
-            module.reset_parameters()
+            if module is not None:
+                module.reset_parameters()
         if self.mask is not None:
             with torch.no_grad():
                 self.mask.fill_(1.0)
@@ -133,6 +141,8 @@ class ARRNStream(nn.Module):
     def _frames(self, x: Tensor) -> Tensor:
         """Everything before the LSTM, frame by frame (no frame sees another): ``[S * J, T, C]`` -> ``[S, T, 256]``."""
         J = self.num_joints
+        if not self.relational:  # the plain LSTM baseline: each frame's node features side by side
+            return self.dropout(to_skeletons(x, J).permute(0, 2, 1, 3).flatten(2))
         v = self.embed(x)  # Eq. (1) / (3)
         w = to_skeletons(self.rrn(v, num_nodes_per_graph=J), J)  # Eq. (4)-(8): [S, J, T, M]
         if self.mask is not None:
@@ -214,12 +224,17 @@ class ARRNLSTM(nn.Module):
         readout: ``"last_valid"`` (frame ``num_frames - 1``), ``"last"`` (frame ``T - 1``) or ``"mean"`` (the
             mean over the real frames; not in the paper) for Eq. (11).
         alpha: Initial fusion weight of the joint stream (Eq. 12).
+        relational: ``False`` drops everything before the LSTM (embedding, RRN, mask, attention FC): each frame's
+            node features go side by side into the LSTM stack, the plain multi-layer LSTM baseline of the
+            ablation ladder (with ``streams=("joint",)`` and two layers, the "2-layer LSTM" of Table 1's
+            baselines). ``M``, ``E``, ``att_channels``, ``message_layers`` and ``mask`` then do nothing.
     """
 
     def __init__(self, num_joints: int, num_classes: int, in_channels: int = 3, T: int = 100, M: int = 50,
                  E: int = 5, att_channels: int = 256, lstm_sizes: Sequence[int] = (512, 512, 512),
                  message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
-                 checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5) -> None:
+                 checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
+                 relational: bool = True) -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -230,7 +245,7 @@ class ARRNLSTM(nn.Module):
         channels = {"joint": in_channels, "line": in_channels * (J - 1)}
         layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
-                     checkpoint=checkpoint, readout=readout)
+                     checkpoint=checkpoint, readout=readout, relational=relational)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 
@@ -332,8 +347,10 @@ class ARRNLSTM(nn.Module):
         return {name: s.mask.detach().clone() for name, s in self.streams.items() if s.mask is not None}
 
     def __repr__(self) -> str:
-        return model_repr(self, ("num_joints", "in_channels", "num_classes", "streams", "T", "M", "E", "lstm_sizes",
-                                 "mask"))
+        keys = ("num_joints", "in_channels", "num_classes", "streams", "T", "M", "E", "lstm_sizes", "mask")
+        if not self.config.relational:
+            keys = ("num_joints", "in_channels", "num_classes", "streams", "T", "lstm_sizes", "relational")
+        return model_repr(self, keys)
 
 
 def fuse_scores(joint_logits: Tensor, line_logits: Tensor, alpha: float | Tensor) -> Tensor:

@@ -307,3 +307,29 @@ def test_layout_sizes_follow_config():
                      streams=("joint",))
     stream = model.streams["joint"]
     assert stream.att.in_features == 25 * 4 and len(stream.lstms) == 1 and stream.classifier.out_features == 5
+
+
+def test_non_relational_stream_is_a_plain_lstm_stack_on_concatenated_joints(make_sequence):
+    """``relational=False``: the LSTM stack reads each frame's joints side by side, then the last real frame is
+    classified. Reference: torch's nn.LSTM layers with the same weights, one sample at a time, on the sample's own
+    real frames only (the model sees them padded in a batch)."""
+    torch.manual_seed(0)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("joint",), relational=False, lstm_sizes=(10, 7))).eval()
+    stream = model.streams["joint"]
+    assert stream.embed is None and stream.rrn is None and stream.mask is None and model.mask_weights() == {}
+    assert stream.lstms[0].input_size == 25 * 3
+    assert "relational=False" in repr(model)
+    lengths = [6, 4, 5]
+    batch = make_batch(make_sequence, bodies=(1, 1, 1), lengths=lengths)
+    out = model(batch)
+    for k, n in enumerate(lengths):
+        x = batch.x[batch.batch == k][:, :n]  # [J, n, 3]
+        q = x.permute(1, 0, 2).reshape(1, n, -1)
+        for lstm in stream.lstms:
+            q, _ = lstm(q)
+        torch.testing.assert_close(out[k], stream.classifier(q[0, -1]), atol=1e-6, rtol=1e-5)
+    # Every parameter it has gets a gradient; reset_parameters skips the absent parts.
+    model.train()
+    model.training_loss(batch).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.reset_parameters()
