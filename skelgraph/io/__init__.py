@@ -25,6 +25,7 @@ from skelgraph.io.ntu import (
     select_bodies,
 )
 from skelgraph.io.pyskl import PYSKLAnnotations, SafeUnpickler, pyskl_sequence, read_pyskl, safe_load
+from skelgraph.io.safe_pickle import PickleLimits
 from skelgraph.io.sbu import SBU_CLASSES, read_sbu
 from skelgraph.io.utkinect import (
     UTKINECT_ACTIONS,
@@ -44,6 +45,7 @@ __all__ = [
     "MissingSkeletonError",
     "NTURecording",
     "PYSKLAnnotations",
+    "PickleLimits",
     "SafeUnpickler",
     "SkeletonFormatError",
     "parse_ntu_name",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from skelgraph.io._files import read_regular
 from skelgraph.io.errors import SkeletonFormatError
 
 #: Largest finite float32: readers store coordinates as float32, so larger values are refused, not turned to Inf.
@@ -24,8 +25,7 @@ INT_MIN, INT_MAX = 0, 2**31 - 1
 
 def read_lines(path: str | os.PathLike) -> list[bytes]:
     """The file's lines as bytes (``\\r`` kept, trailing empty lines removed)."""
-    with open(path, "rb") as f:
-        lines = f.read().split(b"\n")
+    lines = read_regular(path).split(b"\n")
     while lines and not lines[-1].strip():
         lines.pop()
     return lines

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
+from skelgraph.io._files import check_regular
 from skelgraph.io.errors import EmptySequenceError, SkeletonFormatError
 from skelgraph.io.folder import check_npz_member, finite_float32
 from skelgraph.skeleton import Layout
@@ -92,6 +93,7 @@ def read_ctrgcn(path: str | os.PathLike, layout: Layout, split: str) -> CTRGCNSp
     if split not in CTRGCN_SPLITS:
         raise ValueError(f"{path}: CTR-GCN archives hold the splits {sorted(CTRGCN_SPLITS)}, not {split!r}")
     x_key, y_key = CTRGCN_SPLITS[split]
+    check_regular(path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = {i.filename.removesuffix(".npy"): i for i in archive.infolist()}

@@ -37,6 +37,7 @@ from typing import IO
 import numpy as np
 
 from skelgraph.data import META_FIELDS, SkeletonSequence
+from skelgraph.io._files import check_regular, open_regular, read_regular, read_text
 from skelgraph.io._text import parse_rows, read_lines
 from skelgraph.io.errors import SkeletonFormatError
 from skelgraph.skeleton import Layout
@@ -82,13 +83,15 @@ def _load_raw(path: Path, key: str = "coords") -> tuple[np.ndarray, np.ndarray |
     # A corrupt .npy/.npz makes numpy raise whatever its header parser or zlib raise (ValueError, EOFError,
     # tokenize.TokenError, SyntaxError, zlib.error, BadZipFile, ...): all mean "not a valid array file".
     if suffix == ".npy":
-        with open(path, "rb") as f:
-            _npy_header(f, path, path.stat().st_size)
-        try:
-            return np.load(path, allow_pickle=False), None
-        except Exception as e:
-            raise SkeletonFormatError(path, None, "a .npy array", str(e)) from None
+        with open_regular(path) as f:
+            _npy_header(f, path, os.fstat(f.fileno()).st_size)
+            f.seek(0)
+            try:
+                return np.load(f, allow_pickle=False), None
+            except Exception as e:
+                raise SkeletonFormatError(path, None, "a .npy array", str(e)) from None
     if suffix == ".npz":
+        check_regular(path)
         try:
             with zipfile.ZipFile(path) as archive:
                 members = {name.removesuffix(".npy"): info for name, info in
@@ -109,7 +112,7 @@ def _load_raw(path: Path, key: str = "coords") -> tuple[np.ndarray, np.ndarray |
             raise SkeletonFormatError(path, None, "a .npz archive", str(e) or type(e).__name__) from None
     if suffix == ".json":
         try:
-            value = json.loads(path.read_bytes())
+            value = json.loads(read_regular(path))
             score = None
             if isinstance(value, dict):
                 if key not in value:
@@ -255,7 +258,7 @@ def read_label_file(path: str | os.PathLike) -> list[dict[str, str | int]]:
         SkeletonFormatError: no ``name``/``label`` header, a row with the wrong number of fields, an empty
             name or label, a non-integer metadata value, a repeated name.
     """
-    text = Path(path).read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")  # Excel writes a BOM
+    text = read_text(path, errors="replace").removeprefix("\ufeff")  # Excel writes a BOM
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None or not {"name", "label"} <= {h.strip() for h in header}:

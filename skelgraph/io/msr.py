@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
+from skelgraph.io._files import read_text
 from skelgraph.io._text import load_table
 from skelgraph.io.errors import EmptySequenceError, SkeletonFormatError
 from skelgraph.skeleton import MSR_ACTION3D
@@ -22,7 +23,7 @@ MSR_NAME = re.compile(r"a(\d{2})_s(\d{2})_e(\d{2})")
 
 def read_msr_file_list(path: str | os.PathLike) -> list[str]:
     """Sample names ``aAA_sSS_eEE`` listed in a file such as ``files_used_in_cvpr12_paper.txt`` (557 names)."""
-    return [m.group(0) for m in MSR_NAME.finditer(Path(path).read_text(encoding="latin-1"))]
+    return [m.group(0) for m in MSR_NAME.finditer(read_text(path, "latin-1"))]
 
 
 def read_msr_action3d(path: str | os.PathLike, *, drop_zero_frames: bool = True) -> SkeletonSequence:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
+from skelgraph.io._files import read_text
 from skelgraph.io._text import parse_rows, read_lines
 from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError, SkeletonFormatError
 from skelgraph.skeleton import NTU
@@ -92,7 +93,7 @@ def read_name_list(path: str | os.PathLike) -> list[str]:
 
     Header and blank lines are ignored: every ``SsssCcccPpppRrrrAaaa`` token is a name.
     """
-    return [m.group(0) for m in NTU_NAME.finditer(Path(path).read_text(encoding="latin-1"))]
+    return [m.group(0) for m in NTU_NAME.finditer(read_text(path, "latin-1"))]
 
 
 def _count(path: str | os.PathLike, lines: list[bytes], i: int, what: str, limit: int | None = None) -> int:

@@ -8,18 +8,25 @@ annotations (no ``split``) is read too.
 
 Pickle is a program: ``pickle.load`` on a file from the internet runs whatever that file asks for. This reader
 uses :class:`SafeUnpickler`, which resolves no class or function of any module: the only globals a pickle may
-name are numpy's array, dtype and scalar reconstructors, ``collections.OrderedDict`` and the byte decoder of
-protocol 2, each replaced by a stand-in written here that builds plain numeric ``numpy`` arrays from raw bytes
-(never object arrays). Everything else (``os.system``, ``builtins.eval``, any class) is refused with a
-:class:`~skelgraph.io.SkeletonFormatError` naming the file and the refused name.
+name are numpy's array, dtype and scalar reconstructors, ``collections.OrderedDict``, ``set`` / ``frozenset``
+and the byte constructors of protocols 0-2, each replaced by a stand-in written here that builds plain values
+and plain numeric ``numpy`` arrays from raw bytes (never object arrays). Everything else (``os.system``,
+``builtins.eval``, any class) is refused with a :class:`~skelgraph.io.SkeletonFormatError` naming the file and
+the refused name.
+
+The pickle is read by :class:`~skelgraph.io.safe_pickle.BoundedUnpickler`, not Python's unpickler: declared
+sizes are checked against the file before anything is allocated, shared references count their whole size at
+every use, and containers deeper than :attr:`~skelgraph.io.safe_pickle.PickleLimits.depth` are refused before
+they are built (so nothing deep is ever hashed), all while the file is read: any file is refused or read in time
+and memory bounded by :class:`~skelgraph.io.safe_pickle.PickleLimits` (adjustable per call).
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import pickle
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,18 +35,16 @@ from typing import Any
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
+from skelgraph.io._files import read_regular
 from skelgraph.io.errors import EmptySequenceError, SkeletonFormatError
 from skelgraph.io.folder import check_scores, finite_float32
+from skelgraph.io.safe_pickle import DEFAULT_LIMITS, BoundedUnpickler, PickleLimits, PickleRefused, RefusedGlobal
 from skelgraph.skeleton import Layout
 
 #: numpy dtype kinds a pickled array may have: booleans, integers, floats.
 _NUMERIC_KINDS = "biuf"
-#: Deepest container nesting accepted (PYSKL files nest four levels).
-MAX_DEPTH = 32
-
-
-class _RefusedGlobal(pickle.UnpicklingError):
-    """A pickle named a global that :class:`SafeUnpickler` does not provide."""
+#: Deepest container nesting accepted (PYSKL files nest four levels); see :class:`PickleLimits`.
+MAX_DEPTH = DEFAULT_LIMITS.depth
 
 
 def _numeric_dtype(descr: Any) -> np.dtype:
@@ -77,7 +82,7 @@ def _array_from_bytes(raw: Any, dtype: np.dtype, shape: Any, fortran: bool) -> n
     if not isinstance(shape, tuple) or not all(isinstance(s, int) and 0 <= s < 2**40 for s in shape) \
             or len(shape) > 8:
         raise pickle.UnpicklingError(f"array shape {shape!r:.60}")
-    if not isinstance(raw, (bytes, bytearray)):
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise pickle.UnpicklingError(f"array data of type {type(raw).__name__} (only raw bytes are read)")
     if len(raw) != math.prod(shape) * dtype.itemsize:
         raise pickle.UnpicklingError(f"array data of {len(raw)} bytes for shape {shape} of {dtype}")
@@ -110,7 +115,7 @@ def _from_buffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
 def _scalar(dtype: Any, raw: Any = None) -> Any:
     """Stand-in for ``numpy.core.multiarray.scalar(dtype, bytes)``: a Python int, float or bool."""
     dt = _as_dtype(dtype)
-    if not isinstance(raw, (bytes, bytearray)) or len(raw) != dt.itemsize:
+    if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != dt.itemsize:
         raise pickle.UnpicklingError("scalar data")
     return np.frombuffer(bytes(raw), dtype=dt)[0].item()
 
@@ -120,6 +125,25 @@ def _codecs_encode(text: Any, encoding: Any = "utf-8") -> bytes:
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise pickle.UnpicklingError("_codecs.encode other than latin-1 text")
     return text.encode("latin-1")
+
+
+def _set(items: Any = ()) -> set:
+    """Stand-in for ``builtins.set`` (protocols 0-3 store sets as ``set(list)``)."""
+    if not isinstance(items, list):
+        raise pickle.UnpicklingError("set() of something other than a list")
+    return set(items)
+
+
+def _frozenset(items: Any = ()) -> frozenset:
+    """Stand-in for ``builtins.frozenset``."""
+    return frozenset(_set(items))
+
+
+def _bytes(*args: Any) -> bytes:
+    """Stand-in for ``builtins.bytes``, which protocols 0-2 call without arguments for ``b""``."""
+    if args:
+        raise pickle.UnpicklingError("bytes() with arguments")
+    return b""
 
 
 class _NDArrayMarker:
@@ -137,60 +161,77 @@ SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy", "dtype"): _Dtype,
     ("_codecs", "encode"): _codecs_encode,
     ("collections", "OrderedDict"): dict,
+    **{(m, "set"): _set for m in ("builtins", "__builtin__")},
+    **{(m, "frozenset"): _frozenset for m in ("builtins", "__builtin__")},
+    **{(m, "bytes"): _bytes for m in ("builtins", "__builtin__")},
 }
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """An unpickler that builds only plain containers (dict, list, tuple), str, bytes, int, float, bool, None and
-    numeric numpy arrays; see the module docstring. ``find_class`` never imports anything."""
+def _find_class(module: str, name: str) -> Any:
+    try:
+        return SAFE_GLOBALS[(module, name)]
+    except KeyError:
+        raise RefusedGlobal(f"{module}.{name}") from None
 
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return SAFE_GLOBALS[(module, name)]
-        except KeyError:
-            raise _RefusedGlobal(f"{module}.{name}") from None
 
-    def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("a persistent id")
+class SafeUnpickler(BoundedUnpickler):
+    """A bounded unpickler (:class:`~skelgraph.io.safe_pickle.BoundedUnpickler`) that builds only plain
+    containers (dict, list, tuple, set), str, bytes, int, float, bool, None and numeric numpy arrays; see the
+    module docstring. Globals resolve through :data:`SAFE_GLOBALS` only, never by importing."""
+
+    def __init__(self, data: bytes | memoryview, limits: PickleLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(data, _find_class, limits)
 
 
 def _plain(value: Any, depth: int = 0) -> Any:
-    """``value`` with the array stand-ins replaced by their arrays; anything but plain data is refused."""
+    """``value`` with the array stand-ins replaced by their arrays; anything but plain data is refused. The load
+    has bounded the depth and the total size of the copy (shared references counted at every use)."""
     if depth > MAX_DEPTH:
-        raise pickle.UnpicklingError(f"containers nested deeper than {MAX_DEPTH} levels")
+        raise PickleRefused(f"containers nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, _Array):
         if value.array is None:
-            raise pickle.UnpicklingError("an array without data")
+            raise PickleRefused("an array without data")
         return value.array
     if value is None or isinstance(value, (bool, int, float, str, bytes, np.ndarray)):
         return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
     if isinstance(value, dict):
         return {_plain(k, depth + 1): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, depth + 1) for v in value]
     if isinstance(value, tuple):
         return tuple(_plain(v, depth + 1) for v in value)
-    raise pickle.UnpicklingError(f"a value of type {type(value).__name__}")
+    if isinstance(value, (set, frozenset)):
+        return {_plain(v, depth + 1) for v in value}
+    raise PickleRefused(f"a value of type {type(value).__name__}")
 
 
-def safe_load(path: str | os.PathLike) -> Any:
-    """Unpickle ``path`` with :class:`SafeUnpickler` (plain data and numeric arrays only).
+def safe_load(path: str | os.PathLike, limits: PickleLimits | None = None) -> Any:
+    """Unpickle ``path`` with :class:`SafeUnpickler` (plain data and numeric arrays only) under ``limits``
+    (default :data:`~skelgraph.io.safe_pickle.DEFAULT_LIMITS`). Only a regular file is read.
 
     Raises:
-        SkeletonFormatError: the file is not a pickle, is damaged, or names anything but plain data and arrays.
+        SkeletonFormatError: not a regular file, not a pickle, damaged, beyond a limit, or naming anything but
+            plain data and arrays.
     """
     path = Path(path)
+    data = read_regular(path)
+    enabled = gc.isenabled()
+    gc.disable()  # millions of fresh containers, none in a cycle: the collector's passes would only cost time
     try:
-        with open(path, "rb") as f:
-            value = SafeUnpickler(f).load()
-        return _plain(value)
-    except _RefusedGlobal as err:
+        return _plain(SafeUnpickler(data, limits or DEFAULT_LIMITS).load())
+    except RefusedGlobal as err:
         raise SkeletonFormatError(path, None, "a pickle of plain data and numeric arrays only (loading it would "
                                   "run code)", f"the global {err}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            struct.error, OverflowError, UnicodeDecodeError, MemoryError, RecursionError) as err:
+    except (PickleRefused, pickle.UnpicklingError, ValueError, TypeError, OverflowError, MemoryError,
+            RecursionError) as err:
         found = " ".join(str(err).split())[:160] or type(err).__name__
-        raise SkeletonFormatError(path, None, "a readable pickle of plain data and numeric arrays", found) from None
+        raise SkeletonFormatError(path, None, "a readable pickle of plain data and numeric arrays within the "
+                                  "reader's limits", found) from None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from skelgraph.data import SkeletonSequence
+from skelgraph.io._files import read_text
 from skelgraph.io._text import INT_MAX, INT_MIN, integer_column, load_table
 from skelgraph.io.errors import SkeletonFormatError
 from skelgraph.skeleton import KINECT_V1
@@ -52,7 +53,7 @@ def read_utkinect_labels(path: str | os.PathLike) -> tuple[UTKinectLabels, list[
     labels: UTKinectLabels = {}
     skipped: list[str] = []
     current: str | None = None
-    text = Path(path).read_bytes().decode("latin-1")
+    text = read_text(path, "latin-1")
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:

@@ -219,3 +219,45 @@ def outcome(target: str, folder: Path, m: Mutation) -> str:
     except Exception as e:  # what the suite exists to catch
         return f"foreign:{type(e).__name__}"
     return "ok" if _finite(result) else "nonfinite"
+
+
+# ------------------------------------------------------------------------------------------ hostile pickles
+def _shared_levels(levels: int, uses: int = 2) -> bytes:
+    """A list, then ``levels`` lists each holding ``uses`` memo references to the previous one: 2^levels values
+    once copied out, from a few hundred bytes."""
+    out = b"\x80\x04]\x940"  # PROTO 4, EMPTY_LIST, MEMOIZE, POP
+    for level in range(levels):
+        out += b"(" + (b"h" + bytes([level])) * uses + b"l\x940"  # MARK, BINGET level x uses, LIST, MEMOIZE, POP
+    return out + b"h" + bytes([levels]) + b"."
+
+
+def _deep_key(depth: int, container: bytes = b"}") -> bytes:
+    """A tuple nested ``depth`` deep used as a dict key (``}``) or a set member (``\\x8f``)."""
+    inner = b")" + b"\x85" * depth  # EMPTY_TUPLE, TUPLE1 x depth
+    if container == b"}":
+        return b"\x80\x04}" + inner + b"Ns."  # EMPTY_DICT, key, NONE, SETITEM
+    return b"\x80\x04\x8f(" + inner + b"\x90."  # EMPTY_SET, MARK, key, ADDITEMS
+
+
+#: Pickles that crashed, hung or exhausted memory in the reader before it bounded them (issue 36), by name:
+#: each must be refused with a ``SkeletonFormatError`` in well under a second.
+HOSTILE_PICKLES: dict[str, bytes] = {
+    "deep_tuple_dict_key": _deep_key(1_000_000),
+    "deep_tuple_set_member": _deep_key(1_000_000, b"\x8f"),
+    "deep_list": b"\x80\x04" + b"]" * 200_000 + b"a" * 199_999 + b".",
+    "shared_lists_24_deep": _shared_levels(24),
+    "shared_lists_60_deep": _shared_levels(60),
+    "shared_lists_wide": _shared_levels(8, uses=250),
+    "frame_of_2_4_gb": b"\x95" + (2_400_000_000).to_bytes(8, "little"),
+    "binbytes8_of_2_4_gb": b"\x80\x04\x8e" + (2_400_000_000).to_bytes(8, "little"),
+    "bytearray8_of_2_4_gb": b"\x80\x05\x96" + (2_400_000_000).to_bytes(8, "little"),
+    "binunicode8_of_2_4_gb": b"\x80\x04\x8d" + (2_400_000_000).to_bytes(8, "little"),
+    "long4_of_2_gb": b"\x80\x04\x8b" + (2**31 - 1).to_bytes(4, "little"),
+    "self_containing_list": b"\x80\x04]\x94h\x00a.",  # EMPTY_LIST, MEMOIZE, BINGET 0, APPEND
+    "list_grown_after_shared": b"\x80\x04]\x94h\x00\x85N" + b"\x94" + b"0h\x00Na.",
+    "memo_of_missing_entry": b"\x80\x04h\x07.",
+    "global_os_system": b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R.",
+    "persistent_id": b"\x80\x04\x8c\x01xQ.",
+    "newobj": b"\x80\x04\x8c\x0bcollections\x8c\x0bOrderedDict\x93)\x81.",
+    "mark_as_value": b"\x80\x04(\x85.",
+}
