@@ -10,7 +10,7 @@ data: :class:`SkeletonFolder` (one array file per sequence), :class:`PYSKLDatase
 :class:`CTRGCNDataset` (CTR-GCN ``.npz``), or :func:`open_dataset` for any of them by path.
 """
 
-from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset
+from skelgraph.datasets.base import CacheError, RawDataMissingError, SkeletonDataset
 from skelgraph.datasets.files import CTRGCNDataset, PYSKLDataset, dataset_kind, dataset_spec, open_dataset
 from skelgraph.datasets.florence import Florence3D
 from skelgraph.datasets.folder import SkeletonFolder
@@ -33,6 +33,7 @@ __all__ = [
     "SBU_FOLDS",
     "Florence3D",
     "MSRAction3D",
+    "CacheError",
     "RawDataMissingError",
     "SkeletonDataset",
     "SkeletonFolder",

@@ -15,6 +15,9 @@ stale one (:func:`fingerprint`). Old caches can be deleted at will.
 Caches are safe under concurrency (several processes, ``torchrun`` ranks): the first process to need a cache
 builds it in a temporary folder under a file lock and renames it into place, the others wait for the lock and
 load the finished cache; a cache is never seen half-written. Caches are loaded with ``weights_only=True``.
+Every cache stores the SHA-256 of its payload (``data.pt``) in its report (``skipped.json``) and is checked
+against it on every load: a damaged cache (bytes overwritten, truncated, a report that does not match) is
+rebuilt with a warning, never served; one that cannot be rebuilt is refused with :class:`CacheError`.
 
 Samples that cannot be used (on an official missing-skeleton list, all-zero, an empty clip) are skipped,
 counted, warned about at processing time and listed in ``dataset.skipped``; malformed files raise
@@ -28,6 +31,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import stat
 import sys
 import tempfile
 import warnings
@@ -42,13 +46,16 @@ from torch_geometric.transforms import BaseTransform
 
 from skelgraph.data import FRAME_KEYS, SkeletonSequence, to_data
 from skelgraph.datasets.roots import DATA_ENV, REPO_DATA, default_root  # noqa: F401  (re-exported)
+from skelgraph.io._files import kind_of, open_regular
 from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError
+from skelgraph.io.safe_pickle import torch_refusal
 from skelgraph.skeleton import Layout
 
 #: Environment variable naming a folder for the processed caches (one sub-folder per dataset).
 CACHE_ENV = "SKELGRAPH_CACHE"
-#: Bumped when the processed format changes, so old caches are not reused (3: confidence scores, 2-D layouts).
-CACHE_VERSION = 3
+#: Bumped when the processed format changes, so old caches are not reused (3: confidence scores, 2-D layouts;
+#: 4: the payload's checksum in the report).
+CACHE_VERSION = 4
 #: Per-file content digests remembered between runs, in the cache folder (see :func:`fingerprint`).
 DIGEST_MEMO = "raw-digests.json"
 
@@ -62,6 +69,10 @@ class RawDataMissingError(FileNotFoundError):
     """The raw files of a dataset are not where the dataset looks; the message says how to get them."""
 
 
+class CacheError(ValueError):
+    """A processed cache is damaged and could not be rebuilt; the message (one line) names it."""
+
+
 def _stat_key(st: os.stat_result) -> str:
     # Any write to a file updates its ctime (which, unlike the mtime, cannot be set back by hand), so a file
     # whose key is unchanged has unchanged contents.
@@ -69,15 +80,31 @@ def _stat_key(st: os.stat_result) -> str:
 
 
 def _sha256(path: str) -> str:
+    """The SHA-256 of a raw file (see :func:`fingerprint`)."""
+    return _digest(path)
+
+
+def _checksum(path: str) -> str:
+    """The SHA-256 of a cache's payload (stored in its report, checked on every load)."""
+    return _digest(path)
+
+
+def _digest(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
+    with open_regular(path) as f:
+        left = os.fstat(f.fileno()).st_size
+        while left > 0 and (chunk := f.read(min(1 << 20, left))):
             h.update(chunk)
+            left -= len(chunk)
     return h.hexdigest()
 
 
 def fingerprint(paths: Iterable[str | os.PathLike], memo_file: str | os.PathLike | None = None) -> str:
     """Hash of the names and contents (SHA-256) of ``paths`` (files, or every file under a folder).
+
+    Folders are walked through symbolic links, each real folder once (a link back to a folder above is not
+    followed again, so a cycle ends); what is not a regular file (FIFO, device, socket) enters the hash by its
+    name and kind, unread.
 
     With ``memo_file``, each file's digest is remembered there together with its device, inode, size,
     modification and status-change times, and a file is read again only when one of them changed; every write to
@@ -95,7 +122,13 @@ def fingerprint(paths: Iterable[str | os.PathLike], memo_file: str | os.PathLike
     files: list[tuple[str, str]] = []  # (name in the hash, path)
     for p in sorted(str(p) for p in paths):
         if osp.isdir(p):
+            seen: set[tuple[int, int]] = set()
             for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+                st = os.stat(dirpath)
+                if (st.st_dev, st.st_ino) in seen:  # reached again through a link: a cycle, or a second name
+                    dirnames[:] = []
+                    continue
+                seen.add((st.st_dev, st.st_ino))
                 dirnames.sort()
                 files += [(osp.relpath(osp.join(dirpath, n), p), osp.join(dirpath, n)) for n in sorted(filenames)]
         elif osp.exists(p):
@@ -103,7 +136,15 @@ def fingerprint(paths: Iterable[str | os.PathLike], memo_file: str | os.PathLike
     h = hashlib.sha256()
     changed = False
     for name, path in files:
-        real, key = osp.realpath(path), _stat_key(os.stat(path))
+        try:
+            st = os.stat(path)
+        except OSError:  # a dangling link: its name is all there is
+            h.update(f"{name}:missing\n".encode())
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            h.update(f"{name}:{kind_of(st.st_mode)}\n".encode())
+            continue
+        real, key = osp.realpath(path), _stat_key(st)
         entry = memo.get(real)
         if entry is None or entry[0] != key:
             entry = memo[real] = [key, _sha256(path)]
@@ -177,10 +218,9 @@ class SkeletonDataset(InMemoryDataset):
         self._building: str | None = None
         self._cache_dir = str(cache_dir) if cache_dir is not None else None
         root = str(root) if root is not None else default_root(self.folder)
+        self._repair: str | None = None  # while a damaged cache is rebuilt: the checksum of a bad payload, or ""
         super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload, log=log)
-        self.load(self.processed_paths[0])
-        with open(self.processed_paths[1]) as f:
-            report = json.load(f)
+        report = self._load_verified()
         self.skipped: list[tuple[str, str]] = [tuple(s) for s in report["skipped"]]
         self._time_keys: list[str] = report["time_keys"]
         self._indices = self.select().tolist()
@@ -279,16 +319,68 @@ class SkeletonDataset(InMemoryDataset):
     def _cache_complete(self) -> bool:
         return all(osp.exists(p) for p in self.processed_paths)
 
+    def _cache_problem(self) -> tuple[str | None, dict[str, Any]]:
+        """``(None, report)`` when the cache's payload matches the checksum in its report, else
+        ``(what is wrong, {})``."""
+        data, report_path = self.processed_paths[0], self.processed_paths[1]
+        try:
+            with open_regular(report_path) as f:
+                report = json.loads(f.read(os.fstat(f.fileno()).st_size))
+        except (OSError, ValueError) as err:
+            return f"its report {report_path} is unreadable ({' '.join(str(err).split())[:120]})", {}
+        expected = report.get("sha256") if isinstance(report, dict) else None
+        if not isinstance(expected, str) or not isinstance(report.get("skipped"), list) \
+                or not isinstance(report.get("time_keys"), list):
+            return f"its report {report_path} holds no checksum, skips or time keys", {}
+        try:
+            if _checksum(data) != expected:
+                return f"{data} does not match the checksum in its report", {}
+        except (OSError, ValueError) as err:
+            return f"{data} is unreadable ({' '.join(str(err).split())[:120]})", {}
+        return None, report
+
+    def _good_now(self) -> bool:
+        """Whether the cache needs no work: always outside a repair, else when another process repaired it."""
+        if self._repair is None:
+            return True
+        problem, report = self._cache_problem()
+        return problem is None and report["sha256"] != self._repair
+
+    def _load_verified(self) -> dict[str, Any]:
+        """Load the cache after checking its payload against its checksum; a damaged cache is rebuilt once (with
+        a warning), and refused with :class:`CacheError` when that does not help. Returns its report."""
+        problem, report = self._cache_problem()
+        bad = ""  # the checksum of a payload that matched it but did not load: rebuilt as well
+        if problem is None:
+            try:
+                self.load(self.processed_paths[0])
+                return report
+            except CacheError as err:
+                problem, bad = str(err), report["sha256"]
+        warnings.warn(f"{type(self).__name__}: the processed cache {self.processed_dir} is damaged ({problem}); "
+                      "rebuilding it", stacklevel=3)
+        self._repair = bad
+        try:
+            self._process()
+        finally:
+            self._repair = None
+        problem, report = self._cache_problem()
+        if problem is not None:
+            raise CacheError(f"{type(self).__name__}: the processed cache {self.processed_dir} is damaged and could "
+                             f"not be rebuilt ({problem}); delete it")
+        self.load(self.processed_paths[0])
+        return report
+
     def _process(self) -> None:
         """Build the cache unless it exists: under a file lock, into a temporary folder renamed into place."""
         final = self.processed_dir
-        if not self.force_reload and self._cache_complete():
+        if not self.force_reload and self._repair is None and self._cache_complete():
             return
         try:
             os.makedirs(self.cache_root, exist_ok=True)
             with _file_lock(final + ".lock"):
-                if not self.force_reload and self._cache_complete():
-                    return  # another process built it while this one waited
+                if not self.force_reload and self._cache_complete() and self._good_now():
+                    return  # another process built (or repaired) it while this one waited
                 self._building = tempfile.mkdtemp(prefix=f".{osp.basename(final)}.", suffix=".tmp",
                                                   dir=self.cache_root)
                 try:
@@ -314,8 +406,9 @@ class SkeletonDataset(InMemoryDataset):
         try:
             data, self.slices, data_cls = torch.load(path, weights_only=True)
         except Exception as err:
-            raise RuntimeError(f"{type(self).__name__}: the processed cache {path} is unreadable ({err}); delete "
-                               f"{osp.dirname(path)} or pass force_reload=True") from None
+            first = torch_refusal(err)
+            raise CacheError(f"{type(self).__name__}: the processed cache {path} is unreadable ({first}); delete "
+                             f"{osp.dirname(path)} or pass force_reload=True") from None
         self.data = data_cls.from_dict(data) if isinstance(data, dict) else data
 
     def process(self) -> None:
@@ -341,7 +434,8 @@ class SkeletonDataset(InMemoryDataset):
                                f"({len(self._skipped)} skipped)")
         self.save(data_list, self.processed_paths[0])
         with open(self.processed_paths[1], "w") as f:
-            json.dump(dict(skipped=self._skipped, time_keys=sorted(time_keys)), f, indent=0)
+            json.dump(dict(skipped=self._skipped, time_keys=sorted(time_keys),
+                           sha256=_checksum(self.processed_paths[0])), f, indent=0)
         if self._skipped:
             shown = "; ".join(n for n, _ in self._skipped[:5]) + (" ..." if len(self._skipped) > 5 else "")
             warnings.warn(f"{type(self).__name__}: skipped {len(self._skipped)} raw samples ({shown}); "

@@ -13,6 +13,7 @@ from torch_geometric.data import Data
 
 from skelgraph.data import META_FIELDS, SkeletonSequence
 from skelgraph.datasets.base import RawDataMissingError, SkeletonDataset, spec_split
+from skelgraph.io._files import read_text
 from skelgraph.io.errors import SkeletonFormatError
 from skelgraph.io.folder import ARRAY_SUFFIXES, read_label_file, read_sequence
 from skelgraph.skeleton import Layout, get_layout
@@ -85,8 +86,7 @@ class SkeletonFolder(SkeletonDataset):
     def _class_names(self, root: str) -> tuple[str, ...]:
         path = osp.join(root, "classes.txt")
         if osp.exists(path):
-            with open(path, encoding="utf-8") as f:
-                return tuple(line.strip() for line in f if line.strip())
+            return tuple(line.strip() for line in read_text(path).splitlines() if line.strip())
         values = [str(r["label"]) for r in self.rows]
         if all(v.lstrip("-").isdigit() for v in values):
             return tuple(str(i) for i in range(max(int(v) for v in values) + 1))

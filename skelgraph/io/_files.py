@@ -35,11 +35,9 @@ def check_regular(path: str | os.PathLike) -> None:
 def open_regular(path: str | os.PathLike) -> BinaryIO:
     """``open(path, "rb")`` for a regular file; anything else is refused without blocking (see the module
     docstring)."""
+    check_regular(path)  # a socket cannot even be opened; the check after opening closes the race
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except IsADirectoryError:
-        raise SkeletonFormatError(path, None, "a regular file", "a folder") from None
+    fd = os.open(path, flags)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

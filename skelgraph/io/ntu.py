@@ -181,6 +181,7 @@ def select_bodies(
 
     1. Frames with no body at all are dropped.
     2. With a single body ID the body is kept as is. With several:
+
        a. *length*: body IDs tracked in ``<= min_frames`` frames are dropped (short-lived ghost detections);
        b. *spread*: while more than one body remains, a body whose x-extent exceeds ``spread_ratio`` times its
           y-extent (not an upright person) in ``>= max_noisy_fraction`` of its frames is dropped; otherwise its
@@ -190,6 +191,7 @@ def select_bodies(
           their frames, SGN's definition) and assigned greedily to at most ``max_bodies`` actor slots: a body
           goes into the first slot whose time span ``[first, last]`` it does not overlap, so a person whose ID
           changes mid-sequence stays one actor; bodies that overlap every slot are dropped.
+
     3. Frames in which no selected actor is present are dropped.
 
     Unlike SGN, a body's frames are its true frame indices (SGN assumes each ID's frames are contiguous).

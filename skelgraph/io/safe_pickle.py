@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -636,3 +637,16 @@ class _Inert:
         pass
 
 
+
+
+def torch_refusal(err: BaseException) -> str:
+    """The reason in an error of ``torch.load(weights_only=True)``, on one line: the global it refused
+    (``the global posix.system``) where it names one, else the first line that is not torch's generic advice."""
+    text = str(err)
+    found = re.search(r"GLOBAL\s+([\w.]+)", text)
+    if found:
+        return f"the global {found.group(1)}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    specific = [line for line in lines if not line.startswith(("Weights only load failed", "Check the documentation",
+                                                               "Please file an issue", "In PyTorch"))]
+    return (specific or lines or [type(err).__name__])[0][:200]

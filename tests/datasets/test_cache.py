@@ -2,11 +2,13 @@
 loaded without unrestricted unpickling. Data: bundled real MSR Action3D and small generated (random) arrays."""
 
 import builtins
+import json
 import os
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -111,12 +113,77 @@ class Trap:
         return builtins.open, (self.path, "w")
 
 
-def test_a_tampered_cache_is_refused_without_running_its_payload(tmp_path):
+def test_a_tampered_cache_is_rebuilt_without_running_its_payload(tmp_path):
     root = tmp_path / "mine"
     write_folder(root)
     ds = SkeletonFolder(root, "sbu", log=False)
     marker = tmp_path / "pwned"
     torch.save((Trap(marker), {}, None), Path(ds.processed_dir) / "data.pt")
-    with pytest.raises(RuntimeError, match="unreadable"):
-        SkeletonFolder(root, "sbu", log=False)
+    with pytest.warns(UserWarning, match="damaged"):
+        again = SkeletonFolder(root, "sbu", log=False)
     assert not marker.exists()
+    torch.testing.assert_close(again[0].x, ds[0].x)
+    # A payload that matches its checksum but is not a cache (the report rewritten too) is refused, unrun.
+    torch.save((Trap(marker), {}, None), Path(ds.processed_dir) / "data.pt")
+    report = Path(ds.processed_dir) / "skipped.json"
+    report.write_text(report.read_text().replace(json.loads(report.read_text())["sha256"],
+                                                 base._checksum(str(Path(ds.processed_dir) / "data.pt"))))
+    with pytest.warns(UserWarning, match="damaged"):
+        torch.testing.assert_close(SkeletonFolder(root, "sbu", log=False)[0].x, ds[0].x)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["overwrite", "truncate", "no_checksum", "report_garbage", "payload_missing"])
+def test_a_damaged_cache_is_rebuilt_never_served(tmp_path, damage):
+    root = tmp_path / "mine"
+    write_folder(root)
+    ds = SkeletonFolder(root, "sbu", log=False)
+    expected = [ds[i].x.clone() for i in range(len(ds))]
+    data, report = Path(ds.processed_dir) / "data.pt", Path(ds.processed_dir) / "skipped.json"
+    raw = bytearray(data.read_bytes())
+    if damage == "overwrite":  # same size, different bytes: only the checksum can tell
+        start = raw.find(torch.load(data, weights_only=True)[0]["x"].numpy().tobytes()[:64])
+        assert start > 0
+        raw[start:start + 16] = np.full(4, 12345.0, np.float32).tobytes()
+        data.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        data.write_bytes(bytes(raw[: len(raw) // 2]))
+    elif damage == "no_checksum":
+        report.write_text(json.dumps({k: v for k, v in json.loads(report.read_text()).items() if k != "sha256"}))
+    elif damage == "report_garbage":
+        report.write_bytes(b"\x00[")
+    else:
+        data.unlink()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = SkeletonFolder(root, "sbu", log=False)
+    assert any("damaged" in str(w.message) for w in caught) or damage == "payload_missing"
+    for i, x in enumerate(expected):
+        torch.testing.assert_close(again[i].x, x)
+    assert float(again[0].x.abs().max()) < 100
+
+
+def test_a_cache_that_cannot_be_rebuilt_is_one_clear_error(tmp_path, monkeypatch):
+    root = tmp_path / "mine"
+    write_folder(root)
+    ds = SkeletonFolder(root, "sbu", log=False)
+    data = Path(ds.processed_dir) / "data.pt"
+    data.write_bytes(data.read_bytes()[:100])
+    monkeypatch.setattr(SkeletonFolder, "process", lambda self: (Path(self.processed_dir) / "data.pt").write_bytes(
+        b"junk") or (Path(self.processed_dir) / "skipped.json").write_text("{}"))
+    with pytest.warns(UserWarning, match="damaged"), pytest.raises(base.CacheError) as err:
+        SkeletonFolder(root, "sbu", log=False)
+    assert "could not be rebuilt" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_fingerprint_walk_ends_on_symlink_cycles_and_reads_no_special_file(tmp_path):
+    root = tmp_path / "raw"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    (root / "loop1").symlink_to(".")
+    (root / "sub" / "up").symlink_to("..")
+    os.mkfifo(root / "pipe")
+    first = base.fingerprint([root])
+    (root / "a.txt").write_text("b")
+    assert base.fingerprint([root]) != first  # still content-hashed
+    assert base.fingerprint([root / "pipe"]) == base.fingerprint([root / "pipe"])
