@@ -36,15 +36,15 @@ def run_inner_cv_only(recipe_main: Callable[[list[str]], Any], argv: list[str], 
     """Run ``recipe_main(argv)`` (a recipe with ``--selection inner-cv``) with ``trainer`` (a subclass of the
     engine's ``Trainer``) training every inner fold, and stop where the recipe would prepare its final run: no
     test figure is computed. The engine and recipe module attributes are restored afterwards."""
-    import skelgraph.recipes.base as recipe_base
+    import skelgraph.recipes.run as recipe_run
     import skelgraph.training.engine as engine
 
-    saved = engine.Trainer, recipe_base.prepare_splits
+    saved = engine.Trainer, recipe_run.prepare_splits
     engine.Trainer = trainer  # inner_cv imports it at call time
-    recipe_base.prepare_splits = _stop_before_final_run
+    recipe_run.prepare_splits = _stop_before_final_run
     try:
         recipe_main(argv)
     except StopScreening:
         pass
     finally:
-        engine.Trainer, recipe_base.prepare_splits = saved
+        engine.Trainer, recipe_run.prepare_splits = saved

@@ -52,6 +52,11 @@ class Row:
     #: shown beside the paper's figure where it is not for exactly this model
     paper_note: str = ""
 
+    @property
+    def config(self) -> str:
+        """The row's configuration file: what its command resolves to (``recipes/write_configs.py``)."""
+        return f"recipes/configs/{self.name}.json"
+
 
 def _sbu(name: str, model: str, training: str, paper: float | None, *extra: str, paper_note: str = "") -> Row:
     return Row(name, "sbu", "5-fold", model, training, paper,
@@ -186,7 +191,7 @@ def add_row(row: Row, seeds: list[int]) -> None:
     cmd = [sys.executable, str(ROOT / "bench" / "accuracy_summary.py"), "add", "--dataset", row.dataset,
            "--protocol", row.protocol, "--model", row.model, "--training", row.training,
            "--paper", "nan" if row.paper is None else str(row.paper), "--paper-note", row.paper_note,
-           "--command", " ".join(row.command),
+           "--command", " ".join(row.command), "--config", row.config,
            *map(str, dirs)]
     subprocess.check_call(cmd, cwd=ROOT)
 
@@ -208,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.list:
         for row in rows:
             done = sum(unit_store(row, s, f).exists() for s in args.seeds for f in row.folds)
-            print(f"{row.name}: {done}/{len(args.seeds) * len(row.folds)} units finished; {' '.join(row.command)}")
+            print(f"{row.name}: {done}/{len(args.seeds) * len(row.folds)} units finished; {' '.join(row.command)} "
+                  f"({row.config})")
         return
     units = [(row, s, f) for row in rows for s in args.seeds for f in row.folds]
     started, lock = [0], threading.Lock()

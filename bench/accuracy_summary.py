@@ -2,7 +2,8 @@
 regenerate README's accuracy table from that file.
 
     python bench/accuracy_summary.py add --dataset sbu --protocol "5-fold" --model gca --training direct \\
-        --paper 0.941 --command "python recipes/gca_lstm_sbu.py --training direct" RUN_SEED0 RUN_SEED1 RUN_SEED2
+        --paper 0.941 --command "python recipes/gca_lstm_sbu.py --training direct" \\
+        --config recipes/configs/sbu_gca.json RUN_SEED0 RUN_SEED1 RUN_SEED2
     python bench/accuracy_summary.py table        # rewrite README's table from summary.json
 
 A row's ``mean`` is the honest headline: the test top-1 of the recipe's own selection (nothing chosen on test
@@ -110,8 +111,8 @@ def load() -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = ["| dataset, protocol | model, training | honest top-1 (mean ± std) | seeds | test-set 95 % interval "
-             "| best-test-epoch (optimistic) | paper | minutes / seed | command |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| best-test-epoch (optimistic) | paper | minutes / seed | config | command |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         ci = (f"{r['test_ci95'][0]:.1%}-{r['test_ci95'][1]:.1%} (n={r['test_samples']})"
               if r.get("test_ci95") else "–")
@@ -120,9 +121,10 @@ def table(rows: list[dict]) -> str:
         if r.get("paper_note"):
             paper += f" ({r['paper_note']})"
         minutes = f"{r['minutes']:.0f}" if r.get("minutes") is not None else "–"
+        config = f"[{Path(r['config']).name}]({r['config']})" if r.get("config") else "–"
         lines.append(f"| {r['dataset']}, {r['protocol']} | {r['model']}, {r['training']} | **{r['mean']:.1%}** ± "
                      f"{r['std']:.1%} (over {r.get('std_over', 'seeds')}) | {r['seeds']} | {ci} | {opt} | {paper} | "
-                     f"{minutes} | `{r['command']}` |")
+                     f"{minutes} | {config} | `{r['command']}` |")
     return "\n".join(lines)
 
 
@@ -145,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--paper", type=float, default=None,
                      help="the paper's figure, as a fraction (nan or absent: the paper reports none)")
     add.add_argument("--command", required=True, help="the recipe command of one seed (without --seed/--out)")
+    add.add_argument("--config", default=None, help="the row's configuration file (recipes/configs/ROW.json): what "
+                     "the command resolves to, runnable with --config")
     add.add_argument("--note", default="")
     add.add_argument("--paper-note", default="",
                      help="shown beside the paper's figure, e.g. where that figure is for a variant of the model")
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         SUMMARY.write_text(json.dumps(rows, indent=1) + "\n")
     if args.cmd == "add":
         paper = args.paper if args.paper is not None and args.paper == args.paper else None  # nan: no figure
-        row = ({k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command,
+        row = ({k: getattr(args, k) for k in KEYS} | {"paper": paper, "command": args.command, "config": args.config,
                                                        "note": args.note, "paper_note": args.paper_note}
                | collect(args.runs))
         rows = [r for r in rows if tuple(r[k] for k in KEYS) != tuple(row[k] for k in KEYS)] + [row]

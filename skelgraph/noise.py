@@ -177,11 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="folder for noise.json and noise.png (default: the checkpoint's)")
     args = p.parse_args(argv)
-    if args.draws < 1 or any(s < 0 for s in args.sigmas):
-        print("error: --draws must be at least 1 and every sigma non-negative", file=sys.stderr)
+    if args.draws < 1 or not all(math.isfinite(s) and s >= 0 for s in args.sigmas):
+        print("error: --draws must be at least 1 and every sigma a finite non-negative number", file=sys.stderr)
         return 2
     if args.units_per_cm is not None and len(args.units_per_cm) not in (1, 2, 3):
         print("error: --units-per-cm takes one value or one per coordinate (x y [z])", file=sys.stderr)
+        return 2
+    if args.units_per_cm is not None and not all(math.isfinite(u) and u > 0 for u in args.units_per_cm):
+        print(f"error: --units-per-cm must be finite and positive, got {' '.join(map(str, args.units_per_cm))}",
+              file=sys.stderr)
         return 2
     try:
         table = noise_study(args.checkpoint, args.sigmas, args.draws, args.seed, args.data_root, args.batch_size,

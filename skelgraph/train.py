@@ -11,42 +11,48 @@ one array file per sequence: 2-D or 3-D keypoints, with or without confidence sc
 (:meth:`skelgraph.skeleton.Layout.to_dict`'s fields: ``name``, ``joints``, ``bones`` and optionally ``parts``,
 ``center``, ``root``, ``view``, ``up``, ``ndim``).
 
-The run is a recipe run (:mod:`skelgraph.recipes.base`: the same building blocks as the paper recipes): the best
-epoch (and ARRN-LSTM's fusion weight) chosen on a validation split carved from the training split, the test
-split evaluated, and the run folder ``RUN`` holding ``model.pt`` (weights, class names, the pre-processing and
-the whole layout, so ``python -m skelgraph.evaluate`` and ``python -m skelgraph.predict`` need nothing else),
-``best.pt``, ``last.pt``, ``metrics.json``, the plots and the provenance. Options depend on ``--model``:
-``--model gca --help`` lists GCA-LSTM's. User errors print one line and exit with 2.
+The run is a recipe run (:mod:`skelgraph.recipes`: the same typed configuration and blocks as the paper recipes,
+with :class:`~skelgraph.recipes.protocols.FileData` as its data part): the best epoch (and ARRN-LSTM's fusion
+weight) chosen on a validation split carved from the training split, the test split evaluated, and the run folder
+``RUN`` holding ``model.pt`` (weights, class names, the pre-processing and the whole layout, so ``python -m
+skelgraph.evaluate`` and ``python -m skelgraph.predict`` need nothing else), ``best.pt``, ``last.pt``,
+``metrics.json``, ``config.json`` (replay with ``--config RUN/config.json``), the plots and the provenance.
+Options depend on ``--model``: ``--model gca --help`` lists GCA-LSTM's. User errors print one line and exit with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from skelgraph.recipes.base import (
-    GCA_MODELS,
-    add_arrn_arguments,
-    add_gca_arguments,
-    add_protocol_arguments,
-    train_arrn,
-    train_gca,
-)
-from skelgraph.training.experiment import base_parser, parse_recipe_args
+from skelgraph.recipes.cli import Recipe, parse_config
+from skelgraph.recipes.config import ConfigError, RecipeConfig
+from skelgraph.recipes.defaults import default_device
+from skelgraph.recipes.protocols import FileData
+from skelgraph.recipes.run import train_arrn, train_gca
+from skelgraph.recipes.sections import GCA_MODELS, ARRNOptions, GCAOptions, Optimisation, Protocol, RunOptions
 from skelgraph.training.runs import cli_main
 
 #: ``--model`` choices: ARRN-LSTM and the models of the GCA recipes.
 MODELS: dict[str, str] = {"arrn": "two-stream ARRN-LSTM (Li et al., ICME 2019)", **GCA_MODELS}
-#: ARRN-LSTM configurations (``--preset``): LSTM sizes of the paper's settings, ``T`` and ``M`` from the options.
-ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
+
+
+def defaults(model: str = "arrn") -> RecipeConfig:
+    """The command's defaults for ``model``: Adam at 1e-3, 50 epochs at batch 16, T = 30 (ARRN-LSTM: M = 20 and
+    the MSR Action3D preset's LSTM sizes), a progress line every 50 batches."""
+    part: Any = GCAOptions(model=model, T=30) if model in GCA_MODELS else ARRNOptions(T=30, M=20, preset="msr")
+    optim = Optimisation(epochs=50, batch_size=16, lr=1e-3, optimizer="adam")
+    return RecipeConfig("train", FileData(), part, optim, Protocol(), RunOptions(device=default_device(),
+                                                                                 log_every=50))
 
 
 def _model_of(argv: list[str]) -> str:
     """The ``--model`` of the command line, else of its ``--config`` file (the options depend on it); ``arrn``
-    when neither names one."""
-    from skelgraph.training.experiment import load_config_file
+    when neither names one (or the file cannot be read: parsing reports that)."""
+    from skelgraph.recipes.files import load_config_file
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--model", default=None)
@@ -54,54 +60,20 @@ def _model_of(argv: list[str]) -> str:
     known = pre.parse_known_args(argv)[0]
     if known.model is None and known.config is not None:
         try:
-            known.model = load_config_file(known.config).get("model")
+            values = load_config_file(known.config)
         except (OSError, ValueError):
-            pass  # parse_recipe_args reports an unreadable --config file
+            values = {}
+        part = values.get("model")
+        known.model = part.get("model") if isinstance(part, Mapping) else part
     return str(known.model or "arrn")
 
 
-def build_parser(model: str) -> argparse.ArgumentParser:
-    """The command line for ``model`` (its recipe options, :func:`add_arrn_arguments` or
-    :func:`add_gca_arguments`, plus the data options)."""
-    p = base_parser(__doc__.split("\n\n")[0] + " Options shown for --model "
-                    f"{model if model in MODELS else 'arrn'}; see --model gca --help for GCA-LSTM's.",
-                    epochs=50, batch_size=16, lr=1e-3)
-    p.prog = "python -m skelgraph.train"
-    for action in p._actions:
-        if action.dest == "data_root":  # --data names the data here
-            action.help = argparse.SUPPRESS
-    p.add_argument("--data", default=None,
-                   help="(required) a SkeletonFolder directory, a PYSKL annotation .pkl or a CTR-GCN .npz archive")
-    p.add_argument("--layout", default=None,
-                   help="(required) registered layout name (coco17, openpose18, mediapipe_pose33, mediapipe_hand21, "
-                        "ntu, ...) or a layout JSON file")
-    p.add_argument("--train-split", default="train", help="the data's training split (e.g. xsub_train of a PYSKL "
-                   "file); a validation split is carved from it")
-    p.add_argument("--test-split", default="test", help="the data's test split (e.g. xsub_val of a PYSKL file)")
-    p.add_argument("--json-key", default="coords",
-                   help="key of the coordinates in a folder's .npz / JSON files (NW-UCLA: skeletons)")
-    p.add_argument("--class-names", default=None, metavar="FILE",
-                   help="a .pkl / .npz dataset: one class name per line, in label order (default: 0 .. K-1)")
-    p.add_argument("--score-channel", action="store_true",
-                   help="give the model each joint's confidence score as one more channel (the data must have "
-                        "scores)")
-    if model in GCA_MODELS:
-        add_gca_arguments(p, T=30)
-    else:
-        add_arrn_arguments(p, T=30, M=20)
-        p.add_argument("--preset", choices=ARRN_PRESETS, default="msr",
-                       help="ARRN-LSTM's LSTM sizes from this paper setting (msr: 512-256-512, ntu: 512-512-512)")
-    add_protocol_arguments(p)
-    choice = dict(choices=list(MODELS), default=model if model in MODELS else "arrn",
-                  help="; ".join(f"{k}: {v}" for k, v in MODELS.items()))
-    existing = [a for a in p._actions if "--model" in a.option_strings]  # the GCA recipes' --model
-    if existing:
-        for key, value in choice.items():
-            setattr(existing[0], key, value)  # every model, not only the GCA recipes'
-    else:
-        p.add_argument("--model", **choice)
-    p.set_defaults(optimizer="adam", log_every=50)
-    return p
+def recipe(model: str) -> Recipe:
+    """The command line for ``model`` (``--help`` shows that model's options)."""
+    shown = model if model in MODELS else "arrn"
+    return Recipe(__doc__.split("\n\n")[0] + f" Options shown for --model {shown}; see --model gca --help for "
+                  "GCA-LSTM's. Models: " + "; ".join(f"{k}: {v}" for k, v in MODELS.items()),
+                  lambda: defaults(shown), prog="python -m skelgraph.train")
 
 
 def _class_names(path: str | None) -> list[str] | None:
@@ -113,37 +85,41 @@ def _class_names(path: str | None) -> list[str] | None:
     return names
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Parse the command line, train, test; returns the run's metrics."""
+def run(config: RecipeConfig) -> dict[str, Any]:
+    """Open ``config.data`` (:class:`~skelgraph.recipes.protocols.FileData`), train, test; returns the run's
+    metrics."""
     from skelgraph.datasets.files import dataset_spec, open_dataset
     from skelgraph.skeleton import load_layout
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_model_of(argv))
-    args = parse_recipe_args(parser, argv)
-    missing = [f"--{k}" for k in ("data", "layout") if getattr(args, k) is None]
+    data = config.data
+    missing = [f"--{k}" for k in ("data", "layout") if getattr(data, k) is None]
     if missing:
-        parser.error(f"the following arguments are required: {', '.join(missing)}")
-    layout = load_layout(args.layout)
-    names = _class_names(args.class_names)
-    kwargs: dict[str, Any] = {"key": args.json_key}
+        raise ConfigError(f"the following arguments are required: {', '.join(missing)}")
+    layout = load_layout(data.layout)
+    names = _class_names(data.class_names)
+    kwargs: dict[str, Any] = {"key": data.json_key}
     if names is not None:
         kwargs["class_names"] = names
-    print(f"data {args.data} ({layout.name}: {layout.num_joints} joints, {layout.ndim}-D), splits "
-          f"{args.train_split!r} / {args.test_split!r}")
-    train = open_dataset(args.data, layout, args.train_split, **kwargs)
-    test = open_dataset(args.data, layout, args.test_split, **kwargs)
+    print(f"data {data.data} ({layout.name}: {layout.num_joints} joints, {layout.ndim}-D), splits "
+          f"{data.train_split!r} / {data.test_split!r}")
+    train = open_dataset(data.data, layout, data.train_split, **kwargs)
+    test = open_dataset(data.data, layout, data.test_split, **kwargs)
     if not len(train) or not len(test):
-        raise ValueError(f"{args.data}: the split {args.train_split if not len(train) else args.test_split!r} is "
+        raise ValueError(f"{data.data}: the split {data.train_split if not len(train) else data.test_split!r} is "
                          "empty")
-    if args.score_channel and getattr(train[0], "score", None) is None:
-        raise ValueError(f"--score-channel: the samples of {args.data} have no confidence scores")
+    if data.score_channel and getattr(train[0], "score", None) is None:
+        raise ValueError(f"--score-channel: the samples of {data.data} have no confidence scores")
     print(f"{len(train)} training and {len(test)} test samples, {len(train.class_names)} classes")
-    out = args.out or f"runs/{args.model}_{Path(args.data).stem}"
-    meta = dataset_spec(args.data, args.train_split, args.test_split, args.json_key)
-    if args.model == "arrn":
-        return train_arrn(args, args.preset, train, test, out, meta, optimizer="adam")
-    return train_gca(args, train, test, out, meta, optimizer="adam")
+    out = config.run.out or f"runs/{config.model.model}_{Path(data.data).stem}"
+    meta = dataset_spec(data.data, data.train_split, data.test_split, data.json_key)
+    fit = train_arrn if isinstance(config.model, ARRNOptions) else train_gca
+    return fit(config, train, test, out, meta, score=data.score_channel)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse the command line, train, test; returns the run's metrics."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return run(parse_config(recipe(_model_of(argv)), argv))
 
 
 def cli(argv: list[str] | None = None) -> int:

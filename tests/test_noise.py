@@ -91,3 +91,7 @@ def test_noise_command_errors(checkpoint, tmp_path, capsys):
     assert main(["--checkpoint", str(checkpoint[0]), "--units-per-cm", "1", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    for bad in (["--sigmas", "nan"], ["--sigmas", "1", "inf"], ["--units-per-cm", "0"], ["--units-per-cm", "nan"]):
+        assert main(["--checkpoint", str(checkpoint[0]), *bad]) == 2, bad  # checked before anything is read
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and ("sigma" in err[0] or "--units-per-cm" in err[0])

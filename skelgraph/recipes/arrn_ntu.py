@@ -5,41 +5,35 @@
     torchrun --nproc_per_node 4 recipes/arrn_ntu.py --batch-size 64
 
 Without the full NTU set under the data root it explains where to put it and runs the whole pipeline on the five
-bundled genuine samples (a demonstration, not a result). Paper setting: SGD lr 0.01, momentum 0.9, x0.1 when the
-validation accuracy stops improving.
+bundled genuine samples (a demonstration, not a result). Paper setting (:func:`~skelgraph.recipes.defaults.arrn_ntu`):
+SGD lr 0.01, momentum 0.9, x0.1 when the validation accuracy stops improving.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from skelgraph.recipes.base import (
-    add_arrn_arguments,
-    add_ntu_arguments,
-    add_protocol_arguments,
-    ntu_splits,
-    resolve_ntu_demo,
-    train_arrn,
-)
-from skelgraph.training.experiment import base_parser, parse_recipe_args
+from skelgraph.recipes import defaults
+from skelgraph.recipes.cli import Recipe, parse_config
+from skelgraph.recipes.config import RecipeConfig
+from skelgraph.recipes.protocols import ntu_splits
+from skelgraph.recipes.run import train_arrn
 from skelgraph.training.seeding import seed_everything
+
+RECIPE = Recipe("ARRN-LSTM on NTU RGB+D (Li et al., ICME 2019)", defaults.arrn_ntu, defaults.resolve_arrn_ntu)
+
+
+def run(config: RecipeConfig) -> dict[str, Any]:
+    """One run on ``config.data`` (:class:`~skelgraph.recipes.protocols.NTUData`)."""
+    data = config.data
+    seed_everything(config.run.seed)
+    train_full, test, full = ntu_splits(data)
+    out = config.run.out or f"runs/arrn_{data.dataset}_{data.benchmark}_{config.model.stream}{'' if full else '_demo'}"
+    return train_arrn(config, train_full, test, out, {"name": data.dataset, "benchmark": data.benchmark, "full": full})
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = base_parser("ARRN-LSTM on NTU RGB+D (Li et al., ICME 2019)", epochs=60, batch_size=32, lr=0.01)
-    add_ntu_arguments(p)
-    p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before lr x0.1")
-    add_arrn_arguments(p, T=100, M=50)
-    add_protocol_arguments(p)
-    # without the full set: a short demonstration unless asked otherwise (on the command line or in --config)
-    args = parse_recipe_args(p, argv, resolve=partial(resolve_ntu_demo, epochs=4, batch_size=4))
-    seed_everything(args.seed)
-    train_full, test, full = ntu_splits(args)
-    out = args.out or f"runs/arrn_{args.dataset}_{args.benchmark}_{args.stream}{'' if full else '_demo'}"
-    return train_arrn(args, "ntu" if args.dataset == "ntu60" else "ntu120", train_full, test, out,
-                      {"name": args.dataset, "benchmark": args.benchmark, "full": full},
-                      optimizer="sgd", momentum=0.9, schedule="plateau", lr_decay=0.1, plateau_patience=args.patience)
+    return run(parse_config(RECIPE, argv))
 
 
 if __name__ == "__main__":

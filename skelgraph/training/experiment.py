@@ -1,21 +1,15 @@
-"""What every recipe shares: the command line, validation splits, and a run that trains, evaluates and plots.
+"""What every recipe shares: validation splits, coordinate scale, and a run that trains, evaluates and plots.
 
-Recipes in ``recipes/`` only pick a dataset, a model and the paper's optimiser; everything else is here,
-where the tests reach it.
-
-Replaying a run: :func:`parse_recipe_args` reads ``--config FILE`` (e.g. ``RUN/config.json``) as defaults under
-the command line and ``--print-config`` prints the resolved arguments; :func:`run_experiment` writes them to
-``RUN/config.json`` next to ``RUN/provenance.json`` (:mod:`skelgraph.training.provenance`).
+Recipes only pick a dataset, a model and a configuration (:mod:`skelgraph.recipes`); everything else is here,
+where the tests reach it. :func:`run_experiment` writes the recipe's configuration to ``RUN/config.json`` (replay
+it with ``--config RUN/config.json``) next to ``RUN/provenance.json`` (:mod:`skelgraph.training.provenance`).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,238 +21,10 @@ from torch.utils.data import Dataset
 
 from skelgraph.skeleton import Layout
 from skelgraph.training import provenance
-from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
-from skelgraph.training.runs import OneLineParser, RunFolder, checkpoint_bytes
+from skelgraph.training.runs import RunFolder, checkpoint_bytes
 from skelgraph.training.selection import dataset_attribute
-
-
-def base_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
-    """The options every recipe has; paper values are the defaults a recipe passes in."""
-    p = OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-root", default=None,
-                   help="dataset folder (default: $SKELGRAPH_DATA/<name>, a checkout's datasets/<name>, or the user "
-                        "data folder: skelgraph.datasets.default_root)")
-    p.add_argument("--out", default=None, help="run folder: log, checkpoints, plots, metrics.json; a folder that "
-                   "already holds a run is refused unless --resume is given")
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size, help="per process (per GPU under torchrun)")
-    p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
-                   "(refused if the options differ from the stored ones, see --override)")
-    p.add_argument("--override", action="store_true", help="with --resume: continue with the new options "
-                   "(recorded in run.json) instead of refusing a changed configuration")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "rmsprop"], default=None,
-                   help="override the paper's optimiser (its learning-rate schedule is kept)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
-    p.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast) on CUDA")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this value")
-    p.add_argument("--weight-decay", type=float, default=None,
-                   help="L2 penalty of the optimiser (torch.optim's weight_decay; default: the recipe's, mostly 0)")
-    p.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard (needs tensorboard)")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bars (they are off anyway when the output is not a terminal)")
-    p.add_argument("--log-every", type=int, default=0, metavar="N",
-                   help="print a plain progress line every N training batches and after every epoch (0: never)")
-    add_config_options(p)
-    return p
-
-
-def add_config_options(p: argparse.ArgumentParser) -> None:
-    """``--config`` and ``--print-config`` (read by :func:`parse_recipe_args`)."""
-    p.add_argument("--config", metavar="FILE", default=None,
-                   help="take option values from a JSON or YAML file, e.g. RUN/config.json to replay a run; "
-                        "options on the command line override it")
-    p.add_argument("--print-config", action="store_true", help="print the resolved options as JSON and exit")
-
-
-#: Options that say how this invocation reads its configuration: never part of a configuration.
-_INVOCATION_KEYS = ("config", "print_config")
-#: Options that say where a run writes and whether it continues: recorded in config.json, but a replay does not
-#: take them from the file (it would write into, or resume, the run it replays).
-_PLACEMENT_KEYS = ("out", "resume")
-#: A replay of a run folder's config.json writes here (inside that folder) unless --out is given.
-REPLAY_DIR = "replay"
-
-# Which command line built which TrainConfig, so that run_experiment (called deep inside a recipe, once per fold)
-# can write the recipe's arguments without every recipe passing them down. Weak references: a finished run's
-# namespace and config are not kept alive, and a config built elsewhere is never mistaken for a recipe's.
-_PARSED: list[tuple[weakref.ref[argparse.Namespace], tuple[list[str], frozenset[str]]]] = []
-_CONFIG_ARGS: list[tuple[weakref.ref[TrainConfig], argparse.Namespace]] = []
-
-
-def _remember(table: list[tuple[weakref.ref[Any], Any]], key: Any, value: Any) -> None:
-    table[:] = [(k, v) for k, v in table if k() is not None]
-    table.append((weakref.ref(key), value))
-
-
-def _recall(table: list[tuple[weakref.ref[Any], Any]], key: Any) -> Any:
-    return next((v for k, v in table if k() is key), None)
-
-
-def given_options(args: argparse.Namespace) -> frozenset[str]:
-    """Option names (``dest``) that were set on the command line or in the ``--config`` file of ``args``
-    (parsed by :func:`parse_recipe_args`), as opposed to left at the recipe's default. A recipe that changes a
-    default in some situation (e.g. a short demonstration) must leave these alone, or a replay would differ."""
-    parsed = _recall(_PARSED, args)
-    if parsed is None:
-        raise ValueError("given_options needs arguments parsed by parse_recipe_args")
-    return parsed[1]
-
-
-def _command_line_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
-    """The ``dest`` of every option present in ``argv``: parse once more with every default suppressed."""
-    saved = [(a, a.default) for a in parser._actions]
-    saved_defaults = dict(parser._defaults)
-    try:
-        for a in parser._actions:
-            a.default = argparse.SUPPRESS
-        parser._defaults.clear()
-        return set(vars(parser.parse_args(argv)))
-    finally:
-        for a, default in saved:
-            a.default = default
-        parser._defaults.update(saved_defaults)
-
-
-def resolved_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The recipe arguments as written to ``config.json`` (everything but ``--config`` / ``--print-config``)."""
-    return {k: v for k, v in sorted(vars(args).items()) if k not in _INVOCATION_KEYS}
-
-
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Option values from a JSON file, or a YAML file (``.yaml`` / ``.yml``, needs PyYAML): one mapping of
-    option names (``batch_size`` or ``batch-size``) to values."""
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as err:
-            raise ValueError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or use JSON") from err
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from err
-    else:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}, line {err.lineno}: not valid JSON ({err.msg})") from err
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of option names to values, got {type(values).__name__}")
-    return {str(k).replace("-", "_"): v for k, v in values.items()}
-
-
-def _config_value(action: argparse.Action, value: Any) -> Any:
-    """``value`` from a config file checked (and converted) as the command line would check it; raises
-    ValueError saying what was expected."""
-    if action.nargs == 0:  # store_true / store_false
-        if not isinstance(value, bool):
-            raise ValueError(f"expected true or false, got {value!r}")
-        return value
-    if value is None:
-        if action.default is not None:
-            raise ValueError(f"expected a value (default {action.default!r}), got null")
-        return None
-    many = action.nargs in ("+", "*") or isinstance(action.nargs, int)
-    if many and not isinstance(value, list):
-        raise ValueError(f"expected a list, got {value!r}")
-    if not many and isinstance(value, (list, dict)):
-        raise ValueError(f"expected a single value, got {value!r}")
-    items = value if many else [value]
-    out = []
-    for item in items:
-        if action.type in (int, float) and (isinstance(item, bool) or not isinstance(item, (int, float, str))):
-            raise ValueError(f"expected a number, got {item!r}")
-        if action.type is int and isinstance(item, float) and not item.is_integer():
-            raise ValueError(f"expected an integer, got {item!r}")
-        converted = action.type(item) if callable(action.type) else item
-        if action.choices is not None and converted not in action.choices:
-            raise ValueError(f"expected one of {sorted(action.choices)}, got {converted!r}")
-        out.append(converted)
-    return out if many else out[0]
-
-
-def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None,
-                      resolve: Callable[[argparse.Namespace], None] | None = None) -> argparse.Namespace:
-    """Parse a recipe's command line, with ``--config FILE`` and ``--print-config``.
-
-    The values in ``FILE`` (JSON, or YAML with PyYAML; ``RUN/config.json`` of an earlier run) replace the
-    recipe's defaults, and options given on the command line override them. A key the recipe does not know, or a
-    value its option would refuse, is an error (one line, exit code 2). ``out`` and ``resume`` are not taken
-    from the file; replaying a run folder's ``config.json`` writes into ``RUN/replay`` unless ``--out`` is
-    given. :func:`given_options` tells which options the user set (on the command line or in the file).
-    ``resolve(args)``, if given, is the recipe's own step from options to settings (``--paper-setting``, a budget
-    that depends on the model): it runs after parsing, may call :func:`given_options`, and changes ``args`` in
-    place. ``--print-config`` then prints the arguments as the run will use them, as JSON, and exits.
-
-    :func:`run_experiment` then writes the arguments (as the recipe leaves them) to ``RUN/config.json`` and the
-    command line to ``RUN/provenance.json``.
-    """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    from_file: set[str] = set()
-    try:
-        add_config_options(parser)
-    except argparse.ArgumentError:
-        pass  # the parser has them already (base_parser)
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config", default=None)
-    config_path = pre.parse_known_args(argv)[0].config
-    if config_path is not None:
-        try:
-            values = load_config_file(config_path)
-        except (OSError, ValueError) as err:
-            parser.exit(2, f"{parser.prog}: error: --config: {err}\n")
-        actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
-        unknown = sorted(set(values) - set(actions))
-        if unknown:
-            parser.exit(2, f"{parser.prog}: error: {config_path}: unknown option(s) {', '.join(unknown)} for this "
-                           f"recipe (known: {', '.join(sorted(set(actions) - set(_INVOCATION_KEYS)))})\n")
-        defaults = {}
-        for key, value in values.items():
-            if key in _INVOCATION_KEYS or key in _PLACEMENT_KEYS:
-                continue
-            try:
-                defaults[key] = _config_value(actions[key], value)
-            except (TypeError, ValueError) as err:
-                parser.exit(2, f"{parser.prog}: error: {config_path}: option {key}: {err}\n")
-        parser.set_defaults(**defaults)
-        from_file = set(defaults)
-    args = parser.parse_args(argv)
-    if config_path is not None and getattr(args, "out", "") is None:
-        run_dir = Path(config_path).parent
-        if (run_dir / provenance.PROVENANCE_FILE).exists():
-            args.out = str(run_dir / REPLAY_DIR)
-    given = from_file | (_command_line_options(parser, argv) - set(_INVOCATION_KEYS))
-    _remember(_PARSED, args, (argv, frozenset(given)))
-    if resolve is not None:
-        resolve(args)
-    if args.print_config:
-        print(json.dumps(resolved_config(args), indent=2, default=str))
-        parser.exit(0)
-    return args
-
-
-def train_config(args: argparse.Namespace, **paper: Any) -> TrainConfig:
-    """A :class:`TrainConfig` from the common options plus the recipe's paper settings."""
-    if getattr(args, "optimizer", None):
-        paper["optimizer"] = args.optimizer
-    if getattr(args, "weight_decay", None) is not None:
-        if args.weight_decay < 0:
-            raise SystemExit(f"--weight-decay must be >= 0, got {args.weight_decay}")
-        paper["weight_decay"] = args.weight_decay
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
-                         seed=args.seed, num_workers=args.workers, amp=args.amp, compile=args.compile,
-                         grad_clip=args.grad_clip, tensorboard=args.tensorboard, progress=not args.no_progress,
-                         log_every=getattr(args, "log_every", 0), ema_epochs=getattr(args, "ema", 0.0) or 0.0,
-                         **paper)
-    _remember(_CONFIG_ARGS, config, args)
-    return config
 
 
 def stratified_split(labels: Sequence[int], fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -475,7 +241,8 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                    config: TrainConfig, out_dir: str | Path | None, *, class_names: Sequence[str], layout: Layout,
                    meta: dict[str, Any], resume: bool = False, override: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None,
-                   monitor_test: bool = False) -> dict[str, Any]:
+                   monitor_test: bool = False, recipe_config: dict[str, Any] | None = None,
+                   argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
     ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json``, the
     plots (training curves, confusion matrix, joint weights as ``attention.png`` and as an animated
@@ -493,15 +260,16 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     records its best epoch in ``metrics.json`` as ``optimistic_best_test`` (clearly not the result: picking an
     epoch on test data is how the papers' numbers compare, not an honest estimate); it chooses nothing.
 
-    Before training, ``provenance.json`` and, when ``config`` came from :func:`train_config` on arguments parsed
-    by :func:`parse_recipe_args`, ``config.json`` (the recipe's arguments, replayable) are written to ``out_dir``.
+    Before training, ``provenance.json`` (with the command line ``argv``) and, given ``recipe_config`` (a recipe's
+    :meth:`~skelgraph.recipes.config.RecipeConfig.to_dict`), ``config.json`` (replayable with ``--config``) are
+    written to ``out_dir``.
 
     ``after_training`` runs on the trained model before testing (e.g. choosing the ARRN fusion weight on the
     validation split); what it returns is stored in the metrics.
     """
     init_distributed()
     kwargs = dict(class_names=class_names, layout=layout, meta=meta, resume=resume, after_training=after_training,
-                  monitor_test=monitor_test)
+                  monitor_test=monitor_test, recipe_config=recipe_config, argv=argv)
     if out_dir is None:
         return _run_experiment(None, model, train_set, val_set, test_set, config, None, **kwargs)
     with RunFolder(out_dir, config, meta, resume=resume, override=override,
@@ -512,11 +280,13 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
 def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset, val_set: Dataset | None,
                     test_set: Dataset | None, config: TrainConfig, out_dir: str | Path | None, *,
                     class_names: Sequence[str], layout: Layout, meta: dict[str, Any], resume: bool,
-                    after_training: Callable[[Trainer], dict[str, Any]] | None, monitor_test: bool) -> dict[str, Any]:
+                    after_training: Callable[[Trainer], dict[str, Any]] | None, monitor_test: bool,
+                    recipe_config: dict[str, Any] | None, argv: Sequence[str] | None) -> dict[str, Any]:
     out = Path(out_dir) if out_dir is not None else None
     monitor = {"test": test_set} if monitor_test and test_set is not None else None
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta,
                       monitor=monitor)
+    trainer.finish_later = True  # the final last.pt waits for model.pt and shares its tensors (Trainer.finish)
     resumed = False
     if resume:
         resumed = trainer.resume()
@@ -525,10 +295,7 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         else:
             print(f"nothing to resume in {out}: starting a new run")
     if trainer.is_main and out is not None:
-        args = _recall(_CONFIG_ARGS, config)
-        parsed = _recall(_PARSED, args) if args is not None else None
-        record = provenance.collect(argv=parsed[0] if parsed is not None else None,
-                                    recipe_args=resolved_config(args) if args is not None else None,
+        record = provenance.collect(argv=list(argv) if argv is not None else None, recipe_args=recipe_config,
                                     train_config=asdict(config), seed=config.seed, device=config.device)
         provenance.write_run_records(out, record, resume=resumed)
     if run is not None:
@@ -553,7 +320,6 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         result["run"] = [{k: s[k] for k in ("from_epoch", "overridden") if k in s} for s in run.segments]  # run.json
     if after_training is not None:
         result.update(after_training(trainer))
-        trainer.save("best.pt")
     if val_set is not None:
         result["val"] = trainer.evaluate(val_set).compute()
     meter: ClassificationMeter | None = None
@@ -564,7 +330,7 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         result["test_confusion"] = meter.confusion.tolist()
     if trainer.is_main and out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        export_model(out / "model.pt", trainer.model, meta, class_names)
+        trainer.finish(meta)  # model.pt, then last.pt / best.pt as config.keep says
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         epoch_seconds = [h.get("seconds") for h in trainer.state.history]
         (out / "timing.json").write_text(json.dumps({"train_seconds": seconds, "epoch_seconds": epoch_seconds}))

@@ -4,7 +4,7 @@ Every run folder gets two files next to ``metrics.json``:
 
 - ``config.json``: the resolved recipe arguments (paper defaults, a ``--config`` file and the command line
   merged). ``--config RUN/config.json`` replays the run; see
-  :func:`skelgraph.training.experiment.parse_recipe_args`.
+  :func:`skelgraph.recipes.cli.parse_config`.
 - ``provenance.json``: the command line, the resolved configuration (recipe arguments and the engine's
   :class:`~skelgraph.training.engine.TrainConfig`), package versions, the git revision of a checkout (and
   whether it had uncommitted changes), the device, the seed, the host and the start time. A resumed run keeps

@@ -36,6 +36,9 @@ def test_rows_average_folds_then_seeds(tmp_path):
     text = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "gca", "training": "direct",
                                     "paper": 0.941, "command": "python recipes/gca_lstm_sbu.py", **row}])
     assert "| sbu, 5-fold | gca, direct | **80.0%**" in text and "| 94.1% |" in text
+    named = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "gca", "training": "direct",
+                                     "paper": None, "command": "c", "config": "recipes/configs/sbu_gca.json", **row}])
+    assert "| [sbu_gca.json](recipes/configs/sbu_gca.json) | `c` |" in named
     noted = accuracy_summary.table([{"dataset": "sbu", "protocol": "5-fold", "model": "st-lstm", "training": "direct",
                                      "paper": 0.933, "paper_note": "ST-LSTM with trust gate", "command": "c", **row}])
     assert "| 93.3% (ST-LSTM with trust gate) |" in noted

@@ -31,7 +31,7 @@ class Captured(Exception):
 
 
 def _record(model, train_set, val_set, test_set, config, out_dir, *, class_names, layout, meta, resume=False,
-            override=False, after_training=None, monitor_test=False):
+            override=False, after_training=None, monitor_test=False, **_recorded_elsewhere):
     raise Captured({"config": asdict(config), "meta": json.loads(json.dumps(meta, default=str)),
                     "sizes": [len(train_set), None if val_set is None else len(val_set),
                               None if test_set is None else len(test_set)],
@@ -152,7 +152,7 @@ def tiny_metrics(name: str, roots: dict[str, str], tmp: Path) -> str:
 
 
 if __name__ == "__main__":
-    targets = sys.argv[1:] or ["skelgraph.recipes.base"]
+    targets = sys.argv[1:] or ["skelgraph.recipes.run"]  # where run_experiment is called (b87824a: .base)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         roots = data(tmp)

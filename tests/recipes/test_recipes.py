@@ -21,11 +21,23 @@ TINY_ARRN = ["--epochs", "1", "--T", "8", "--M", "8", "--E", "1", "--no-progress
 
 
 def printed_config(main, argv, capsys):
-    """What ``main(argv + ["--print-config"])`` prints (it exits with code 0 before touching any data)."""
+    """What ``main(argv + ["--print-config"])`` prints (it exits with code 0 before touching any data), its parts
+    merged into one mapping of field names."""
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--print-config"])
     assert exit_info.value.code == 0
-    return json.loads(capsys.readouterr().out)
+    printed = json.loads(capsys.readouterr().out)
+    return {k: v for part in ("data", "model", "optim", "protocol", "run") for k, v in printed[part].items()}
+
+
+def refused(main, argv, capsys):
+    """The one line ``main(argv)`` exits with (code 2) when the configuration is refused at parse time."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
 
 
 def data_root(tmp_path, folder):
@@ -107,9 +119,7 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
         main, data, run = florence_main, ["--data-root", str(tmp_path / "florence"), "--folds", "0"], "fold0"
     else:
         main, data, run = utk_main, ["--data-root", utk_data], "fold0"
-    with pytest.raises(SystemExit):
-        main([*data, "--print-config"])
-    printed = json.loads(capsys.readouterr().out)
+    printed = printed_config(main, data, capsys)
     assert (printed["epochs"], printed["grad_clip"]) == (100, 5.0)
     tiny = [*data, *TINY_ARRN, "--epochs", "2"]
     main([*tiny, "--out", str(tmp_path / "default")])
@@ -146,9 +156,8 @@ def test_arrn_fixed_alpha_fuses_training_curves_and_test(tmp_path, capsys):
     assert float(exported["model"]["alpha"]) == 0.25, "the export classifies with the fixed weight"
     arrn_msr_main([*tiny, "--out", str(tmp_path / "none")])
     assert json.loads((tmp_path / "none" / "AS1" / "metrics.json").read_text())["alpha"] == 0.5
-    with pytest.raises(SystemExit):
-        arrn_msr_main([*tiny, "--out", str(tmp_path / "bad"), "--alpha", "1.5"])
-    assert "--alpha: must lie in [0, 1], got 1.5" in capsys.readouterr().err
+    assert "--alpha must be <= 1, got 1.5" in refused(arrn_msr_main, [*tiny, "--out", str(tmp_path / "bad"),
+                                                                   "--alpha", "1.5"], capsys)
 
 
 @pytest.mark.parametrize("model,training,bodies", [("gca", "stepwise", "stacked"), ("gca2", "direct", "stacked"),
@@ -180,11 +189,11 @@ def test_gca_sbu_trust_gate_st_lstm_trains_and_rebuilds_from_its_checkpoint(tmp_
     assert metrics["meta"]["model"]["kwargs"]["trust_gate"] is True
     sample = ROOT / "datasets/sbu/raw/s01s02/03/001/skeleton_pos.txt"
     assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
-    with pytest.raises(SystemExit, match="--trust-gate applies to the ST-LSTM baselines"):
-        gca_sbu_main(common + ["--out", str(tmp_path / "gca"), "--model", "gca"])
+    assert "--trust-gate applies to the ST-LSTM baselines" in refused(
+        gca_sbu_main, common + ["--out", str(tmp_path / "gca"), "--model", "gca"], capsys)
 
 
-def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_share(tmp_path):
+def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_share(tmp_path, capsys):
     """Under the small-data defaults (--selection none) stepwise training holds out no validation split: each of
     the N + 1 steps trains --epochs / (N + 1) epochs and the last is tested. Inner CV cannot choose a stepwise
     schedule and a fixed schedule needs a positive per-step bound: both refused with a clear message."""
@@ -198,10 +207,10 @@ def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_s
     assert metrics["best_epoch"] == metrics["epochs"] == 6
     steps = [json.loads(line)["step"] for line in (tmp_path / "fixed" / "fold0" / "log.jsonl").read_text().splitlines()]
     assert steps == [0, 0, 1, 1, 2, 2]
-    with pytest.raises(SystemExit, match="inner cross-validation does not choose its schedule"):
-        gca_sbu_main([*tiny, "--out", str(tmp_path / "inner"), "--selection", "inner-cv"])
-    with pytest.raises(SystemExit, match="give it a positive value"):
-        gca_sbu_main([*tiny, "--out", str(tmp_path / "unbounded"), "--stepwise-max-epochs", "0"])
+    assert "inner cross-validation does not choose its schedule" in refused(
+        gca_sbu_main, [*tiny, "--out", str(tmp_path / "inner"), "--selection", "inner-cv"], capsys)
+    assert "give it a positive value" in refused(
+        gca_sbu_main, [*tiny, "--out", str(tmp_path / "unbounded"), "--stepwise-max-epochs", "0"], capsys)
 
 
 def test_gca_ntu_demo(tmp_path):
@@ -288,22 +297,32 @@ def test_utkinect_recipes_cross_subject_and_lean_leave_one_out(tmp_path, utk_dat
     assert saved["summary"]["pooled_top1"] == loso["summary"]["pooled_top1"] in (0.0, 0.5, 1.0)
 
 
-def test_a_new_recipe_from_the_public_building_blocks(tmp_path):
-    """The README's 'a recipe for a new dataset' pattern, on MSR Action3D AS1 standing in for the user's data."""
+def test_the_readme_recipe_for_a_new_dataset_runs(tmp_path, monkeypatch):
+    """README's 'A recipe for a new dataset', as written but for one epoch, on MSR Action3D AS1 standing in for the
+    user's folder."""
+    import re
+
+    import skelgraph.datasets
     from skelgraph.datasets import MSRAction3D
-    from skelgraph.recipes import add_arrn_arguments, base_parser, run_folds, train_arrn
 
-    p = base_parser("ARRN-LSTM on my data", epochs=1, batch_size=16, lr=1e-3)
-    add_arrn_arguments(p, T=8, M=8)
-    args = p.parse_args(["--E", "1", "--no-progress", "--data-root", data_root(tmp_path, "msr_action3d")])
+    root = data_root(tmp_path, "msr_action3d")
 
-    def run(fold):
-        train = MSRAction3D(args.data_root, subset="AS1", split="train")[::8]
-        test = MSRAction3D(args.data_root, subset="AS1", split="test")[::12]
-        return train_arrn(args, "msr", train, test, str(tmp_path / "mine" / fold), {"name": "mine"}, optimizer="adam")
+    def my_folder(path, layout, split):
+        assert (path, layout) == ("my_data", "ntu")
+        return MSRAction3D(root, subset="AS1", split=split)[:: 8 if split == "train" else 12]
 
-    summary = run_folds(run, ["a"], label="my data", out=str(tmp_path / "mine"), seed=args.seed)
-    assert summary["summary"]["n"] == 1 and (tmp_path / "mine" / "a" / "best.pt").exists()
+    monkeypatch.setattr(skelgraph.datasets, "SkeletonFolder", my_folder)
+    monkeypatch.chdir(tmp_path)
+    section = (ROOT / "README.md").read_text().split("## A recipe for a new dataset")[1].split("\n## ")[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert "epochs=60" in block
+    namespace: dict = {}
+    exec(compile(block.replace("epochs=60", "epochs=1"), "README.md", "exec"), namespace)
+    assert (tmp_path / "runs" / "mine" / "summary.json").exists()
+    metrics = json.loads((tmp_path / "runs" / "mine" / "all" / "metrics.json").read_text())
+    assert metrics["config"]["optimizer"] == "adam" and metrics["meta"]["model"]["kwargs"]["num_frames"] == 30
+    config = json.loads((tmp_path / "runs" / "mine" / "all" / "config.json").read_text())
+    assert config == namespace["config"].to_dict(), "the run folder holds the configuration, replayable"
 
 
 def test_recipes_run_as_modules():
@@ -376,7 +395,7 @@ def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, column,
     training sequences per fold), unless --epochs is given; the other models keep the recipes' 60. UTKinect's
     training splits are smaller (about 100 clips cross-subject, 198 leave-one-out) and get the same optimiser steps:
     300 x 226 / 100 rounded up is 678. --print-config shows the budget the run will use, before touching any data."""
-    from skelgraph.recipes.base import GLOBAL2_EPOCHS, SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
+    from skelgraph.recipes.defaults import GLOBAL2_EPOCHS, SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS, TRUST_GATE_EPOCHS
 
     printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *protocol, *given], capsys)
     assert (ST_LSTM_EPOCHS, GLOBAL2_EPOCHS, TRUST_GATE_EPOCHS, SBU_TRAIN_SEQUENCES) == (300, 240, 320, 226)
@@ -386,7 +405,7 @@ def test_stlstm_trains_for_its_own_budget_unless_epochs_is_given(capsys, column,
 def test_same_steps_keeps_the_optimiser_steps_of_a_budget():
     """Epochs x training sequences (the samples seen: the steps at one batch size) reach the reference budget's with
     less than one epoch to spare, for any split size."""
-    from skelgraph.recipes.base import same_steps
+    from skelgraph.recipes.defaults import same_steps
 
     for n in (37, 100, 198, 226, 500):
         epochs = same_steps(240, n, reference=226)
@@ -406,7 +425,7 @@ def test_global2_clips_the_gradient_norm_unless_told_otherwise(capsys, recipe, g
     """ST-LSTM + Global (2) alone has loss spikes from single huge steps: it clips the gradient norm at
     GLOBAL2_GRAD_CLIP (chosen by inner CV on SBU's training folds) unless --grad-clip or --paper-setting says
     otherwise; the other models keep no clipping."""
-    from skelgraph.recipes.base import GLOBAL2_GRAD_CLIP
+    from skelgraph.recipes.defaults import GLOBAL2_GRAD_CLIP
 
     main = gca_sbu_main if recipe == "sbu" else utk_gca_main
     printed = printed_config(main, ["--model", model, "--data-root", "/nonexistent", *given], capsys)
@@ -453,7 +472,7 @@ def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_
     assert chosen["method"] == "inner-cv" and chosen["held_out"] == [[1], [3]], "training subjects 1 and 3"
 
 
-def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp_path):
+def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp_path, capsys):
     """--cosine anneals over --epochs, so inner cross-validation cannot pick an earlier epoch as the budget (that
     epoch of a longer cosine run is not a run of its length): the final run trains --epochs, alpha is chosen
     there, and the learning rate falls along the half cosine. --cosine with a decay is refused."""
@@ -466,5 +485,5 @@ def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp
     assert chosen["epoch"] == 3 and metrics["epochs"] == 3 and metrics["config"]["schedule"] == "cosine"
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "AS1" / "log.jsonl").read_text().splitlines()]
     assert lrs == pytest.approx([0.004, 0.003, 0.001])
-    with pytest.raises(SystemExit, match="--lr-decay 1"):
-        arrn_msr_main([*args, "--out", str(tmp_path / "both"), "--lr-decay", "0.9"])
+    assert "--lr-decay 1" in refused(arrn_msr_main, [*args, "--out", str(tmp_path / "both"), "--lr-decay", "0.9"],
+                                     capsys)

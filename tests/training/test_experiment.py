@@ -6,7 +6,7 @@ from engine_helpers import TinyModel, msr_graphs
 
 from skelgraph.skeleton import MSR_ACTION3D
 from skelgraph.training import TrainConfig
-from skelgraph.training.experiment import base_parser, run_experiment, stratified_split, train_config
+from skelgraph.training.experiment import run_experiment, stratified_split
 
 
 def test_stratified_split_keeps_every_class():
@@ -21,10 +21,13 @@ def test_stratified_split_keeps_every_class():
     assert stratified_split(labels, 0.0) == (list(range(len(labels))), []), "no validation at fraction 0"
 
 
-def test_parser_and_config():
-    args = base_parser("demo", epochs=3, batch_size=4, lr=0.5).parse_args(["--epochs", "2", "--device", "cpu"])
-    cfg = train_config(args, optimizer="adam", schedule="exponential", lr_decay=0.95)
-    assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.optimizer) == (2, 4, 0.5, "adam")
+def test_train_config_of_typed_parts():
+    from skelgraph.recipes import Optimisation, RunOptions, train_config
+
+    optim = Optimisation(epochs=2, batch_size=4, lr=0.5, optimizer="adam", schedule="exponential", lr_decay=0.95)
+    cfg = train_config(optim, RunOptions(device="cpu"))
+    assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.optimizer, cfg.schedule) == (2, 4, 0.5, "adam", "exponential")
+    assert train_config(Optimisation(cosine=True), RunOptions()).schedule == "cosine"
     with pytest.raises(ValueError):
         TrainConfig(optimizer="lbfgs")
 

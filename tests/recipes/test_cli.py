@@ -1,0 +1,214 @@
+"""Typed recipe configurations: built from Python, from files and from the command line; unknown fields and values
+out of range refused in one line (exit code 2 at the command line); ``--config`` / ``--print-config`` replay."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skelgraph.recipes import ARRNOptions, ConfigError, GCAOptions, Optimisation, Protocol, RecipeConfig, RunOptions
+from skelgraph.recipes.arrn_msr import RECIPE as MSR
+from skelgraph.recipes.arrn_msr import main as arrn_msr_main
+from skelgraph.recipes.cli import parse_config
+from skelgraph.recipes.files import MAX_CONFIG_DEPTH, load_config_file
+from skelgraph.recipes.gca_lstm_sbu import main as gca_sbu_main
+from skelgraph.recipes.protocols import MSRData
+from skelgraph.train import main as train_main
+
+ROOT = Path(__file__).resolve().parents[2]
+NOWHERE = ["--data-root", "/nonexistent-skelgraph-data"]
+
+
+def refused(main, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1, err
+    return err[0]
+
+
+def test_parts_are_frozen_typed_and_checked():
+    optim = Optimisation(epochs=3, lr=1)
+    assert optim.lr == 1.0 and isinstance(optim.lr, float)
+    with pytest.raises(AttributeError):
+        optim.epochs = 4  # type: ignore[misc]
+    assert ARRNOptions(lstm_sizes=[8, 4]).lstm_sizes == (8, 4), "lists become tuples (hashable, frozen)"
+    for bad, message in ((dict(epochs=0), "--epochs must be >= 1, got 0"),
+                         (dict(epochs=2.5), "--epochs: expected an integer"),
+                         (dict(lr=math.inf), "--lr must be a finite number, got inf"),
+                         (dict(lr=0.0), "--lr must be > 0"),
+                         (dict(grad_clip=math.nan), "--grad-clip must be a finite number"),
+                         (dict(optimizer="lbfgs"), "--optimizer: expected one of sgd, adam, rmsprop"),
+                         (dict(batch_size=True), "--batch-size: expected an integer")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            Optimisation(**bad)
+    with pytest.raises(TypeError):
+        Optimisation(epoch=3)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="unknown optim option.*epoch"):
+        Optimisation.from_dict({"epoch": 3})
+
+
+def test_a_configuration_from_python_files_and_the_command_line_agree(tmp_path):
+    built = RecipeConfig("arrn_msr", MSRData(subset=("AS1",)), ARRNOptions(T=9), Optimisation(epochs=4),
+                         Protocol(), RunOptions())
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(built.to_dict()))
+    assert built.updated(load_config_file(path)) == built
+    parsed = parse_config(MSR, ["--config", str(path)])
+    assert parsed == built.replace(run={"device": parsed.run.device})
+    assert parse_config(MSR, ["--config", str(path), "--epochs", "2"]).optim.epochs == 2, "the command line wins"
+    assert built.replace(optim={"epochs": 5}).optim.epochs == 5 and built.optim.epochs == 4
+    with pytest.raises(ConfigError, match="unknown option.*strem"):
+        built.updated({"strem": "two"})
+    with pytest.raises(ConfigError, match="recipe 'gca_lstm_sbu', not of 'arrn_msr'"):
+        built.updated({"recipe": "gca_lstm_sbu"})
+
+
+def test_config_round_trip_and_command_line_override(tmp_path):
+    first = parse_config(MSR, ["--epochs", "7", "--subset", "AS2", "AS3", "--grad-clip", "0.5", "--amp", "--stream",
+                               "line", "--out", "somewhere"])
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(first.to_dict()))
+    again = parse_config(MSR, ["--config", str(path)])
+    assert again == first.replace(run={"out": None}), "where to write is not taken from the file"
+    override = parse_config(MSR, ["--config", str(path), "--epochs", "2", "--subset", "AS1"])
+    assert (override.optim.epochs, override.data.subset, override.model.stream) == (2, ("AS1",), "line")
+    # Hand-written files may hold a few options, spelled as on the command line, flat (older run folders) too.
+    path.write_text(json.dumps({"optim": {"batch-size": 5}, "lr": 1}))
+    small = parse_config(MSR, ["--config", str(path)])
+    assert (small.optim.batch_size, small.optim.lr, small.optim.epochs) == (5, 1.0, 100)
+
+
+def test_replaying_a_run_folder_writes_beside_it(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "provenance.json").write_text("{}")
+    (run / "config.json").write_text(json.dumps(parse_config(MSR, ["--T", "12"]).to_dict()))
+    config = parse_config(MSR, ["--config", str(run / "config.json")])
+    assert config.run.out == str(run / "replay") and config.model.T == 12
+    assert parse_config(MSR, ["--config", str(run / "config.json"), "--out", "x"]).run.out == "x"
+
+
+@pytest.mark.parametrize("content,message", [
+    ({"optim": {"epochs": 2}, "model": {"strem": "two"}}, "unknown model option.*strem"),
+    ({"epochs": 2.5}, "--epochs: expected an integer"),
+    ({"epochs": "many"}, "--epochs: expected an integer"),
+    ({"stream": "three"}, "--stream: expected one of"),
+    ({"subset": "AS1"}, "--subset: expected a list"),
+    ({"amp": "yes"}, "--amp: expected true or false"),
+    ({"lr": None}, "--lr: expected a value"),
+    ({"optim": 3}, "optim: expected a mapping"),
+    ([1, 2], "expected a mapping"),
+    ({"a": json.loads("[" * 12 + "]" * 12)}, f"nested deeper than {MAX_CONFIG_DEPTH} levels"),
+])
+def test_bad_config_files_are_refused_in_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(content))
+    err = refused(arrn_msr_main, ["--config", str(path)], capsys)
+    assert re.search(message, err), err
+
+
+def test_a_deeply_nested_config_is_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    yaml_path = tmp_path / "deep.yaml"
+    yaml_path.write_text("".join(" " * i + "a:\n" for i in range(3000)))
+    for file in (path, yaml_path):
+        out = subprocess.run([sys.executable, "-m", "skelgraph.recipes.arrn_msr", "--config", str(file)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr[-500:]
+        assert "Traceback" not in out.stderr
+
+
+def test_unreadable_config_files(tmp_path, capsys):
+    (tmp_path / "broken.json").write_text('{"epochs": ')
+    for name, message in (("broken.json", "line 1: not valid JSON"), ("absent.json", "No such file")):
+        assert message in refused(arrn_msr_main, ["--config", str(tmp_path / name)], capsys)
+
+
+def test_yaml_config(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("yaml")  # optional: pip install "skelgraph[yaml]"
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  epochs: 4\ndata:\n  subset: [AS3]\n")
+    config = parse_config(MSR, ["--config", str(path)])
+    assert (config.optim.epochs, config.data.subset) == (4, ("AS3",))
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as without PyYAML installed
+    assert "needs PyYAML" in refused(arrn_msr_main, ["--config", str(path)], capsys)
+
+
+def test_print_config_prints_the_resolved_configuration_and_exits(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        arrn_msr_main(["--print-config", "--data-root", str(tmp_path / "nothing"), "--T", "9"])
+    assert exit_info.value.code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == parse_config(MSR, ["--data-root", str(tmp_path / "nothing"), "--T", "9"]).to_dict()
+    assert printed["model"]["T"] == 9 and printed["data"]["subset"] == ["AS1", "AS2", "AS3"]
+    assert not (tmp_path / "nothing").exists(), "stops before touching any data"
+
+
+# Issue 36 (items 4, 7, 8): numeric options are checked for range and finiteness when the configuration is built.
+@pytest.mark.parametrize("argv,message", [
+    (["--M", "0"], "--M must be >= 1, got 0"),
+    (["--E", "0"], "--E must be >= 1, got 0"),
+    (["--T", "-3"], "--T must be >= 1"),
+    (["--lstm-sizes", "0"], "--lstm-sizes must be >= 1, got 0"),
+    (["--dropout", "nan"], "--dropout must be a finite number, got nan"),
+    (["--dropout", "1.5"], "--dropout must be <= 1"),
+    (["--noise", "nan"], "--noise must be a finite number"),
+    (["--rotate", "nan"], "--rotate must be a finite number"),
+    (["--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["--lr", "0"], "--lr must be > 0"),
+    (["--grad-clip", "nan"], "--grad-clip must be a finite number"),
+    (["--grad-clip", "-1"], "--grad-clip must be > 0"),
+    (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["--epochs", "-1"], "--epochs must be >= 1, got -1"),
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--val-fraction", "1.5"], "--val-fraction must be <= 1, got 1.5"),
+    (["--random-scale", "2", "1"], "--random-scale: LOW must not exceed HIGH, got 2 1"),
+    (["--random-scale", "0", "1"], "--random-scale must be > 0"),
+    (["--weight-decay", "-0.1"], "--weight-decay must be >= 0"),
+    (["--ema", "inf"], "--ema must be a finite number"),
+    (["--swap", "2"], "--swap must be <= 1"),
+    (["--alpha", "nan"], "--alpha must be a finite number"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--epochs", "many"], "--epochs: expected an integer, got 'many'"),
+    (["--selection", "inner-cv", "--cv-groups", ""], "--selection inner-cv needs --cv-groups"),
+])
+def test_options_out_of_range_are_one_line_and_exit_2(capsys, argv, message):
+    assert message in refused(arrn_msr_main, [*NOWHERE, *argv, "--print-config"], capsys)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--hidden", "0"], "--hidden must be >= 1"),
+    (["--N", "0"], "--N must be >= 1"),
+    (["--forget-bias", "nan"], "--forget-bias must be a finite number"),
+    (["--folds", "7"], "--folds must be <= 4, got 7"),
+    (["--model", "gca", "--trust-gate"], "--trust-gate applies to the ST-LSTM baselines"),
+])
+def test_gca_options_out_of_range(capsys, argv, message):
+    assert message in refused(gca_sbu_main, [*NOWHERE, *argv, "--print-config"], capsys)
+
+
+def test_train_command_refuses_in_one_line(capsys):
+    assert "--dropout must be a finite number" in refused(
+        train_main, ["--data", "d", "--layout", "coco17", "--model", "gca", "--dropout", "nan"], capsys)
+    assert "--lstm-sizes must be >= 1" in refused(train_main, ["--data", "d", "--layout", "coco17", "--lstm-sizes",
+                                                               "0"], capsys)
+
+
+def test_command_line_errors_exit_2_without_traceback():
+    out = subprocess.run([sys.executable, str(ROOT / "recipes" / "arrn_msr.py"), "--M", "0"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "--M must be >= 1, got 0" in out.stderr
+
+
+def test_gca_options_say_which_model_trains_stepwise():
+    assert GCAOptions(model="gca", training="stepwise").stepwise
+    assert not GCAOptions(model="st-lstm", training="stepwise").stepwise, "Algorithm 1: GCA models only"
