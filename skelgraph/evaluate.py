@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from skelgraph.training.metrics import ClassificationMeter
-from skelgraph.training.runs import OneLineParser, check_device, cli_main
+from skelgraph.training.runs import OneLineParser, check_device, cli_main, say_run_status
 
 
 def label_map(data_names: Sequence[str], model_names: Sequence[str]) -> list[int]:
@@ -221,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 save_scores(args.scores, fused["names"], fused["labels"], fused["scores"], fused["class_names"])
                 print(f"-> {args.scores}")
             return 0
+        say_run_status(args.checkpoint)
         if args.scores is not None:
             save_scores_check(args.scores)
         result = evaluate_checkpoint(args.checkpoint, args.data, args.split, args.batch_size, args.device,

@@ -51,7 +51,7 @@ from skelgraph.nn.st_lstm import flush_denormals
 from skelgraph.skeleton import Layout, get_layout
 from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
 from skelgraph.training.registry import build_model, build_transform
-from skelgraph.training.runs import OneLineParser, check_device, cli_main
+from skelgraph.training.runs import OneLineParser, check_device, cli_main, say_run_status
 
 
 @dataclass
@@ -330,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give skeleton files, or --stream (frames on stdin), not both")
 
     def run(_: list[str] | None) -> int:
+        say_run_status(args.checkpoint)
         if args.stream:
             predict_stream(args.checkpoint, sys.stdin, sys.stdout, args.top, args.device, args.bodies, args.window,
                            args.stride)

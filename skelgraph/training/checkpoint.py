@@ -15,6 +15,7 @@ Three files per run folder:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import random
@@ -112,14 +113,78 @@ def deferred_signals() -> Iterator[None]:
                     signal.raise_signal(signum)
 
 
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of named tensors (names, dtypes, shapes and bytes, in name order)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _share(state: dict[str, Any], path: Path, shared_with: Path) -> dict[str, Any]:
+    """``state`` without the ``"model"`` / ``"ema"`` tensors that ``shared_with`` (a lean ``model.pt`` in the same
+    folder) holds bit for bit; a ``"shared"`` entry names the file, the keys left out and their digest."""
+    if shared_with.resolve().parent != path.resolve().parent:
+        raise ValueError(f"{shared_with} must lie in the folder of {path} to share its tensors")
+    ref = load_checkpoint(shared_with)["model"]
+    state, keys = dict(state), {}
+    for section in ("model", "ema"):
+        part = state.get(section)
+        if not isinstance(part, dict):
+            continue
+        same = [k for k, v in part.items() if isinstance(v, torch.Tensor) and isinstance(ref.get(k), torch.Tensor)
+                and v.dtype == ref[k].dtype and v.shape == ref[k].shape and torch.equal(v.detach().cpu(), ref[k])]
+        if same:
+            state[section] = {k: v for k, v in part.items() if k not in same}
+            keys[section] = same
+    if keys:
+        names = {k for section in keys.values() for k in section}
+        state["shared"] = {"file": shared_with.name, "keys": keys,
+                           "sha256": tensors_digest({k: ref[k] for k in names})}
+    return state
+
+
+def _restore_shared(ckpt: dict[str, Any], path: Path, map_location: Any) -> None:
+    """Put back the tensors a checkpoint keeps in its run folder's ``model.pt`` (see :func:`save_checkpoint`)."""
+    shared = ckpt.pop("shared")
+    name = shared.get("file") if isinstance(shared, dict) else None
+    keys = shared.get("keys") if isinstance(shared, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..") or not isinstance(keys, dict) \
+            or not all(isinstance(v, list) and all(isinstance(k, str) for k in v) for v in keys.values()):
+        raise CheckpointError(f"{path}: damaged 'shared' entry (expected a file name next to it and key lists)")
+    source = path.parent / name
+    names = {k for section in keys.values() for k in section}
+    if not source.is_file():
+        raise CheckpointError(f"{path} keeps {len(names)} tensors in {source}, which is missing (the two are written "
+                              "together at the end of a run; keep them together)")
+    ref = load_checkpoint(source, map_location)
+    weights = ref.get("model") if "shared" not in ref else None
+    if not isinstance(weights, dict) or not all(isinstance(weights.get(k), torch.Tensor) for k in names) \
+            or tensors_digest({k: weights[k] for k in names}) != shared.get("sha256"):
+        raise CheckpointError(f"{path} keeps {len(names)} tensors in {source}, which has changed since they were "
+                              f"written together: {path.name} cannot be used ({name} itself is fine)")
+    for section, section_keys in keys.items():
+        if isinstance(ckpt.get(section), dict):
+            ckpt[section] = dict(ckpt[section], **{k: weights[k] for k in section_keys})
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any], shared_with: str | Path | None = None) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, then rename.
 
     A crash (even ``kill -9``) during the write leaves the previous checkpoint intact; SIGINT / SIGTERM during
     the write let it finish first (:func:`deferred_signals`). Temporary files are named ``.<name>.*.tmp``.
+
+    ``shared_with``: a lean ``model.pt`` (:func:`export_model`) in the same folder. The tensors of
+    ``state["model"]`` and ``state["ema"]`` that it holds bit for bit are not written again (a finished run's
+    ``last.pt`` mostly repeats ``model.pt``): :func:`load_checkpoint` reads them from there, after checking their
+    digest, and refuses the file with one line if ``model.pt`` is missing or has changed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if shared_with is not None:
+        state = _share(state, path, Path(shared_with))
     with deferred_signals():
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -156,6 +221,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]})") from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not a skelgraph checkpoint (holds a {type(ckpt).__name__}, not a dict)")
+    if "shared" in ckpt:
+        _restore_shared(ckpt, path, map_location)
     return ckpt
 
 

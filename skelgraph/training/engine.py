@@ -42,12 +42,28 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from skelgraph.nn.st_lstm import flush_denormals
-from skelgraph.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from skelgraph.training.checkpoint import (
+    deferred_signals,
+    export_model,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from skelgraph.training.metrics import ClassificationMeter
 from skelgraph.training.seeding import seed_everything
 
 #: Schedulers stepped once after every training epoch (the plateau schedule steps on validation accuracy).
 _PER_EPOCH_SCHEDULES = (torch.optim.lr_scheduler.ExponentialLR, torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
+#: What a finished run keeps (``TrainConfig.keep``): what each choice leaves of the weights files.
+KEEP_CHOICES: dict[str, str] = {
+    "resume": "last.pt (resumable; --resume with more --epochs extends the run), model.pt, and best.pt when the "
+              "selected epoch is not the last",
+    "model": "model.pt only (the run cannot be resumed or extended)",
+    "none": "no weights: metrics, logs and plots only",
+}
 
 
 class TrainingDiverged(RuntimeError):
@@ -87,12 +103,22 @@ class TrainConfig:
     epochs can differ by 10 points of accuracy on small test splits, and the average is what is evaluated and
     kept. ``last.pt`` holds both, so a resumed run continues the same average.
 
-    ``save_checkpoints=False`` writes no ``last.pt`` / ``best.pt`` and keeps the best weights in memory instead
+    Checkpoints: the state after every epoch is kept in memory (on the CPU) and written to the resumable
+    ``last.pt`` every ``checkpoint_every`` seconds (0: after every epoch), at the end of :meth:`Trainer.fit`, and
+    when the run stops early (SIGINT / SIGTERM, a diverged loss, an error): a run that stops resumes from its last
+    finished epoch, and a short run writes ``last.pt`` once. The best weights are kept in memory too; ``best.pt``
+    is written with ``last.pt`` only when the selected epoch is not the last one (otherwise ``last.pt`` holds
+    them). ``keep`` says what :meth:`Trainer.finish` leaves at the end of a run: ``"resume"`` (``last.pt``, to
+    continue or extend the run, the lean ``model.pt``, and ``best.pt`` when it differs from the last epoch),
+    ``"model"`` (``model.pt`` only) or ``"none"`` (no weights at all: metrics, logs and plots only).
+    ``save_checkpoints=False`` writes no ``last.pt`` / ``best.pt`` and keeps the best weights in memory only
     (leave-one-out protocols with hundreds of folds); a run without checkpoints cannot be resumed.
 
     ``progress`` shows progress bars, only when the output is a terminal (or a notebook): in a log file their
-    control characters are noise. ``log_every`` > 0 prints a plain line every ``log_every`` training batches and
-    after every epoch instead.
+    control characters are noise. When standard output is not a terminal every epoch prints one plain line
+    instead (:func:`progress_line`: losses, the monitored figures, elapsed time and the time left) unless
+    ``quiet``; ``log_every`` > 0 also prints a line every ``log_every`` training batches (and the epoch lines on a
+    terminal too).
     """
 
     epochs: int = 10
@@ -121,6 +147,9 @@ class TrainConfig:
     num_workers: int = 0
     progress: bool = True
     log_every: int = 0
+    quiet: bool = False
+    checkpoint_every: float = 600.0
+    keep: str = "resume"
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
@@ -132,16 +161,71 @@ class TrainConfig:
             raise ValueError(f"stepwise_max_epochs must be at least 1 (or None), got {self.stepwise_max_epochs}")
         if self.log_every < 0:
             raise ValueError(f"log_every must be >= 0, got {self.log_every}")
+        if not self.checkpoint_every >= 0:
+            raise ValueError(f"checkpoint_every must be >= 0 seconds (0: after every epoch), got "
+                             f"{self.checkpoint_every}")
+        if self.keep not in KEEP_CHOICES:
+            raise ValueError(f"keep must be one of {', '.join(KEEP_CHOICES)}, got {self.keep!r}")
         if not self.ema_epochs >= 0:
             raise ValueError(f"ema_epochs must be >= 0 (0: no weight average), got {self.ema_epochs}")
 
 
-def progress_line(record: dict[str, Any], epochs: int) -> str:
-    """One plain line for an epoch's log record (``--log-every``)."""
-    parts = [f"epoch {record['epoch']}/{epochs}"]
-    parts += [f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds") and isinstance(v, float)]
-    parts += [f"{k} {v}" for k, v in record.items() if k != "epoch" and isinstance(v, int)]
-    return " ".join(parts) + f" ({record.get('seconds', 0.0):.1f} s)"
+def duration(seconds: float) -> str:
+    """``"0:42"``, ``"12:05"``, ``"3:07:40"``: minutes and seconds, with hours when there are any."""
+    seconds = max(0, round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def progress_line(record: dict[str, Any], epochs: int, elapsed: float | None = None,
+                  left: float | None = None) -> str:
+    """One plain line for an epoch's log record: the training loss (and its parts), the validation figures,
+    monitored sets (marked: they select nothing), learning rate, stepwise step, the epoch's time, the time spent
+    in this run and an estimate of the time left (``left``; None: not shown)."""
+    r = dict(record)
+    epoch, seconds = r.pop("epoch"), r.pop("seconds", None)
+    parts = []
+
+    def losses(prefix: str, name: str) -> str | None:
+        total = r.pop(f"{prefix}_loss", None)
+        terms = [f"{k[len(prefix) + 6:]} {r.pop(k):.3g}" for k in list(r) if k.startswith(f"{prefix}_loss_")]
+        if total is None and not terms:
+            return None
+        text = f"{name} loss {total:.4g}" if total is not None else f"{name} loss"
+        return text + (f" ({', '.join(terms)})" if terms else "")
+
+    for prefix, name in (("train", "train"), ("val", "val")):
+        text = losses(prefix, name)
+        accuracy = [f"top-{k} {r.pop(f'{prefix}_top{k}'):.1%}" for k in (1, 5) if f"{prefix}_top{k}" in r]
+        if f"{prefix}_mean_class_accuracy" in r:
+            accuracy.append(f"mean-class {r.pop(f'{prefix}_mean_class_accuracy'):.1%}")
+        if text or accuracy:
+            parts.append(" ".join(([text] if text else [f"{name}"]) + accuracy))
+    for key in [k for k in r if k.endswith("_top1") and isinstance(r[k], float)]:
+        name = key[: -len("_top1")]
+        parts.append(f"{name} top-1 {r.pop(key):.1%} (monitored, selects nothing)")
+        r.pop(f"{name}_loss", None)
+    if "lr" in r:
+        parts.append(f"lr {r.pop('lr'):.3g}")
+    parts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    times = [f"{seconds:.1f} s"] if seconds is not None else []
+    times += [f"elapsed {duration(elapsed)}"] if elapsed is not None else []
+    times += [f"about {duration(left)} left"] if left is not None else []
+    return f"epoch {epoch}/{epochs}: " + ", ".join(parts) + (f" [{', '.join(times)}]" if times else "")
+
+
+def _cpu_copy(value: Any) -> Any:
+    """A deep copy with every tensor on the CPU: the state of a finished epoch, kept for a later write while
+    training changes the live tensors in place."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(v) for v in value)
+    return copy.deepcopy(value)
 
 
 def _say(line: str) -> None:
@@ -324,7 +408,20 @@ class Trainer:
         self.train_loader = self._loader(train_set, self.train_sampler, self.config.batch_size)
         self.optimizer, self.scheduler = self._build_optimizer()
         self._writer = None
-        self._best_weights: dict[str, Any] | None = None  # save_checkpoints=False keeps them here
+        #: The best epoch's ``best.pt`` payload (weights as evaluated, on the CPU), kept in memory; None: the best
+        #: epoch is on disk (``best.pt`` of an earlier segment) or no epoch has finished.
+        self._best: dict[str, Any] | None = None
+        self._best_written = False  # whether best.pt on disk holds self._best
+        #: ``last.pt``'s payload after the last finished epoch (on the CPU), until it is written.
+        self._snapshot: dict[str, Any] | None = None
+        self._last_write = time.monotonic()
+        #: Set by callers that export ``model.pt`` and then call :meth:`finish`, which writes the final ``last.pt``
+        #: (sharing the tensors ``model.pt`` holds); :meth:`fit` then leaves the final write to it.
+        self.finish_later = False
+        #: The epoch whose weights :meth:`finish` exported to ``model.pt`` in this process (None: not yet).
+        self.exported_epoch: int | None = None
+        #: The epoch ``last.pt`` holds (written or resumed by this trainer; None: neither).
+        self.checkpoint_epoch: int | None = None
         #: Mean ``loss_terms`` parts of the last training epoch, ``{"train_loss_<name>": value}``.
         self.epoch_terms: dict[str, float] = {}
         #: The weight average (``config.ema_epochs``): name -> tensor, over the model's floating state.
@@ -462,17 +559,90 @@ class Trainer:
             "meta": self.meta,
         }
 
+    @property
+    def _writes(self) -> bool:
+        """Whether this process writes checkpoint files."""
+        return self.config.save_checkpoints and self.out_dir is not None and self.is_main
+
+    def _best_payload(self) -> dict[str, Any]:
+        """``best.pt``'s content now: the model as evaluated (the weight average, when there is one) and the run
+        state, without optimiser or RNG state."""
+        state = self.checkpoint_state()
+        return _cpu_copy({k: v for k, v in state.items() if k not in ("optimizer", "scheduler", "rng", "ema")})
+
+    def _remember_epoch(self, improved: bool) -> None:
+        """Keep what the files of this epoch would hold, in memory: the best weights (every process: each loads
+        them at the end) and, where checkpoints are written, ``last.pt``'s payload."""
+        if improved:
+            with self.averaged_weights():
+                self._best = self._best_payload()
+            self._best_written = False
+        if self._writes:
+            self._snapshot = _cpu_copy(self.checkpoint_state())
+
+    def _checkpoint_due(self) -> bool:
+        return time.monotonic() - self._last_write >= self.config.checkpoint_every
+
+    def write_checkpoint(self, model_file: str | Path | None = None) -> bool:
+        """Write the last finished epoch's ``last.pt`` (and ``best.pt`` when the best epoch is an earlier one and
+        not on disk yet; a ``best.pt`` left from an earlier best is removed once ``last.pt`` holds the best epoch).
+        ``model_file``: the ``model.pt`` just exported next to them; tensors equal to its weights are stored there
+        only (:func:`~skelgraph.training.checkpoint.save_checkpoint`'s ``shared_with``). Returns whether
+        anything was written (nothing when there is no new epoch, or this process writes no checkpoints)."""
+        if not self._writes or self._snapshot is None:
+            return False
+        last = self._snapshot
+        epoch, best_epoch = last["state"]["epoch"], last["state"]["best_epoch"]
+        best_file = self.out_dir / "best.pt"
+        with deferred_signals():  # both files, or the signal waits
+            if best_epoch != epoch and self._best is not None and (not self._best_written or model_file):
+                save_checkpoint(best_file, self._best, shared_with=model_file)
+                self._best_written = True
+            save_checkpoint(self.out_dir / "last.pt", last, shared_with=model_file)
+            if best_epoch == epoch:
+                best_file.unlink(missing_ok=True)  # an earlier best: last.pt holds the best epoch now
+        self._snapshot = None
+        self._last_write = time.monotonic()
+        self.checkpoint_epoch = epoch
+        return True
+
     def save(self, name: str) -> None:
-        """Write ``out_dir/name``; optimiser, scheduler and RNG state go into ``last.pt`` only."""
-        if not self.config.save_checkpoints:
-            if name == "best.pt":
-                self._best_weights = copy.deepcopy(self.model.state_dict())
-            return
-        if self.out_dir is not None and self.is_main:
-            state = self.checkpoint_state()
-            if name != "last.pt":
-                state = {k: v for k, v in state.items() if k not in ("optimizer", "scheduler", "rng", "ema")}
-            save_checkpoint(self.out_dir / name, state)
+        """``save("last.pt")``: write the run's state now (:meth:`write_checkpoint`); ``save("best.pt")``: write
+        the model as it is now as ``best.pt``."""
+        if name == "last.pt":
+            if self._writes:
+                self._snapshot = _cpu_copy(self.checkpoint_state())
+            self.write_checkpoint()
+        elif self._writes:
+            save_checkpoint(self.out_dir / name, self._best_payload())
+
+    def finish(self, meta: dict[str, Any] | None = None) -> dict[str, Path]:
+        """The end of a run: export the model as it is now (the tested model: best epoch, weight average, fusion
+        weight) to the lean ``model.pt`` (:func:`~skelgraph.training.checkpoint.export_model`), write the final
+        ``last.pt`` / ``best.pt`` sharing the tensors ``model.pt`` already holds, and keep what ``config.keep``
+        asks for. Returns the weights files left in the run folder, by name. No-op (``{}``) without a run folder
+        or on ranks other than 0."""
+        if self.out_dir is None or not self.is_main:
+            return {}
+        out = self.out_dir
+        keep = self.config.keep
+        model_file = out / "model.pt"
+        resumable = keep == "resume" and self.config.save_checkpoints
+        with deferred_signals():
+            if resumable and self._snapshot is None and (out / "last.pt").exists():
+                # Already written (by fit, an interval, an earlier segment): read before model.pt is replaced, as it
+                # may keep tensors there, and rewritten below sharing the new model.pt's.
+                self._snapshot = load_checkpoint(out / "last.pt")
+            if resumable and self.state.best_epoch != self.state.epoch:
+                self._best, self._best_written = self._best_payload(), False  # the tested model, as model.pt
+            export_model(model_file, self.model, self.meta if meta is None else meta, self.class_names)
+            self.exported_epoch = self.state.epoch
+            if resumable:
+                self.write_checkpoint(model_file)
+            if keep != "resume":
+                for name in ("last.pt", "best.pt") + (("model.pt",) if keep == "none" else ()):
+                    (out / name).unlink(missing_ok=True)
+        return {name: out / name for name in ("model.pt", "last.pt", "best.pt") if (out / name).exists()}
 
     def resume(self, path: str | Path | None = None) -> bool:
         """Restore from ``path`` (default ``out_dir/last.pt``); returns whether a checkpoint was found."""
@@ -493,6 +663,12 @@ class Trainer:
             if ckpt.get("ema") is None:
                 raise ValueError(f"{path} holds no weight average: it was trained without ema_epochs")
             self.ema = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
+        self._snapshot, self._best, self._best_written = None, None, False
+        if self.state.epoch and self.state.best_epoch == self.state.epoch:  # last.pt holds the best epoch
+            with self.averaged_weights():
+                self._best = self._best_payload()
+        self._last_write = time.monotonic()
+        self.checkpoint_epoch = self.state.epoch
         return True
 
     # ---------------------------------------------------------------- loops
@@ -629,42 +805,67 @@ class Trainer:
         return False
 
     def fit(self) -> list[dict[str, Any]]:
-        """Train until ``config.epochs`` (or the end of the last stepwise step); returns the epoch history."""
+        """Train until ``config.epochs`` (or the end of the last stepwise step); returns the epoch history.
+
+        ``last.pt`` is written every ``config.checkpoint_every`` seconds, at the end (unless :attr:`finish_later`:
+        then :meth:`finish` writes it) and whenever the loop stops early (a signal, a diverged loss, an error), so it
+        always ends up holding the last finished epoch."""
         c = self.config
         if self.state.epoch == 0 and not self.state.history:
             seed_everything(c.seed)  # training draws independent of what the set-up consumed
+        if c.stepwise and self.state.stepwise_done:
+            s = self.state
+            if c.stepwise_max_epochs is not None and s.step_epochs < c.stepwise_max_epochs and s.epoch < c.epochs:
+                s.stepwise_done = False  # resumed with a larger budget per step: the last step goes on
+            elif self.is_main:
+                print(f"stepwise training finished all {self.model.num_iterations + 1} steps before epoch "
+                      f"{s.epoch}: nothing left to train")
+        started_fit, done = time.perf_counter(), 0
+        talk = self.is_main and not c.quiet and bool(c.log_every or not sys.stdout.isatty())
         epochs = tqdm(range(self.state.epoch, c.epochs), desc="training", initial=self.state.epoch, total=c.epochs,
                       disable=self._no_bars())
-        for _ in epochs:
-            started = time.perf_counter()
-            train_loss = self.train_epoch()
-            if c.stepwise:
-                # Checkpoints written from now on classify from the step just trained (the model carries it).
-                self.state.trained_step = self.state.step
-                self.model.set_inference_iteration(self.state.step)
-            record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
-                                      "train_loss": train_loss, **self.epoch_terms}
-            if isinstance(self.scheduler, _PER_EPOCH_SCHEDULES):
-                self.scheduler.step()  # before a stepwise step change, which starts a fresh optimiser and schedule
-            if c.stepwise:
-                record["step"] = self.state.step
-            with self.averaged_weights():  # what is evaluated and kept is the weight average, when there is one
-                stop, improved = self._end_of_epoch(record)
-            record["seconds"] = time.perf_counter() - started
-            self.state.epoch += 1
-            self._log(record)
-            if improved:
-                with self.averaged_weights():
-                    self.save("best.pt")
-            self.save("last.pt")
-            epochs.set_postfix(loss=f"{train_loss:.4f}", **({"val": f"{record['val_top1']:.3f}"}
-                                                              if "val_top1" in record else {}))
-            if c.log_every and self.is_main:
-                _say(progress_line(record, c.epochs))
-            if stop:
-                break
-        if self._writer is not None:
-            self._writer.close()
+        try:
+            for _ in epochs:
+                if c.stepwise and self.state.stepwise_done:
+                    break
+                started = time.perf_counter()
+                train_loss = self.train_epoch()
+                if c.stepwise:
+                    # Checkpoints written from now on classify from the step just trained (the model carries it).
+                    self.state.trained_step = self.state.step
+                    self.model.set_inference_iteration(self.state.step)
+                record: dict[str, Any] = {"epoch": self.state.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
+                                          "train_loss": train_loss, **self.epoch_terms}
+                if isinstance(self.scheduler, _PER_EPOCH_SCHEDULES):
+                    self.scheduler.step()  # before a stepwise step change, which starts a fresh optimiser and schedule
+                if c.stepwise:
+                    record["step"] = self.state.step
+                with self.averaged_weights():  # what is evaluated and kept is the weight average, when there is one
+                    stop, improved = self._end_of_epoch(record)
+                record["seconds"] = time.perf_counter() - started
+                self.state.epoch += 1
+                self._log(record)
+                self._remember_epoch(improved)
+                if self._checkpoint_due():
+                    self.write_checkpoint()
+                epochs.set_postfix(loss=f"{train_loss:.4f}", **({"val": f"{record['val_top1']:.3f}"}
+                                                                  if "val_top1" in record else {}))
+                done += 1
+                if talk:
+                    elapsed = time.perf_counter() - started_fit
+                    left = None if stop else elapsed / done * (c.epochs - self.state.epoch)
+                    _say(progress_line(record, c.epochs, elapsed, left))
+                if stop:
+                    break
+        except BaseException:
+            self.write_checkpoint()  # the last finished epoch, whatever stopped the loop
+            raise
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        if not self.finish_later:
+            self.write_checkpoint()
         if c.stepwise and not self.state.stepwise_done and self.is_main:
             k = self.state.trained_step
             print(f"stepwise training ended in step {k} of {self.model.num_iterations} (epoch budget of {c.epochs} "
@@ -711,13 +912,16 @@ class Trainer:
         return self.state.trained_step if self.config.stepwise else None
 
     def load_best(self) -> None:
-        """Load the best weights: ``best.pt``, or the in-memory copy with ``save_checkpoints=False`` (no-op
-        when there is neither)."""
-        if not self.config.save_checkpoints:
-            if self._best_weights is not None:
-                self.model.load_state_dict(self._best_weights)
+        """Load the best epoch's weights (as evaluated: the weight average, when there is one): kept in memory
+        since that epoch, or ``best.pt`` when a resumed run's best epoch belongs to an earlier segment. No-op when
+        the best epoch is the last (the model holds it) or no epoch has finished."""
+        if self._best is not None:
+            self.model.load_state_dict(self._best["model"])
+            return
+        best = self.out_dir / "best.pt" if self.out_dir is not None else None
+        if not self.config.save_checkpoints or best is None or self.state.best_epoch == self.state.epoch:
             return
         if self.world > 1:
             torch.distributed.barrier()  # rank 0 may still be writing it
-        if self.out_dir is not None and (self.out_dir / "best.pt").exists():
-            self.model.load_state_dict(load_checkpoint(self.out_dir / "best.pt", self.device)["model"])
+        if best.exists():
+            self.model.load_state_dict(load_checkpoint(best, self.device)["model"])

@@ -58,8 +58,12 @@ LOCK_FILE = ".lock"
 #: Files whose presence means a folder already holds a run.
 RUN_MARKERS = (RUN_FILE, "last.pt", "log.jsonl", "metrics.json")
 #: Training options that may change on resume: they change how a run is carried out, not what it trains.
+#: ``stepwise_max_epochs`` is the per-step share of the epoch budget (the recipes derive it from ``--epochs``), so
+#: more epochs may bring a larger one: the current step, or the last one when Algorithm 1 had finished, goes on.
 RESUME_FREE = frozenset({"epochs", "progress", "num_workers", "tensorboard", "device", "eval_batch_size",
-                         "compile"})
+                         "compile", "log_every", "quiet", "checkpoint_every", "keep", "stepwise_max_epochs"})
+#: Where a run folder says what it holds when ``model.pt`` / ``metrics.json`` are not those of its last epoch.
+STATUS_KEY = "status"
 #: Options a resumed run can never change, even with ``override``: the optimiser state in ``last.pt`` is
 #: specific to them.
 RESUME_FIXED = frozenset({"config.optimizer", "config.schedule", "config.stepwise", "meta.model.class"})
@@ -369,6 +373,9 @@ class RunFolder:
             raise RunError(f"the run folder {self.path} already holds a run ({', '.join(found)}): pass --resume "
                            "to continue it, or choose another --out")
         stored = self._stored()
+        if not (self.path / "last.pt").exists() and (self.path / "metrics.json").exists():
+            raise RunError(f"the run in {self.path} finished without keeping last.pt (--keep model or none): there is "
+                           "nothing to resume; start a new run in another --out")
         if stored is None or not (self.path / "last.pt").exists():
             return  # nothing to resume yet: the run starts over (its log is cleared in started())
         self.changes = config_changes(stored, self.description)
@@ -401,9 +408,60 @@ class RunFolder:
         if epoch and self.changes:
             segment["overridden"] = {k: list(v) for k, v in self.changes.items()}
         self.segments.append(segment)
+        self._write_segments()
+        if epoch:  # until this segment finishes, model.pt and metrics.json are an earlier segment's
+            held = _metrics_epoch(self.path)
+            if held is not None:
+                self._mark(f"training resumed after epoch {epoch}: model.pt and metrics.json hold epoch {held} until "
+                           "the run finishes")
+
+    def _write_segments(self) -> None:
         tmp = self.path / f".{RUN_FILE}.tmp"
         tmp.write_text(json.dumps({"segments": self.segments}, indent=2, default=str) + "\n")
         os.replace(tmp, self.path / RUN_FILE)
+
+    def _mark(self, status: str) -> None:
+        """Say in ``metrics.json`` (when there is one) that it and ``model.pt`` are not the last epoch's."""
+        metrics = self.path / "metrics.json"
+        try:
+            values = json.loads(metrics.read_text())
+        except (OSError, ValueError):
+            return
+        if isinstance(values, dict):
+            values[STATUS_KEY] = status
+            tmp = self.path / ".metrics.json.tmp"
+            tmp.write_text(json.dumps(values, indent=2, default=str))
+            os.replace(tmp, metrics)
+
+    def _ended(self, exc: BaseException | None) -> None:
+        """Record how the segment ended in ``run.json``; after an interruption or an error, make sure ``last.pt``
+        holds the last finished epoch and mark ``model.pt`` / ``metrics.json`` if they are an earlier epoch's."""
+        trainer, epoch = self._trainer, getattr(getattr(self._trainer, "state", None), "epoch", 0)
+        if exc is not None and trainer is not None:
+            try:
+                trainer.write_checkpoint()
+            except Exception as err:  # the original error is what the user must see; say why last.pt lags
+                print(f"could not write {self.path / 'last.pt'} after the run stopped: {err}", file=sys.stderr)
+            epoch = getattr(trainer, "checkpoint_epoch", None) or 0
+        if _rank_world()[0] != 0 or not self.segments or trainer is None:
+            return
+        if exc is None:
+            self.segments[-1]["ended"] = f"finished after epoch {epoch}"
+        else:
+            why = f"interrupted by {signal.Signals(exc.signum).name}" if isinstance(exc, RunInterrupted) \
+                else "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {type(exc).__name__}"
+            self.segments[-1]["ended"] = f"{why} after epoch {epoch}"
+            held = _metrics_epoch(self.path)
+            exported = getattr(trainer, "exported_epoch", None)
+            if held is not None and held != epoch:
+                model = f"model.pt holds epoch {exported}, metrics.json epoch {held}" if exported is not None \
+                    else f"model.pt and metrics.json hold epoch {held}"
+                self._mark(f"{why} after epoch {epoch}; {model} (an earlier segment); last.pt holds epoch {epoch}: "
+                           "add --resume to continue")
+        try:
+            self._write_segments()
+        except OSError:
+            pass  # the run's own error (a full disk, say) is the one to report
 
     def _install_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -418,11 +476,44 @@ class RunFolder:
                                      "holds the last finished epoch; add --resume to continue")
 
     # -- leaving ----------------------------------------------------------------------------------------------
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self._handlers.items():
-            signal.signal(signum, handler)
-        self._handlers.clear()
-        self._release()
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self._ended(exc)
+        finally:
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, handler)
+            self._handlers.clear()
+            self._release()
+
+
+def _metrics_epoch(folder: Path) -> int | None:
+    """The epoch count in ``folder/metrics.json`` (None: no readable file)."""
+    try:
+        epochs = json.loads((folder / "metrics.json").read_text()).get("epochs")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return epochs if isinstance(epochs, int) else None
+
+
+def run_status(checkpoint: str | os.PathLike) -> str | None:
+    """The ``status`` a run folder's ``metrics.json`` carries next to ``checkpoint`` (a run folder's ``model.pt``,
+    ``best.pt`` or ``last.pt``), e.g. ``"interrupted by SIGTERM after epoch 7; model.pt and metrics.json hold
+    epoch 4 (an earlier segment); ..."``; None when the folder holds a finished run (or is no run folder).
+    :mod:`skelgraph.evaluate` and :mod:`skelgraph.predict` print it, so an earlier segment's model is never
+    scored silently."""
+    try:
+        values = json.loads((Path(checkpoint).parent / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    status = values.get(STATUS_KEY) if isinstance(values, dict) else None
+    return f"note: {Path(checkpoint).parent}: {status}" if isinstance(status, str) else None
+
+
+def say_run_status(checkpoint: str | os.PathLike) -> None:
+    """Print :func:`run_status` on stderr, when there is one."""
+    note = run_status(checkpoint)
+    if note:
+        print(note, file=sys.stderr)
 
 
 # ---------------------------------------------------------------- command-line entry

@@ -43,7 +43,9 @@ def test_loss_decreases_on_real_data(graphs, tmp_path):
     assert history[-1]["train_loss"] < 0.6 * history[0]["train_loss"]
     lines = (tmp_path / "log.jsonl").read_text().splitlines()
     assert len(lines) == 15 and json.loads(lines[-1])["epoch"] == 15
-    assert (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
+    # best.pt only when the selected epoch is not the last (last.pt holds it otherwise)
+    assert (tmp_path / "last.pt").exists()
+    assert (tmp_path / "best.pt").exists() == (trainer.state.best_epoch != 15)
     meter = trainer.evaluate(graphs)
     assert meter.count == len(graphs) and meter.confusion.sum() == len(graphs)
 
@@ -104,7 +106,8 @@ def test_resume_after_kill_9(graphs, tmp_path):
         import skelgraph.training.engine as engine
         graphs = msr_graphs()
         torch.manual_seed(0)
-        cfg = TrainConfig(epochs=40, batch_size=8, optimizer="adam", lr=0.01, seed=0, progress=False)
+        cfg = TrainConfig(epochs=40, batch_size=8, optimizer="adam", lr=0.01, seed=0, progress=False,
+                          checkpoint_every=0)
         t = Trainer(TinyModel(dropout=0.2), graphs, graphs[:12], cfg, out_dir=sys.argv[1],
                     class_names=list("abcd"))
         original = t.train_epoch
@@ -320,8 +323,9 @@ def test_stepwise_step_that_never_ends_is_reported_and_evaluated_where_trained(g
     assert model.inference_iteration == 0
     assert "ended in step 0 of 2" in capsys.readouterr().out
     best = TinyIterative()
-    best.load_state_dict(load_checkpoint(tmp_path / "direct" / "best.pt")["model"])
-    best.inference_iteration = load_checkpoint(tmp_path / "direct" / "best.pt")["state"]["best_step"]
+    kept = tmp_path / "direct" / ("best.pt" if trainer.state.best_epoch != 5 else "last.pt")  # last.pt: best is last
+    best.load_state_dict(load_checkpoint(kept)["model"])
+    best.inference_iteration = load_checkpoint(kept)["state"]["best_step"]
     assert best.inference_iteration == 0
 
     # Through run_experiment: metrics.json says how far it got, and the test figure is IF(0)'s.
@@ -549,3 +553,106 @@ def test_test_monitor_is_inert_weights_and_losses_are_bit_identical_with_and_wit
     assert a.keys() == b.keys()
     for k in a:  # finite weights: equal values are equal bits
         assert a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]), k
+
+
+def _count_writes(monkeypatch):
+    """Names of the checkpoint files the engine writes, in order."""
+    import skelgraph.training.engine as engine_mod
+
+    written = []
+    original = engine_mod.save_checkpoint
+
+    def counting(path, state, shared_with=None):
+        written.append(Path(path).name)
+        return original(path, state, shared_with=shared_with)
+
+    monkeypatch.setattr(engine_mod, "save_checkpoint", counting)
+    return written
+
+
+def test_last_checkpoint_is_written_on_an_interval_and_at_the_end_not_every_epoch(graphs, tmp_path, monkeypatch):
+    written = _count_writes(monkeypatch)
+    trainer = make_trainer(graphs, tmp_path, epochs=6)  # the default interval (10 min) never passes here
+    trainer.fit()
+    assert written.count("last.pt") == 1 and written.count("best.pt") <= 1
+    assert load_checkpoint(tmp_path / "last.pt")["state"]["epoch"] == 6
+    written.clear()
+    every = make_trainer(graphs, tmp_path / "every", epochs=3, checkpoint_every=0)
+    every.fit()
+    assert written.count("last.pt") == 3
+
+
+def test_resume_after_an_interval_write_and_more_epochs_equals_uninterrupted(graphs, tmp_path):
+    """A run whose last interval write was at epoch 2, that died after epoch 3 without writing again (kill -9),
+    resumes from epoch 2 and with more epochs ends bit-identical to a run never stopped."""
+
+    def interval_at_epoch_2(trainer, record):
+        trainer.config.checkpoint_every = 0.0 if record["epoch"] == 2 else 1e9
+
+    first = make_trainer(graphs, tmp_path / "b", epochs=3)
+    first.callbacks.append(interval_at_epoch_2)
+    first.finish_later = True  # as in a run folder: no final write by fit; the process dies before finish()
+    first.fit()
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["state"]["epoch"] == 2
+    resumed = make_trainer(graphs, tmp_path / "b", epochs=5)
+    torch.manual_seed(7)
+    assert resumed.resume() and resumed.state.epoch == 2
+    resumed.fit()
+    straight = make_trainer(graphs, tmp_path / "a", epochs=5)
+    straight.fit()
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert [h["train_loss"] for h in straight.state.history] == [h["train_loss"] for h in resumed.state.history]
+    assert resumed.state.best_epoch == straight.state.best_epoch
+
+
+def test_an_error_during_training_writes_the_last_finished_epoch(graphs, tmp_path):
+    def fail_in_epoch_3(trainer, record):
+        if record["epoch"] == 3:
+            raise RuntimeError("boom")
+
+    trainer = make_trainer(graphs, tmp_path, epochs=5)
+    trainer.callbacks.append(fail_in_epoch_3)
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer.fit()
+    assert load_checkpoint(tmp_path / "last.pt")["state"]["epoch"] == 2
+
+
+def test_a_finished_stepwise_run_resumed_with_a_larger_step_budget_goes_on_in_its_last_step(graphs, tmp_path):
+    """More --epochs on a stepwise run whose recipe derives the per-step bound from them (1 -> 3): the last
+    step continues up to the new bound; with the old bound nothing is left to train."""
+    cfg = dict(stepwise=True, stepwise_max_epochs=1)
+    torch.manual_seed(0)
+    first = Trainer(TinyIterative(), graphs, None, config(epochs=3, **cfg), out_dir=tmp_path,
+                    class_names=list("abcd"))
+    first.fit()
+    assert first.state.stepwise_done and [h["step"] for h in first.state.history] == [0, 1, 2]
+    same = Trainer(TinyIterative(), graphs, None, config(epochs=9, **cfg), out_dir=tmp_path / "x",
+                   class_names=list("abcd"))
+    assert same.resume(tmp_path / "last.pt")
+    assert same.fit() == first.state.history  # Algorithm 1 is over: nothing left to train
+    more = Trainer(TinyIterative(), graphs, None, config(epochs=9, stepwise=True, stepwise_max_epochs=3),
+                   out_dir=tmp_path, class_names=list("abcd"))
+    assert more.resume()
+    history = more.fit()
+    assert [h["step"] for h in history] == [0, 1, 2, 2, 2] and more.state.stepwise_done
+
+
+def test_progress_line_names_every_figure_and_marks_monitored_sets():
+    from skelgraph.training.engine import duration, progress_line
+
+    record = {"epoch": 3, "lr": 0.01, "train_loss": 1.25, "train_loss_joint": 0.5, "val_loss": 1.5,
+              "val_top1": 0.5, "val_top5": 0.875, "test_top1": 0.4, "test_loss": 2.0, "step": 1, "seconds": 2.5}
+    line = progress_line(record, 10, elapsed=7.5, left=3725)
+    assert line == ("epoch 3/10: train loss 1.25 (joint 0.5), val loss 1.5 top-1 50.0% top-5 87.5%, test top-1 "
+                    "40.0% (monitored, selects nothing), lr 0.01, step 1 [2.5 s, elapsed 0:08, about 1:02:05 left]")
+    assert duration(59.4) == "0:59" and duration(61) == "1:01"
+
+
+def test_epoch_lines_when_output_is_not_a_terminal_unless_quiet(graphs, capsys):
+    make_trainer(graphs, epochs=2).fit()
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "val loss" in lines[0] and "elapsed" in lines[0] and "left" in lines[0]
+    make_trainer(graphs, epochs=2, quiet=True).fit()
+    assert "epoch 1/2" not in capsys.readouterr().out

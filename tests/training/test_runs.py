@@ -323,37 +323,156 @@ TRAINING = textwrap.dedent("""
     graphs = msr_graphs()
     def main(argv):
         torch.manual_seed(0)
-        cfg = TrainConfig(epochs=200, batch_size=8, optimizer="adam", lr=0.01, progress=False)
-        run_experiment(TinyModel(), graphs[:24], graphs[24:30], None, cfg, sys.argv[1], class_names=list("abcd"),
-                       layout=MSR_ACTION3D, meta={}, resume=len(sys.argv) > 3)
+        cfg = TrainConfig(epochs=int(sys.argv[3]), batch_size=8, optimizer="adam", lr=0.01, progress=False)
+        run_experiment(TinyModel(), graphs[:24], graphs[24:30], graphs[30:], cfg, sys.argv[1],
+                       class_names=list("abcd"), layout=MSR_ACTION3D, meta={}, resume=len(sys.argv) > 4)
     sys.exit(cli_main(main))
 """)
 
 
+def _start(out, epochs, resume=False):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    return subprocess.Popen([sys.executable, "-c", TRAINING, str(out), str(HERE), str(epochs)]
+                            + (["resume"] if resume else []), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _logged(out):
+    try:
+        return len((out / "log.jsonl").read_text().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+def _wait_for_epochs(out, n, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline and _logged(out) < n:
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signals_stop_the_run_with_one_line_and_resume_continues(tmp_path, signum):
+    """last.pt is written on a 10-minute interval, so a signal is what writes it here: the last finished epoch."""
     out = tmp_path / "run"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen([sys.executable, "-c", TRAINING, str(out), str(HERE)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (out / "last.pt").exists():
-        time.sleep(0.05)
-    time.sleep(0.2)
+    proc = _start(out, 200)
+    _wait_for_epochs(out, 2)
+    assert not (out / "last.pt").exists(), "no checkpoint every epoch: the interval has not passed"
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"interrupted by {signal.Signals(signum).name} after epoch")
     epoch = load_checkpoint(out / "last.pt")["state"]["epoch"]
-    assert epoch >= 1 and f"after epoch {epoch}" in lines[0]
+    assert epoch >= 2 and f"after epoch {epoch}" in lines[0]
     assert not list(out.glob(".*.tmp")) and not (out / LOCK_FILE).exists()
+    segments = json.loads((out / "run.json").read_text())["segments"]
+    assert segments[-1]["ended"] == f"interrupted by {signal.Signals(signum).name} after epoch {epoch}"
     # --resume picks it up (and is refused without it).
-    resumed = subprocess.Popen([sys.executable, "-c", TRAINING, str(out), str(HERE), "resume"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and load_checkpoint(out / "last.pt")["state"]["epoch"] <= epoch:
-        time.sleep(0.05)
+    resumed = _start(out, 200, resume=True)
+    _wait_for_epochs(out, epoch + 2)
     resumed.send_signal(signal.SIGINT)
     _, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 130 and load_checkpoint(out / "last.pt")["state"]["epoch"] > epoch, err
+
+
+def test_a_resumed_run_stopped_by_sigterm_says_its_model_is_an_earlier_segment_s(tmp_path, capsys):
+    """Issue 36 item 9: model.pt and metrics.json of the first segment are marked as such when the resumed
+    segment is interrupted, and evaluate / predict print that mark; a finished segment clears it."""
+    from skelgraph.training.runs import run_status
+
+    out = tmp_path / "run"
+    first = _start(out, 2)
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    assert run_status(out / "model.pt") is None
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    resumed = _start(out, 200, resume=True)
+    _wait_for_epochs(out, 4)
+    # While it runs, the folder already says that model.pt is the first segment's.
+    assert "resumed after epoch 2" in json.loads((out / "metrics.json").read_text())["status"]
+    resumed.send_signal(signal.SIGTERM)
+    _, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 128 + signal.SIGTERM, err
+    epoch = load_checkpoint(out / "last.pt")["state"]["epoch"]
+    status = json.loads((out / "metrics.json").read_text())["status"]
+    assert status.startswith(f"interrupted by SIGTERM after epoch {epoch}; model.pt and metrics.json hold epoch 2")
+    assert run_status(out / "model.pt") == f"note: {out}: {status}"
+    from skelgraph.predict import main as predict_main
+
+    sample = ROOT / "datasets" / "msr_action3d" / "raw" / "MSRAction3DSkeletonReal3D" / "a01_s01_e01_skeleton3D.txt"
+    predict_main(["--checkpoint", str(out / "model.pt"), str(sample)])  # (a tiny test model: then refused)
+    assert capsys.readouterr().err.strip().splitlines()[0] == run_status(out / "model.pt")
+    # Finishing the run brings model.pt and metrics.json to its last epoch, and the mark goes.
+    final = _start(out, epoch + 1, resume=True)
+    assert final.wait(timeout=120) == 0, final.communicate()[1]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "status" not in metrics and metrics["epochs"] == epoch + 1 and run_status(out / "model.pt") is None
+
+
+def test_a_finished_run_keeps_lean_files_and_last_pt_shares_model_pt_s_tensors(graphs, tmp_path):
+    """last.pt stores only what model.pt does not hold bit for bit (here: the optimiser state and the raw weights
+    where they differ), loads whole through load_checkpoint, and a changed or missing model.pt is refused."""
+    from skelgraph.training.checkpoint import CheckpointError
+
+    run(graphs, tmp_path / "a", epochs=3)
+    a = tmp_path / "a"
+    raw = torch.load(a / "last.pt", weights_only=True)
+    last = load_checkpoint(a / "last.pt")
+    model = load_checkpoint(a / "model.pt")["model"]
+    best_is_last = last["state"]["best_epoch"] == last["state"]["epoch"]
+    assert (a / "best.pt").exists() != best_is_last
+    if best_is_last:  # model.pt is the last epoch: last.pt keeps none of its weights itself
+        assert raw["model"] == {} and raw["shared"]["file"] == "model.pt"
+        assert all(torch.equal(last["model"][k], v) for k, v in model.items())
+        assert (a / "last.pt").stat().st_size < 0.5 * (a / "model.pt").stat().st_size + 2 * 2**20
+    torch.save(dict(load_checkpoint(a / "model.pt"), model={k: v + 1 for k, v in model.items()}), a / "model.pt")
+    if "shared" in raw:
+        with pytest.raises(CheckpointError, match="has changed"):
+            load_checkpoint(a / "last.pt")
+        (a / "model.pt").unlink()
+        with pytest.raises(CheckpointError, match="missing"):
+            load_checkpoint(a / "last.pt")
+
+
+def test_resume_with_more_epochs_after_a_finished_run_equals_the_longer_run(graphs, tmp_path):
+    run(graphs, tmp_path / "straight", epochs=4)
+    run(graphs, tmp_path / "parts", epochs=2)
+    run(graphs, tmp_path / "parts", epochs=4, resume=True)
+    a = load_checkpoint(tmp_path / "straight" / "last.pt")
+    b = load_checkpoint(tmp_path / "parts" / "last.pt")
+    assert a["state"]["history"] and [h["train_loss"] for h in a["state"]["history"]] == \
+        [h["train_loss"] for h in b["state"]["history"]]
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    for name in ("model.pt",):
+        x, y = load_checkpoint(tmp_path / "straight" / name), load_checkpoint(tmp_path / "parts" / name)
+        assert all(torch.equal(v, y["model"][k]) for k, v in x["model"].items())
+    metrics = json.loads((tmp_path / "parts" / "metrics.json").read_text())
+    assert metrics["epochs"] == 4 and "status" not in metrics
+
+
+@pytest.mark.parametrize("keep", ["model", "none"])
+def test_keep_leaves_only_what_it_names_and_such_a_run_is_not_resumed(graphs, tmp_path, keep):
+    run(graphs, tmp_path, keep=keep)
+    weights = sorted(p.name for p in tmp_path.glob("*.pt"))
+    assert weights == (["model.pt"] if keep == "model" else [])
+    assert (tmp_path / "metrics.json").exists()
+    with pytest.raises(RunError, match="nothing to resume"):
+        run(graphs, tmp_path, keep=keep, resume=True, epochs=4)
+
+
+def test_checkpoint_bytes_of_a_short_run_one_write_per_file(graphs, tmp_path, monkeypatch):
+    """A short run writes model.pt once and last.pt once (lean: sharing model.pt's tensors), best.pt at most
+    once: no per-epoch rewrites."""
+    import skelgraph.training.engine as engine_mod
+
+    names = []
+    original = ckpt_mod.save_checkpoint
+
+    def counting(path, state, shared_with=None):
+        names.append(Path(path).name)
+        return original(path, state, shared_with=shared_with)
+
+    monkeypatch.setattr(ckpt_mod, "save_checkpoint", counting)
+    monkeypatch.setattr(engine_mod, "save_checkpoint", counting)
+    run(graphs, tmp_path, epochs=5)
+    assert names.count("last.pt") == 1 and names.count("model.pt") == 1 and names.count("best.pt") <= 1
