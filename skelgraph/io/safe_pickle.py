@@ -608,7 +608,28 @@ class _Scanner(BoundedUnpickler):
     refused = _REFUSED - {"PERSID", "BINPERSID"}
 
     def __init__(self, data: bytes, limits: PickleLimits) -> None:
-        super().__init__(data, lambda module, name: _Inert(), limits)
+        super().__init__(data, lambda module, name: dict if (module, name) == ("collections", "OrderedDict")
+                         else _Inert(), limits)
+
+    def _setitems(self, items: list, metas: list) -> None:
+        target, tmeta = self._top()
+        if not isinstance(target, _Inert):
+            return super()._setitems(items, metas)
+        self._grow(tmeta, metas, "a value")  # sized and depth-checked like a dict, nothing hashed
+
+    def _op_appends(self) -> None:
+        target = self.metastack[-1][0][-1] if self.metastack and self.metastack[-1][0] else None
+        if not isinstance(target, _Inert):
+            return super()._op_appends()
+        _, metas = self._pop_mark()
+        self._grow(self.mstack[-1], metas, "a value")
+
+    def _op_build(self) -> None:  # torch sets attributes (a state dict's ``_metadata``): sized, never applied
+        _, smeta = self._pop()
+        _, tmeta = self._top()
+        if type(tmeta) is not list:
+            raise PickleRefused("BUILD of a plain value")
+        self._grow(tmeta, [smeta], "a value")
 
     def _op_binpersid(self) -> None:
         self._pop()

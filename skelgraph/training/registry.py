@@ -11,16 +11,25 @@ specs of older checkpoints, which name a built-in layout, still load.
 A spec names its class by qualified name, and only names on an explicit allow-list can be built
 (:data:`MODEL_CLASSES`, :data:`CONFIG_CLASSES`; add your own with :func:`register_model`): a checkpoint cannot
 make :func:`build_model` call any other function or class, of skelgraph or elsewhere.
+
+A spec is data from a file, so it is checked before anything is built: every field against its declared range
+(:data:`MODEL_FIELDS`, :func:`check_pipeline_spec`), then the model's parameter count (counted on PyTorch's
+``meta`` device, where nothing is allocated) and its activations for one sample (:func:`activation_bytes`)
+against :class:`SpecLimits`. A refusal is one ``ValueError`` line naming the field. Raise the limits for a model
+of your own that is larger (``skelgraph.training.registry.SPEC_LIMITS = SpecLimits(...)``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
+import math
 from typing import Any
 
+import torch
 from torch import nn
-from torch_geometric.transforms import Compose
+from torch_geometric.transforms import BaseTransform, Compose
 
 from skelgraph.skeleton import Layout, get_layout
 from skelgraph.transforms import (
@@ -98,18 +107,138 @@ def model_spec(model: nn.Module, **kwargs: Any) -> dict[str, Any]:
     return {"class": _qualname(model), "kwargs": kw}
 
 
-def build_model(spec: dict[str, Any]) -> nn.Module:
-    """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards). Also
-    reads the spec of checkpoints written before every model took keyword arguments (an ARRN-LSTM ``config``,
-    whose fields are its keyword arguments). Only allow-listed classes are built."""
+@dataclasses.dataclass(frozen=True)
+class SpecLimits:
+    """Largest model a checkpoint's spec may ask for (see the module docstring).
+
+    Attributes:
+        parameters: Parameters of the model (the paper-size two-stream ARRN-LSTM has about 14 million).
+        activation_bytes: Estimated float32 activations of one sample's forward pass (:func:`activation_bytes`).
+        classes: Classes of the classifier.
+    """
+
+    parameters: int = 200_000_000
+    activation_bytes: int = 8 * 2**30
+    classes: int = 100_000
+
+
+#: The limits :func:`build_model` and :func:`check_pipeline_spec` apply; replace to allow larger models.
+SPEC_LIMITS = SpecLimits()
+
+#: Declared range of every numeric field a model spec may hold: ``(kind, low, high)`` with ``kind`` ``int`` or
+#: ``float`` (finite), ``high`` exclusive for floats marked ``"<"``; ``"sizes"`` is a non-empty list of ints.
+MODEL_FIELDS: dict[str, tuple[Any, ...]] = {
+    "num_joints": (int, 1, 1024), "num_classes": (int, 1, None), "in_channels": (int, 1, 4096),
+    "T": (int, 1, 100_000), "M": (int, 1, 8192), "E": (int, 1, 64), "att_channels": (int, 1, 8192),
+    "lstm_sizes": ("sizes", 1, 8192, 16), "message_layers": (int, 1, 64), "dropout": (float, 0.0, 1.0, "<"),
+    "alpha": (float, 0.0, 1.0), "num_frames": (int, 1, 100_000), "num_iterations": (int, 1, 64),
+    "attention_channels": (int, 1, 8192), "hidden_channels": (int, 1, 8192), "forget_bias": (float, -100.0, 100.0),
+}
+
+
+def _check_field(name: str, value: Any, where: str = "model spec") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is within its declared range."""
+    declared = MODEL_FIELDS.get(name)
+    if declared is None:  # flags and choices: the constructor checks the choice itself
+        names = value if isinstance(value, list) and len(value) <= 16 else [value]
+        if not all(v is None or isinstance(v, bool) or isinstance(v, str) and len(v) <= 64 for v in names):
+            raise ValueError(f"{where}: {name} must be a flag, a short name or a list of names, got {_shown(value)}")
+        return
+    kind, low, high = declared[:3]
+    if kind == "sizes":
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= declared[3] \
+                or not all(type(v) is int and low <= v <= high for v in value):
+            raise ValueError(f"{where}: {name} must be 1 to {declared[3]} integers in {low}..{high}, got "
+                             f"{_shown(value)}")
+        return
+    if value is None and name in ("num_frames", "attention_channels"):
+        return
+    if kind is int:
+        high = high if high is not None else SPEC_LIMITS.classes
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"{where}: {name} must be an integer in {low}..{high}, got {_shown(value)}")
+        return
+    exclusive = len(declared) > 3
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high or (exclusive and value >= high):
+        interval = f"[{low:g}, {high:g}{')' if exclusive else ']'}"
+        raise ValueError(f"{where}: {name} must be a finite number in {interval}, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _model_kwargs(spec: Any) -> tuple[type, dict[str, Any]]:
+    """The class and keyword arguments of a model spec, every field checked (see the module docstring)."""
+    if not isinstance(spec, dict) or "class" not in spec:
+        raise ValueError(f"model spec: a dict with 'class' and 'kwargs', got {_shown(spec)}")
     cls = _resolve(spec["class"], MODEL_CLASSES, "model class")
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise ValueError(f"refusing to build {spec['class']!r}: not a model class")
     if "config_class" in spec:  # an old ARRN-LSTM spec: its config class must be allowed as well
         _resolve(spec["config_class"], CONFIG_CLASSES, "model configuration class")
-    kw = dict(spec["kwargs"] if "kwargs" in spec else spec["config"])
+    kwargs = spec.get("kwargs", spec.get("config"))
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise ValueError(f"model spec: kwargs must be a dict of named fields, got {_shown(kwargs)}")
+    kw = dict(kwargs)
+    parameters = inspect.signature(cls).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        unknown = sorted(set(kw) - set(parameters))
+        if unknown:
+            raise ValueError(f"model spec: {cls.__name__} takes no field {unknown[0]!r}")
+    if cls in _REGISTERED.values():  # a user's own model: its constructor checks its own fields
+        return cls, kw
+    for name, value in kw.items():
+        if name != "layout":
+            _check_field(name, value)
     if "layout" in kw:
         kw["layout"] = get_layout(kw["layout"])
+    return cls, kw
+
+
+def activation_bytes(model: nn.Module, kw: dict[str, Any], frames: int | None = None) -> int:
+    """A generous estimate of the float32 activations of one sample's forward pass: per frame and node (joint or
+    line node), the widest layer times the number of layers, plus ARRN-LSTM's pairwise RRN messages
+    (``nodes^2 * M`` per frame and iteration; computed in chunks, so this bounds them from above)."""
+    T = frames or kw.get("T") or kw.get("num_frames") or 1
+    layout = kw.get("layout")
+    nodes = kw.get("num_joints") or (layout.num_joints if layout is not None else 1)
+    widths = [kw.get(k) or 0 for k in ("M", "att_channels", "hidden_channels", "attention_channels", "in_channels")]
+    widths += list(kw.get("lstm_sizes") or [])
+    layers = len(list(model.modules()))
+    per_frame = nodes * max(widths) * layers + nodes * nodes * (kw.get("M") or 0) * (kw.get("E") or 0)
+    return 4 * T * per_frame
+
+
+def build_model(spec: dict[str, Any], frames: int | None = None) -> nn.Module:
+    """Inverse of :func:`model_spec` (fresh parameters; load the checkpoint's ``model`` state afterwards). Also
+    reads the spec of checkpoints written before every model took keyword arguments (an ARRN-LSTM ``config``,
+    whose fields are its keyword arguments). Only allow-listed classes are built, and only after every field is
+    checked against its declared range and the model's size (parameters; activations of one sample of
+    ``frames`` frames, default its ``T``) against :data:`SPEC_LIMITS`, on the ``meta`` device (nothing allocated).
+
+    Raises:
+        ValueError: one line naming the refused field or limit.
+    """
+    cls, kw = _model_kwargs(spec)
+    try:
+        with torch.device("meta"):
+            sized = cls(**kw)
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as err:
+        raise ValueError(f"model spec: {cls.__name__} cannot be built from it "
+                         f"({' '.join(str(err).split())[:160]})") from None
+    parameters = sum(p.numel() for p in sized.parameters())
+    if parameters > SPEC_LIMITS.parameters:
+        raise ValueError(f"model spec: {cls.__name__} would have {parameters:,} parameters, above the limit of "
+                         f"{SPEC_LIMITS.parameters:,} (skelgraph.training.registry.SPEC_LIMITS)")
+    activations = activation_bytes(sized, kw, frames)
+    if activations > SPEC_LIMITS.activation_bytes:
+        raise ValueError(f"model spec: {cls.__name__} would need about {activations / 2**30:.1f} GiB of activations "
+                         f"per sample, above the limit of {SPEC_LIMITS.activation_bytes / 2**30:.1f} GiB "
+                         "(skelgraph.training.registry.SPEC_LIMITS)")
+    del sized
     return cls(**kw)
 
 
@@ -150,6 +279,79 @@ def pipeline_spec(
     return spec
 
 
+#: Fields of a pipeline spec (:func:`pipeline_spec`) and the augmentations it may name.
+PIPELINE_FIELDS = ("layout", "T", "view_normalize", "scale", "stack_bodies", "velocity", "augment", "score",
+                   "sampling", "center")
+AUGMENT_FIELDS = ("swap", "rotate", "scale", "noise")
+#: Frame sampling modes of :class:`~skelgraph.transforms.FixedLength`.
+SAMPLINGS = ("random", "segment", "uniform")
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def check_pipeline_spec(spec: Any) -> None:
+    """Raise a one-line ``ValueError`` naming the first field of a pipeline spec (data from a checkpoint) outside
+    its declared range: ``T`` an integer in 1..100000, ``scale`` finite and positive, ``stack_bodies`` 0..16,
+    flags booleans, ``sampling`` one of :data:`SAMPLINGS`, ``center`` one of :data:`CENTERS`, and the
+    augmentation (``swap`` a probability, ``rotate`` up to three finite angles, ``scale`` a finite positive
+    ``(low, high)``, ``noise`` finite and non-negative); fields it does not know are refused too."""
+    where = "pipeline spec"
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: a dict, got {_shown(spec)}")
+    unknown = sorted(str(k) for k in spec if k not in PIPELINE_FIELDS)
+    if unknown or "layout" not in spec or "T" not in spec:
+        raise ValueError(f"{where}: " + (f"no field {unknown[0]!r} is known" if unknown else "layout and T needed"))
+    if type(spec["T"]) is not int or not 1 <= spec["T"] <= 100_000:
+        raise ValueError(f"{where}: T must be an integer in 1..100000, got {_shown(spec['T'])}")
+    scale = spec.get("scale", 1.0)
+    if not _finite(scale) or not 0 < scale <= 1e12:
+        raise ValueError(f"{where}: scale must be a finite positive number, got {_shown(scale)}")
+    stack = spec.get("stack_bodies", 0)
+    if type(stack) is not int or not 0 <= stack <= 16:
+        raise ValueError(f"{where}: stack_bodies must be an integer in 0..16, got {_shown(stack)}")
+    for flag in ("view_normalize", "velocity", "score"):
+        if not isinstance(spec.get(flag, False), bool):
+            raise ValueError(f"{where}: {flag} must be true or false, got {_shown(spec[flag])}")
+    if spec.get("sampling", "random") not in SAMPLINGS:
+        raise ValueError(f"{where}: sampling must be one of {SAMPLINGS}, got {_shown(spec['sampling'])}")
+    if spec.get("center", "frame") not in CENTERS:
+        raise ValueError(f"{where}: center must be one of {CENTERS}, got {_shown(spec['center'])}")
+    augment = spec.get("augment") or {}
+    if not isinstance(augment, dict) or any(k not in AUGMENT_FIELDS for k in augment):
+        raise ValueError(f"{where}: augment must be a dict of {AUGMENT_FIELDS}, got {_shown(augment)}")
+    swap, rotate, scales, noise = (augment.get(k) for k in AUGMENT_FIELDS)
+    if swap is not None and not (_finite(swap) and 0 <= swap <= 1):
+        raise ValueError(f"{where}: augment swap must be a probability, got {_shown(swap)}")
+    if rotate is not None and not (isinstance(rotate, (list, tuple)) and len(rotate) <= 3
+                                   and all(_finite(r) and abs(r) <= 360 for r in rotate)):
+        raise ValueError(f"{where}: augment rotate must be up to three finite angles in degrees, got {_shown(rotate)}")
+    if scales is not None and not (isinstance(scales, (list, tuple)) and len(scales) == 2
+                                   and all(_finite(s) and 0 < s <= 1e6 for s in scales) and scales[0] <= scales[1]):
+        raise ValueError(f"{where}: augment scale must be a finite positive (low, high), got {_shown(scales)}")
+    if noise is not None and not (_finite(noise) and 0 <= noise <= 1e12):
+        raise ValueError(f"{where}: augment noise must be finite and non-negative, got {_shown(noise)}")
+    get_layout(spec["layout"])
+
+
+class NonFiniteError(ValueError):
+    """Pre-processing or a model turned finite input into NaN/Inf (values too large for float32 arithmetic)."""
+
+
+class CheckFinite(BaseTransform):
+    """The last step of every pipeline: its output must be finite (centring, scaling and velocity subtract and
+    multiply coordinates, which can overflow float32 even when every input value is finite)."""
+
+    def forward(self, data: Any) -> Any:
+        x = data.x
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            name = getattr(data, "name", None)
+            raise NonFiniteError(f"{name or 'a sample'}: pre-processing (centring, scaling, velocity) made "
+                                 "non-finite values; its coordinates are too large")
+        return data
+
+
 def pipeline_layout(spec: dict[str, Any]) -> Layout:
     """The layout of a pipeline spec (stored whole, or by name in older checkpoints)."""
     return get_layout(spec["layout"])
@@ -168,6 +370,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     """The transform of :func:`pipeline_spec`; ``train=True`` samples frames at random (ARRN-LSTM, Section
     4.1), and ``extra`` transforms (augmentation) run after the frame sampling. ``resample=False`` leaves out
     :class:`~skelgraph.transforms.FixedLength` (every frame kept: what online prediction runs frame by frame)."""
+    check_pipeline_spec(spec)
     layout = pipeline_layout(spec)
     augment = (spec.get("augment") or {}) if train else {}
     steps: list = []
@@ -197,7 +400,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
         steps.append(AppendScore())
     if spec.get("stack_bodies", 0):
         steps.append(StackBodies(spec["stack_bodies"]))
-    return Compose(steps + list(extra or []))
+    return Compose(steps + list(extra or []) + [CheckFinite()])
 
 
 #: Dataset classes by the ``name`` recipes store in ``meta["dataset"]``.

@@ -1,11 +1,22 @@
-"""Checkpoint specs rebuild the same models (every class, one construction style)."""
+"""Checkpoint specs rebuild the same models (every class, one construction style); specs from files are checked
+against declared ranges and size limits before anything is built; pre-processing refuses non-finite output."""
 
+import numpy as np
 import pytest
 import torch
 
+from skelgraph.data import SkeletonSequence, to_data
 from skelgraph.nn import ARRNLSTM, GCALSTM, STLSTMClassifier, TwoStreamGCALSTM
 from skelgraph.skeleton import SBU
-from skelgraph.training.registry import build_model, dataset_class, model_spec
+from skelgraph.training.registry import (
+    NonFiniteError,
+    build_model,
+    build_transform,
+    check_pipeline_spec,
+    dataset_class,
+    model_spec,
+    pipeline_spec,
+)
 
 MODELS = {
     "arrn": lambda: ARRNLSTM.from_paper("msr", num_classes=8, M=4, E=1, att_channels=4, lstm_sizes=(4, 4)),
@@ -104,3 +115,74 @@ def test_sequence_centring_is_part_of_the_pipeline_spec():
         pipeline_spec("sbu", 20, center="hip")
     with pytest.raises(ValueError, match="pipeline spec: center must be one of"):  # e.g. an edited checkpoint
         build_transform(dict(plain, center="hip"))
+
+
+# ------------------------------------------------------------------------------ specs from files are bounded
+def arrn_spec(**changes):
+    spec = model_spec(MODELS["arrn"]())
+    spec["kwargs"].update(changes)
+    return spec
+
+
+@pytest.mark.parametrize("field, value", [
+    ("E", 10**9), ("E", 0), ("message_layers", 10**7), ("lstm_sizes", [12000]), ("lstm_sizes", [0]),
+    ("lstm_sizes", []), ("lstm_sizes", "512"), ("dropout", float("nan")), ("dropout", 1.0), ("dropout", -0.1),
+    ("T", 0.5), ("T", True), ("num_classes", "8"), ("num_joints", 10**6), ("M", -1), ("alpha", float("inf")),
+    ("streams", [{"a": 1}]), ("readout", "x" * 1000),
+])
+def test_model_spec_fields_outside_their_range_are_refused_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"model spec: {field} must") as err:
+        build_model(arrn_spec(**{field: value}))
+    assert "\n" not in str(err.value)
+
+
+def test_an_absurd_model_is_refused_before_anything_is_allocated(monkeypatch):
+    import skelgraph.training.registry as registry
+
+    with pytest.raises(ValueError, match="would have 530,"):  # lstm_sizes=[8000]: 2 GB of float32 weights
+        build_model(model_spec(ARRNLSTM(25, 60, lstm_sizes=(8,))) | {"kwargs": {
+            **model_spec(ARRNLSTM(25, 60, lstm_sizes=(8,)))["kwargs"], "lstm_sizes": [8000]}})
+    monkeypatch.setattr(registry, "SPEC_LIMITS", registry.SpecLimits(parameters=1000))
+    with pytest.raises(ValueError, match=r"parameters, above the limit of 1,000 \(skelgraph"):
+        build_model(arrn_spec())
+    monkeypatch.setattr(registry, "SPEC_LIMITS", registry.SpecLimits(activation_bytes=1000))
+    with pytest.raises(ValueError, match="GiB of activations"):
+        build_model(arrn_spec())
+
+
+def test_unknown_fields_and_classes_are_refused():
+    with pytest.raises(ValueError, match="takes no field 'bogus'"):
+        build_model(arrn_spec(bogus=1))
+    with pytest.raises(ValueError, match="not a registered model class"):
+        build_model({"class": "os.system", "kwargs": {}})
+    with pytest.raises(ValueError, match="kwargs must be a dict"):
+        build_model({"class": arrn_spec()["class"], "kwargs": [1, 2]})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("T", 2.5, "T must be an integer"), ("T", 10**9, "T must be an integer"), ("T", 0, "T must be an integer"),
+    ("sampling", "sideways", "sampling must be one of"), ("center", "middle", "center must be one of"),
+    ("scale", float("nan"), "scale must be a finite positive"), ("scale", 0.0, "scale must be a finite positive"),
+    ("stack_bodies", 10**6, "stack_bodies must be"), ("velocity", "yes", "velocity must be true or false"),
+    ("augment", {"noise": float("nan")}, "noise must be finite"), ("augment", {"rotate": [1e9]}, "rotate must be"),
+    ("augment", {"scale": [2, 1]}, "augment scale must be"), ("augment", {"swap": 2}, "swap must be a probability"),
+    ("augment", {"warp": 1}, "augment must be a dict of"), ("extra", 1, "no field 'extra' is known"),
+])
+def test_pipeline_spec_fields_outside_their_range_are_refused(field, value, message):
+    spec = pipeline_spec("sbu", 8)
+    spec[field] = value
+    with pytest.raises(ValueError, match=message):
+        check_pipeline_spec(spec)
+    with pytest.raises(ValueError, match=message):
+        build_transform(spec)
+
+
+def test_preprocessing_that_overflows_float32_is_refused_naming_the_sample():
+    coords = np.zeros((4, 1, SBU.num_joints, 3), np.float32)
+    coords[1, 0, 3] = 3e38  # finite, but centring subtracts -3e38-ish means and velocity differences overflow
+    coords[2, 0, 3] = -3e38
+    data = to_data(SkeletonSequence(coords, SBU, meta={"name": "big"}))
+    with pytest.raises(NonFiniteError, match="big: pre-processing"):
+        build_transform(pipeline_spec("sbu", 4, velocity=True))(data)
+    fine = to_data(SkeletonSequence(np.ones_like(coords), SBU, meta={"name": "fine"}))
+    assert torch.isfinite(build_transform(pipeline_spec("sbu", 4, velocity=True))(fine).x).all()
