@@ -21,7 +21,6 @@ from torch.utils.data import Dataset
 
 from skelgraph.skeleton import Layout
 from skelgraph.training import provenance
-from skelgraph.training.checkpoint import export_model
 from skelgraph.training.engine import TrainConfig, Trainer, init_distributed
 from skelgraph.training.metrics import ClassificationMeter
 from skelgraph.training.runs import RunFolder, checkpoint_bytes
@@ -287,6 +286,7 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
     monitor = {"test": test_set} if monitor_test and test_set is not None else None
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta,
                       monitor=monitor)
+    trainer.finish_later = True  # the final last.pt waits for model.pt and shares its tensors (Trainer.finish)
     resumed = False
     if resume:
         resumed = trainer.resume()
@@ -320,7 +320,6 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         result["run"] = [{k: s[k] for k in ("from_epoch", "overridden") if k in s} for s in run.segments]  # run.json
     if after_training is not None:
         result.update(after_training(trainer))
-        trainer.save("best.pt")
     if val_set is not None:
         result["val"] = trainer.evaluate(val_set).compute()
     meter: ClassificationMeter | None = None
@@ -331,7 +330,7 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
         result["test_confusion"] = meter.confusion.tolist()
     if trainer.is_main and out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        export_model(out / "model.pt", trainer.model, meta, class_names)
+        trainer.finish(meta)  # model.pt, then last.pt / best.pt as config.keep says
         (out / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
         epoch_seconds = [h.get("seconds") for h in trainer.state.history]
         (out / "timing.json").write_text(json.dumps({"train_seconds": seconds, "epoch_seconds": epoch_seconds}))
