@@ -42,12 +42,11 @@ Resolve = Callable[[dict[str, Any], frozenset[str]], None]
 @dataclass(frozen=True)
 class Recipe:
     """A command-line recipe: its ``defaults`` (a whole configuration), its ``resolve`` rule, the ``description``
-    of ``--help``, and fields shown nowhere in ``--help`` (``hidden``: ``"data.data_root"``)."""
+    of ``--help`` and the program name shown there (default: the script's)."""
 
     description: str
     defaults: Callable[[], RecipeConfig]
     resolve: Resolve | None = None
-    hidden: tuple[str, ...] = ()
     prog: str | None = None
 
 
@@ -62,12 +61,11 @@ def _number(kind: type) -> Callable[[str], Any]:
     return convert
 
 
-def _add_field(parser: argparse.ArgumentParser, part: str, f: dataclasses.Field, tp: Any, default: Any,
-               hidden: bool) -> None:
+def _add_field(parser: Any, part: str, f: dataclasses.Field, tp: Any, default: Any) -> None:
     meta = f.metadata
     flags = meta.get("flags") or (flag_of(f),)
     shown = json.dumps(list(default) if isinstance(default, tuple) else default)
-    text = argparse.SUPPRESS if hidden else f"{meta.get('help', '')} (default: {shown.replace('%', '%%')})"
+    text = f"{meta.get('help', '')} (default: {shown.replace('%', '%%')})"
     kw: dict[str, Any] = dict(dest=f"{part}.{f.name}", default=argparse.SUPPRESS, help=text)
     base, _ = strip_optional(tp)
     if base is bool:
@@ -81,8 +79,6 @@ def _add_field(parser: argparse.ArgumentParser, part: str, f: dataclasses.Field,
         args = typing.get_args(base)
         base = args[0]
         kw["nargs"] = "+" if args[-1] is Ellipsis else len(args)
-    if meta.get("nargs") is not None:
-        kw["nargs"] = meta["nargs"]
     if base in (int, float):
         kw["type"] = _number(base)
     if meta.get("choices") is not None:
@@ -104,9 +100,7 @@ def build_parser(recipe: Recipe, defaults: RecipeConfig | None = None) -> argpar
         group = p.add_argument_group(f"{part} ({type(section).__name__})")
         hints = typing.get_type_hints(type(section))
         for f in fields(section):
-            if f.metadata.get("cli", True):
-                _add_field(group, part, f, hints[f.name], getattr(section, f.name),  # type: ignore[arg-type]
-                           f"{part}.{f.name}" in recipe.hidden)
+            _add_field(group, part, f, hints[f.name], getattr(section, f.name))
     p.add_argument("--config", metavar="FILE", default=None,
                    help="take option values from a JSON or YAML file (a file of recipes/configs/, or RUN/config.json "
                         "to replay a run); options on the command line override it")

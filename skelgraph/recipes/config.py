@@ -35,13 +35,13 @@ class ConfigError(ValueError):
 
 def option(default: Any = None, help: str = "", *, flags: tuple[str, ...] | None = None, choices: Any = None,
            low: float | None = None, high: float | None = None, low_open: bool = False, negate: bool = False,
-           metavar: Any = None, nargs: Any = None, cli: bool = True, boolean_optional: bool = False) -> Any:
+           metavar: Any = None, boolean_optional: bool = False) -> Any:
     """A documented configuration field: ``default``, ``help`` (shown by ``--help``), its command-line ``flags``
     (default ``--field-name``), ``choices``, the closed range ``[low, high]`` (``low_open``: ``low`` excluded) every
-    number must lie in (and be finite), ``negate`` (a ``--no-...`` flag that sets the field to False)."""
+    number must lie in (and be finite), ``negate`` (a ``--no-...`` flag that sets the field to False),
+    ``boolean_optional`` (``--flag`` and ``--no-flag``), the ``metavar`` of ``--help``."""
     meta = dict(help=help, flags=flags, choices=tuple(choices) if choices is not None else None, low=low, high=high,
-                low_open=low_open, negate=negate, metavar=metavar, nargs=nargs, cli=cli,
-                boolean_optional=boolean_optional)
+                low_open=low_open, negate=negate, metavar=metavar, boolean_optional=boolean_optional)
     if isinstance(default, (list, dict)):
         raise TypeError("mutable default")
     return field(default=default, metadata=meta)
@@ -256,7 +256,3 @@ class RecipeConfig:
             raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for recipe {self.recipe} (known: "
                               f"{', '.join(sorted(where))})")
         return self.replace(**parts)
-
-    def flat(self) -> dict[str, Any]:
-        """Every field by name, all parts merged (what a reader compares across runs)."""
-        return {k: v for name in SECTIONS for k, v in getattr(self, name).to_dict().items()}

@@ -80,7 +80,7 @@ class Protocol(Section):
     swap: float = option(0.0, "probability of swapping the two people (training)", low=0, high=1)
     rotate: float = option(0.0, "random rotation about the vertical axis, +- degrees (training)", low=0, high=180)
     random_scale: tuple[float, float] | None = option(None, "random scale factor range (training)", low=0,
-                                                      low_open=True, metavar=("LOW", "HIGH"), nargs=2)
+                                                      low_open=True, metavar=("LOW", "HIGH"))
     noise: float = option(0.0, "Gaussian coordinate noise, in units of the coordinates' standard deviation "
                           "(training)", low=0)
     frame_sampling: str = option("random", "how training draws its T frames: any T in order (random), or one from "
@@ -142,7 +142,7 @@ class ARRNOptions(Section):
     M: int = option(20, "embedding / RRN state size", low=1)
     E: int = option(5, "RRN iterations", low=1)
     lstm_sizes: tuple[int, ...] | None = option(None, "hidden size of each LSTM layer, bottom to top (default: the "
-                                                "paper's for the preset)", low=1, nargs="+", metavar="H")
+                                                "paper's for the preset)", low=1, metavar="H")
     readout: str = option("last_valid", "what Eq. (11) classifies: the LSTM output at the last real frame (the "
                           "paper), at frame T - 1, or its mean over the real frames (not in the paper)",
                           choices=READOUTS)
