@@ -99,8 +99,8 @@ class ARRNStream(nn.Module):
     Args:
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
-        num_joints, num_classes, M, E, att_channels, lstm_sizes, message_layers, mask, dropout, checkpoint,
-            readout, relational: As :class:`ARRNLSTM`.
+        num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
+        message_layers, mask, dropout, checkpoint, readout, relational: As :class:`ARRNLSTM`.
     """
 
     def __init__(self, in_channels: int, num_joints: int, num_classes: int, M: int = 50, E: int = 5,

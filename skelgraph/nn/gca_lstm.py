@@ -554,7 +554,8 @@ class STLSTMClassifier(_ChainModel):
             average of all states is classified.
         trust_gate: Both ST-LSTM layers with the trust gate of Liu et al. (see :class:`STLSTM`): with
             ``head="local"`` the full ST-LSTM of that paper, which GCA-LSTM's "ST-LSTM [29]" rows cite.
-        Other arguments as :class:`GCALSTM`.
+        layout, num_classes, num_frames, in_channels, hidden_channels, dropout, chain, forget_bias: As
+            :class:`GCALSTM`.
     """
 
     _repr_keys = ("layout", "in_channels", "hidden_channels", "num_classes", "num_frames", "head")
