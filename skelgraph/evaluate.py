@@ -83,8 +83,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
     (probabilities), ``class_names`` and the ``metrics`` (from the model's scores, as training computes them)."""
     from torch_geometric.loader import DataLoader
 
+    from skelgraph.inference import Predictor, check_scores
     from skelgraph.nn.st_lstm import flush_denormals
-    from skelgraph.predict import Predictor
 
     if check_device(device).type == "cpu":
         flush_denormals()
@@ -101,6 +101,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
                       leave=False):
         batch = batch.to(device)
         out = predictor.model(batch).float()
+        check_scores(out, [str(n) for n in batch.name] if isinstance(getattr(batch, "name", None), list) else [])
         y = mapping[batch.y.cpu()]
         meter.update(out, y)
         scores.append(out.softmax(-1).cpu())

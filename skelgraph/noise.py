@@ -8,7 +8,7 @@ pre-processing (centring, the ``1 / std`` coordinate scale stored in the checkpo
 sensor would deliver them; absent bodies and frames stay zero. Every ``sigma`` is evaluated over several noise
 draws (draw ``k`` uses the same seed at every ``sigma``, so the curve is smooth in ``sigma``). Command line::
 
-    python -m skelgraph.noise --checkpoint RUN/best.pt [--sigmas 0.1 1 2 4 8 12 16 32] [--draws 5] [--out DIR]
+    python -m skelgraph.noise --checkpoint RUN/model.pt [--sigmas 0.1 1 2 4 8 12 16 32] [--draws 5] [--out DIR]
 
 writes ``DIR/noise.json`` (the table) and ``DIR/noise.png`` (accuracy against ``sigma``, with the paper's Table
 VI for reference; DIR defaults to the checkpoint's folder).
@@ -29,17 +29,11 @@ import torch
 from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import Compose
 
+from skelgraph.inference import check_scores, load_for_inference
 from skelgraph.io import SkeletonFormatError
 from skelgraph.nn.st_lstm import flush_denormals
-from skelgraph.training.checkpoint import load_checkpoint
 from skelgraph.training.metrics import ClassificationMeter
-from skelgraph.training.registry import (
-    build_dataset,
-    build_model,
-    build_transform,
-    dataset_class,
-    pipeline_layout,
-)
+from skelgraph.training.registry import build_dataset, build_transform, dataset_class, pipeline_layout
 from skelgraph.transforms import GaussianNoise
 
 #: The standard deviations of Table VI, in centimetres.
@@ -75,7 +69,10 @@ def top1_under_noise(model: torch.nn.Module, dataset: Any, pipeline: Compose, si
     model.eval()
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         batch = batch.to(device)
-        meter.update(model(batch).float(), batch.y)
+        scores = model(batch).float()
+        names = [str(n) for n in batch.name] if isinstance(getattr(batch, "name", None), list) else []
+        check_scores(scores, [f"{n} (noise sigma {list(sigma) if sigma is not None else 0})" for n in names])
+        meter.update(scores, batch.y)
     return meter.compute()["top1"]
 
 
@@ -89,13 +86,10 @@ def noise_study(checkpoint: str | Path, sigmas_cm: Sequence[float] = PAPER_SIGMA
     """
     if device.startswith("cpu"):
         flush_denormals()
-    ckpt = load_checkpoint(checkpoint, map_location=device)
-    meta = ckpt.get("meta") or {}
-    if not all(k in meta for k in ("model", "pipeline", "dataset")):
-        raise ValueError(f"{checkpoint}: not a skelgraph recipe checkpoint (its meta lacks model, pipeline or "
-                         "dataset)")
-    model = build_model(meta["model"]).to(device)
-    model.load_state_dict(ckpt["model"])
+    loaded = load_for_inference(checkpoint, device, require=("model", "pipeline", "dataset"))
+    model, meta = loaded.model, loaded.meta
+    if not isinstance(meta["dataset"], dict):
+        raise ValueError(f"{checkpoint}: its dataset spec is a {type(meta['dataset']).__name__}, not a dict")
     cm = tuple(float(u) for u in units) if units is not None else units_per_cm(meta["dataset"])
     ndim = pipeline_layout(meta["pipeline"]).ndim  # 3-D joints, or 2-D keypoints (pixels: give --units-per-cm)
     if len(cm) == 1:
@@ -104,7 +98,7 @@ def noise_study(checkpoint: str | Path, sigmas_cm: Sequence[float] = PAPER_SIGMA
         raise ValueError(f"--units-per-cm: one value or {ndim} (one per coordinate), got {len(cm)}")
     test = build_dataset(meta["dataset"], data_root, split="test", layout=meta["pipeline"]["layout"])
     pipeline = build_transform(meta["pipeline"], train=False)
-    K = len(ckpt["class_names"])
+    K = len(loaded.class_names)
     started = time.perf_counter()
     clean = top1_under_noise(model, test, pipeline, None, seed, K, batch_size, device)
     rows = []
@@ -164,7 +158,7 @@ def plot_noise(table: dict[str, Any], path: str | Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m skelgraph.noise", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="best.pt of a recipe run")
+    p.add_argument("--checkpoint", required=True, help="model.pt (or best.pt) of a recipe run")
     p.add_argument("--data-root", default=None, help="dataset folder (default: the one the recipes use)")
     p.add_argument("--sigmas", type=float, nargs="+", default=list(PAPER_SIGMAS_CM),
                    help="noise standard deviations in centimetres")
@@ -191,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         table = noise_study(args.checkpoint, args.sigmas, args.draws, args.seed, args.data_root, args.batch_size,
                             args.device, args.units_per_cm)
     except (OSError, ValueError, KeyError, SkeletonFormatError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)

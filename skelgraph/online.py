@@ -41,8 +41,25 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
 from skelgraph.data import SkeletonSequence, to_data
+from skelgraph.inference import check_scores, load_for_inference
+from skelgraph.io._text import FLOAT32_MAX
 from skelgraph.skeleton import Layout
 from skelgraph.training.registry import build_transform, pipeline_layout
+
+
+def _float32(value: Any, what: str) -> np.ndarray:
+    """``value`` (nested lists of numbers) as float32, refusing what float32 cannot hold (``ValueError``)."""
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{what} beyond the float range (an integer of hundreds of digits?)") from None
+    except TypeError as err:
+        raise ValueError(f"{what} must be numbers ({' '.join(str(err).split())[:80]})") from None
+    if a.size > 2**20:
+        raise ValueError(f"{what} of {a.size} values, far more than one frame")
+    if not np.isfinite(a).all() or (np.abs(a) > FLOAT32_MAX).any():
+        raise ValueError(f"{what} with NaN/Inf or values beyond the float32 range (+-3.4e38)")
+    return a.astype(np.float32)
 
 
 class OnlinePredictor:
@@ -84,9 +101,7 @@ class OnlinePredictor:
     @classmethod
     def from_checkpoint(cls, checkpoint: str | os.PathLike, device: str = "cpu", **kwargs: Any) -> OnlinePredictor:
         """An online predictor for a recipe or ``skelgraph.train`` checkpoint (``model.pt`` or ``best.pt``)."""
-        from skelgraph.predict import Predictor
-
-        loaded = Predictor(checkpoint, device)
+        loaded = load_for_inference(checkpoint, device)
         return cls(loaded.model, loaded.meta["pipeline"], loaded.class_names, device=device, **kwargs)
 
     def reset(self) -> None:
@@ -103,9 +118,9 @@ class OnlinePredictor:
     # ----------------------------------------------------------------------------------------------- input
     def frame(self, frame: Any, score: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
         """One frame as ``(coords (M, J, C), score (M, J) or None)`` with ``M = bodies``; raises ``ValueError``
-        for a frame that does not fit the layout."""
+        for a frame that does not fit the layout or holds values that are not finite float32 numbers."""
         J, C = self.layout.num_joints, self.layout.ndim
-        a = np.asarray(frame, dtype=np.float32)
+        a = _float32(frame, "coordinates")
         if a.ndim == 2:
             a = a[None]
         if a.ndim != 3 or a.shape[1] != J or a.shape[2] not in (C, C + 1) or not 1 <= a.shape[0] <= self.bodies:
@@ -117,7 +132,10 @@ class OnlinePredictor:
                 raise ValueError("a score both as the frame's last channel and as score=")
             a, score = a[..., :C], a[..., C]
         if score is not None:
-            score = np.asarray(score, dtype=np.float32).reshape(a.shape[:2])
+            score = _float32(score, "scores")
+            if score.size != a.shape[0] * a.shape[1]:
+                raise ValueError(f"scores of shape {a.shape[:2]}, got {score.shape}")
+            score = score.reshape(a.shape[:2])
         if not np.isfinite(a).all() or (score is not None and not (np.isfinite(score).all() and (score >= 0).all())):
             raise ValueError("a frame with NaN/Inf coordinates or invalid (negative, NaN) scores")
         missing = self.bodies - a.shape[0]
@@ -137,21 +155,35 @@ class OnlinePredictor:
     # ----------------------------------------------------------------------------------------------- frames
     @torch.no_grad()
     def push(self, frame: Any, score: Any = None) -> Tensor:
-        """Add the next frame; returns the class probabilities ``[K]`` after it."""
+        """Add the next frame; returns the class probabilities ``[K]`` after it.
+
+        Raises:
+            ValueError: a frame that does not fit the layout, holds NaN/Inf, or whose pre-processing or scores
+                are not finite (:class:`~skelgraph.training.registry.NonFiniteError`). The stream is then as if
+                the frame had never come: the next one continues from the state before it.
+        """
         current = self.frame(frame, score)
         index = self.frames_seen
-        self.frames_seen += 1
         if self.mode == "window":
+            before = list(self._recent)
             self._recent.append(current)
-            return self._predict(Batch.from_data_list([self._graph(list(self._recent))]))
+            try:
+                probabilities = self._predict(Batch.from_data_list([self._graph(list(self._recent))]))
+            except BaseException:
+                self._recent = deque(before, maxlen=self.window)
+                raise
+            self.frames_seen += 1
+            return probabilities
         if index % self.stride:
+            self.frames_seen += 1
             return self._probabilities  # type: ignore[return-value]
         body0 = bool((current[0][0] != 0).any())
+        state = self._state
         if self._first is None and body0 and self._pending:
             # The view rotation is known only now, and the offline transform turns the earlier frames (where
             # other bodies were) with it too: run those frames again, once, from a fresh state.
             x = self._graph([*self._pending, current]).x
-            self._state = None
+            state = None
         else:
             # This frame's pre-processing depends on the first frame with a body (sequence centring), the first
             # frame with body 0 (view normalisation) and the previous frame that entered the model (velocity):
@@ -160,6 +192,11 @@ class OnlinePredictor:
             context = [f for f in (origin, self._first, self._previous) if f is not None]
             unique = list({id(f): f for f in context}.values())
             x = self._graph([*unique, current]).x[:, -1:]
+        step = Data(x=x, num_frames=torch.ones(1, dtype=torch.long))
+        scores, state = self.model.step(Batch.from_data_list([step]).to(self.device), state)
+        check_scores(scores.float(), [f"frame {index + 1}"])
+        # Only a frame that went through is remembered (for velocity, centring and view normalisation).
+        self._state, self.frames_seen = state, index + 1
         if self._origin is None and bool((current[0] != 0).any()):
             self._origin = current
         if self._first is None:
@@ -168,14 +205,13 @@ class OnlinePredictor:
             elif self.pipeline.get("view_normalize"):
                 self._pending.append(current)
         self._previous = current
-        step = Data(x=x, num_frames=torch.ones(1, dtype=torch.long))
-        scores, self._state = self.model.step(Batch.from_data_list([step]).to(self.device), self._state)
         self._probabilities = scores.float().softmax(-1)[0].cpu()
         return self._probabilities
 
     def _predict(self, batch: Batch) -> Tensor:
-        scores = self.model(batch.to(self.device))
-        self._probabilities = scores.float().softmax(-1)[0].cpu()
+        scores = self.model(batch.to(self.device)).float()
+        check_scores(scores, [f"frame {self.frames_seen + 1}"])
+        self._probabilities = scores.softmax(-1)[0].cpu()
         return self._probabilities
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:

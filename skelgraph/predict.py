@@ -19,7 +19,11 @@ file, a damaged checkpoint, a bad option) print one line and exit with 2.
 ``--stream`` reads one frame per line from standard input as JSON: an array ``[J][C]`` (or ``[M][J][C]``; ``C +
 1`` channels carry the score last), or an object ``{"keypoints": ..., "score": ...}``; after every frame it prints
 one JSON line ``{"frame": n, "top": [[class, probability], ...]}`` (:class:`~skelgraph.online.OnlinePredictor`:
-incremental for ARRN-LSTM, a sliding window for the GCA models).
+incremental for ARRN-LSTM, a sliding window for the GCA models). A line that is not a usable frame (broken JSON,
+another shape, values beyond float32, results that would not be finite) is reported on stderr with its line
+number and reason, and the stream goes on with the next frame; ``--strict`` stops at the first (exit 2).
+
+No number printed is NaN or Inf: a file whose pre-processing or scores are not finite is named instead (exit 2).
 """
 
 from __future__ import annotations
@@ -28,15 +32,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-from torch_geometric.data import Batch
-
 from skelgraph.data import SkeletonSequence, to_data
+from skelgraph.inference import Prediction, Predictor
 from skelgraph.io import (
     SkeletonFormatError,
     pyskl_sequence,
@@ -48,18 +49,12 @@ from skelgraph.io import (
     read_sequence,
 )
 from skelgraph.nn.st_lstm import flush_denormals
-from skelgraph.skeleton import Layout, get_layout
-from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
-from skelgraph.training.registry import build_model, build_transform
+from skelgraph.online import OnlinePredictor
+from skelgraph.skeleton import Layout
 from skelgraph.training.runs import OneLineParser, check_device, cli_main, say_run_status
 
-
-@dataclass
-class Prediction:
-    """Top classes of one file: ``(class name, probability)`` pairs, most probable first."""
-
-    source: str
-    top: list[tuple[str, float]]
+__all__ = ["Prediction", "Predictor", "is_collection", "main", "predict_files", "predict_stream", "read_any",
+           "read_collection", "stream_frames"]
 
 
 def read_any(path: str | Path, layout: Layout, sbu_units: str = "metres", key: str = "coords") -> SkeletonSequence:
@@ -148,53 +143,6 @@ def read_collection(path: str | Path, layout: Layout, split: str = "all", key: s
     return out
 
 
-class Predictor:
-    """A checkpoint loaded for inference."""
-
-    def __init__(self, checkpoint: str | Path, device: str = "cpu") -> None:
-        ckpt = load_checkpoint(checkpoint, map_location=device)
-        meta = ckpt.get("meta") or {}
-        if not isinstance(meta, dict) or "model" not in meta or "pipeline" not in meta \
-                or not isinstance(ckpt.get("model"), dict) or not ckpt.get("class_names"):
-            raise CheckpointError(f"{checkpoint}: not a skelgraph recipe checkpoint (no model spec, pipeline, "
-                                  "weights or class names)")
-        try:
-            self.model = build_model(meta["model"]).to(device)
-            self.model.load_state_dict(ckpt["model"])
-            self.layout = get_layout(meta["pipeline"]["layout"])
-            self.transform = build_transform(meta["pipeline"], train=False)
-        except (TypeError, ValueError, KeyError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise CheckpointError(f"{checkpoint}: cannot rebuild its model ({first[:200]})") from None
-        self.model.eval()
-        self.class_names: list[str] = [str(c) for c in ckpt["class_names"]]
-        self.device = device
-        self.meta = meta
-
-    @torch.no_grad()
-    def probabilities(self, sequences: Iterable[SkeletonSequence], batch_size: int = 64) -> torch.Tensor:
-        """Class probabilities ``[N, K]`` of ``sequences`` (the softmax of the model's scores), in batches."""
-        out, chunk = [], []
-        for seq in [*sequences, None]:
-            if seq is not None:
-                chunk.append(self.transform(to_data(seq)))
-            if chunk and (seq is None or len(chunk) == batch_size):
-                scores = self.model(Batch.from_data_list(chunk).to(self.device))
-                out.append(scores.float().softmax(dim=-1).cpu())
-                chunk = []
-        return torch.cat(out) if out else torch.empty(0, len(self.class_names))
-
-    @torch.no_grad()
-    def __call__(self, sequences: list[SkeletonSequence], top: int = 5) -> list[Prediction]:
-        probs = self.probabilities(sequences)
-        out = []
-        for seq, p in zip(sequences, probs):
-            values, idx = p.topk(min(top, p.numel()))
-            out.append(Prediction(str(seq.meta.get("source", seq.meta.get("name", ""))),
-                                  [(self.class_names[i], float(v)) for v, i in zip(values, idx.tolist())]))
-        return out
-
-
 def sbu_units(meta: dict) -> str:
     """The units SBU files must be read in for a checkpoint: those of its training data (checkpoints written
     before SBU was read in metres trained on the normalised values)."""
@@ -261,45 +209,82 @@ def _positive(text: str) -> int:
     return value
 
 
-def stream_frames(lines: Iterable[str], source: str = "<stdin>") -> Iterator[tuple[int, Any, Any]]:
-    """``(line number, keypoints, score or None)`` of every non-blank JSON line (see the module docstring).
+#: Longest line ``--stream`` reads as one frame (a frame of 133 joints with scores is about 5 KB of JSON).
+MAX_STREAM_LINE = 1 << 20
+
+
+def _stream_line(line: str, source: str, number: int) -> tuple[Any, Any]:
+    """``(keypoints, score or None)`` of one JSON line; :class:`SkeletonFormatError` when it is not a frame."""
+    if len(line) > MAX_STREAM_LINE:
+        raise SkeletonFormatError(source, number, f"a frame of at most {MAX_STREAM_LINE} characters",
+                                  f"{len(line)} characters")
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise SkeletonFormatError(source, number, "one JSON frame per line", err.msg) from None
+    except RecursionError:
+        raise SkeletonFormatError(source, number, "a frame nested a few levels deep", "nesting too deep") from None
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise SkeletonFormatError(source, number, "one JSON frame per line", str(err)[:120]) from None
+    score = None
+    if isinstance(value, dict):
+        key = next((k for k in ("keypoints", "coords") if k in value), None)
+        if key is None:
+            raise SkeletonFormatError(source, number, "an object with 'keypoints' (and optionally 'score')",
+                                      f"the keys {sorted(map(str, value))[:10]}")
+        value, score = value[key], value.get("score")
+    return value, score
+
+
+def stream_frames(lines: Iterable[str], source: str = "<stdin>",
+                  report: Callable[[SkeletonFormatError], None] | None = None) -> Iterator[tuple[int, Any, Any]]:
+    """``(line number, keypoints, score or None)`` of every non-blank JSON line (see the module docstring). A
+    line that is not a frame is handed to ``report`` and skipped; without ``report`` it is raised.
 
     Raises:
-        SkeletonFormatError: a line that is not JSON, or an object without ``keypoints``.
+        SkeletonFormatError: a line that is not JSON (or nested too deeply, or too long), or an object without
+            ``keypoints`` (only without ``report``).
     """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SkeletonFormatError(source, number, "one JSON frame per line", err.msg) from None
-        score = None
-        if isinstance(value, dict):
-            key = next((k for k in ("keypoints", "coords") if k in value), None)
-            if key is None:
-                raise SkeletonFormatError(source, number, "an object with 'keypoints' (and optionally 'score')",
-                                          f"the keys {sorted(value)[:10]}")
-            value, score = value[key], value.get("score")
+            value, score = _stream_line(line, source, number)
+        except SkeletonFormatError as err:
+            if report is None:
+                raise
+            report(err)
+            continue
         yield number, value, score
 
 
 def predict_stream(checkpoint: str | Path, lines: Iterable[str], out: IO[str], top: int = 5, device: str = "cpu",
-                   bodies: int = 1, window: int | None = None, stride: int = 1) -> int:
+                   bodies: int = 1, window: int | None = None, stride: int = 1, strict: bool = False,
+                   errors: IO[str] | None = None) -> int:
     """Classify a stream of frames (JSON lines, :func:`stream_frames`) after every frame, writing one JSON line
-    per frame to ``out``; returns the number of frames."""
-    from skelgraph.online import OnlinePredictor
+    per frame to ``out``; returns the number of frames. A line that is not a usable frame (not JSON, another
+    shape, values beyond float32, pre-processing or scores that are not finite) is reported on ``errors``
+    (default stderr) with its line number and reason, and the stream goes on with the next line as if it had
+    not come; with ``strict`` the first one ends the stream (:class:`SkeletonFormatError`)."""
+    errors = errors if errors is not None else sys.stderr
+
+    def bad(err: SkeletonFormatError) -> None:
+        if strict:
+            raise err
+        print(" ".join(str(err).split()), file=errors, flush=True)
 
     if check_device(device).type == "cpu":
         flush_denormals()
     online = OnlinePredictor.from_checkpoint(checkpoint, device, bodies=bodies, window=window, stride=stride)
-    for number, keypoints, score in stream_frames(lines):
+    for number, keypoints, score in stream_frames(lines, report=bad):
         try:
             online.push(keypoints, score)
-        except (ValueError, TypeError) as err:
-            raise SkeletonFormatError("<stdin>", number, "a frame in the model's layout", str(err)[:200]) from None
-        out.write(json.dumps({"frame": online.frames_seen, "top": [[n, round(p, 6)] for n, p in online.top(top)]})
-                  + "\n")
+        except (ValueError, TypeError, OverflowError) as err:
+            bad(SkeletonFormatError("<stdin>", number, "a frame in the model's layout with finite results",
+                                    " ".join(str(err).split())[:200]))
+            continue
+        out.write(json.dumps({"frame": online.frames_seen, "top": [[n, round(p, 6)] for n, p in online.top(top)]},
+                             allow_nan=False) + "\n")
         out.flush()
     return online.frames_seen
 
@@ -325,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="--stream, GCA models: frames in the sliding window (default: the model's T)")
     p.add_argument("--stride", type=_positive, default=1,
                    help="--stream, ARRN-LSTM: every STRIDE-th frame enters the model")
+    p.add_argument("--strict", action="store_true", help="--stream: stop at the first bad line (default: report it "
+                   "on stderr with its line number and go on with the next frame)")
     args = p.parse_args(argv)
     if args.stream == bool(args.files):
         p.error("give skeleton files, or --stream (frames on stdin), not both")
@@ -333,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         say_run_status(args.checkpoint)
         if args.stream:
             predict_stream(args.checkpoint, sys.stdin, sys.stdout, args.top, args.device, args.bodies, args.window,
-                           args.stride)
+                           args.stride, args.strict)
             return 0
         predictions = predict_files(args.checkpoint, args.files, args.top, args.device, args.plot,
                                     args.animate, args.split, args.json_key)

@@ -35,8 +35,10 @@ def checkpoint(tmp_path_factory):
     model = GCALSTM(SBU_LAYOUT, 8, num_frames=8, in_channels=6, hidden_channels=4)
     meta = {"model": model_spec(model), "pipeline": spec, "dataset": {"name": "sbu", "fold": 0}}
     config = TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-2, progress=False)
-    Trainer(model, train[::6], None, config, out_dir=tmp / "run", class_names=SBU.class_names, meta=meta).fit()
-    return tmp / "run" / "best.pt", str(root)
+    trainer = Trainer(model, train[::6], None, config, out_dir=tmp / "run", class_names=SBU.class_names, meta=meta)
+    trainer.fit()
+    trainer.finish(meta)
+    return tmp / "run" / "model.pt", str(root)
 
 
 def test_units_per_cm():
@@ -95,3 +97,13 @@ def test_noise_command_errors(checkpoint, tmp_path, capsys):
         assert main(["--checkpoint", str(checkpoint[0]), *bad]) == 2, bad  # checked before anything is read
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ") and ("sigma" in err[0] or "--units-per-cm" in err[0])
+
+
+def test_a_checkpoint_whose_model_cannot_be_built_is_one_line(checkpoint, tmp_path, capsys):
+    ckpt = load_checkpoint(checkpoint[0])
+    ckpt["meta"]["model"]["kwargs"]["hidden_channels"] = 10**9
+    bad = tmp_path / "bad.pt"
+    torch.save(ckpt, bad)
+    assert main(["--checkpoint", str(bad), "--data-root", checkpoint[1], "--draws", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hidden_channels must be an integer" in err[0] and str(bad) in err[0]

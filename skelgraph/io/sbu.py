@@ -20,6 +20,7 @@ import numpy as np
 from skelgraph.data import SkeletonSequence
 from skelgraph.io._text import integer_column, load_table
 from skelgraph.io.errors import SkeletonFormatError
+from skelgraph.io.folder import finite_float32
 from skelgraph.skeleton import SBU
 
 SBU_PATH = re.compile(r"(s\d{2}s\d{2})[/\\](\d{2})[/\\](\d{3})[/\\][^/\\]+$")
@@ -52,8 +53,8 @@ def read_sbu(path: str | os.PathLike, units: str = "metres") -> SkeletonSequence
     ``set`` (``"sXXsYY"``), ``repetition`` (``NNN``) and ``name`` (``sXXsYY_CC_NNN``); always ``source``.
 
     Raises:
-        SkeletonFormatError: wrong column count (91 expected), non-numbers, NaN/Inf, non-integral or
-            non-increasing frame numbers, empty file.
+        SkeletonFormatError: wrong column count (91 expected), non-numbers, NaN/Inf (also after the conversion
+            to metres), non-integral or non-increasing frame numbers, empty file.
     """
     if units not in SBU_UNITS:
         raise ValueError(f"units must be one of {SBU_UNITS}, got {units!r}")
@@ -64,7 +65,10 @@ def read_sbu(path: str | os.PathLike, units: str = "metres") -> SkeletonSequence
         k = int(bad[0]) + 1
         raise SkeletonFormatError(path, k + 1, f"a frame number above {frames[k - 1]}", str(frames[k]))
     coords = rows[:, 1:].reshape(-1, 2, 15, 3)
-    coords = sbu_to_metres(coords) if units == "metres" else coords.astype(np.float32)
+    if units == "metres":
+        with np.errstate(over="ignore", invalid="ignore"):
+            coords = sbu_to_metres(coords)  # x 2.56: values near the float32 limit overflow here
+    coords = finite_float32(path, coords, f"coordinates ({units})", line_per_frame=True)
     meta: dict = dict(source=str(path), name=Path(path).stem)
     label = None
     m = SBU_PATH.search(str(path))

@@ -20,6 +20,7 @@ import os
 import pickle
 import random
 import signal
+import stat
 import tempfile
 import threading
 import zipfile
@@ -31,6 +32,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from skelgraph.io._files import kind_of
+from skelgraph.io.safe_pickle import PickleRefused, scan_bytes, torch_refusal
+
 #: ``format`` entry of the lean export written by :func:`export_model`.
 MODEL_FORMAT = "skelgraph-model/1"
 
@@ -38,6 +42,16 @@ MODEL_FORMAT = "skelgraph-model/1"
 class CheckpointError(ValueError):
     """A file is not a skelgraph checkpoint, is damaged, or holds objects that only code execution could
     rebuild (refused: checkpoints are loaded with ``weights_only=True``). The message is one line."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, a lost folder); the previous one at that path is intact.
+    The message is one line."""
+
+
+#: A checkpoint's members may expand to at most this many times the file's size (plus 1 MiB) in all: torch
+#: writes them uncompressed, so more is a decompression bomb.
+MAX_CHECKPOINT_EXPANSION = 4
 
 
 def rng_state() -> dict[str, Any]:
@@ -193,6 +207,11 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], shared_with: str | 
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except (OSError, RuntimeError) as err:  # torch reports a failed write (ENOSPC, EIO) as a RuntimeError
+            Path(tmp).unlink(missing_ok=True)
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else " ".join(str(err).split())[:160]
+            raise CheckpointWriteError(f"cannot write the checkpoint {path} ({reason}); the previous one, if any, "
+                                       "is intact") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -207,23 +226,87 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             Python objects: such a file is refused unopened, its code never runs.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"no checkpoint file {path}")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path}: not a checkpoint file (a regular file expected, found {kind_of(mode)})")
+    _check_archive(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{path}: refused, not a plain skelgraph checkpoint (loading it would need "
-                              f"arbitrary Python objects: {first[:160]})") from None
+                              f"arbitrary Python objects: {torch_refusal(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError,
-            TypeError, IndexError, UnicodeDecodeError, MemoryError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]})") from None
+            TypeError, IndexError, UnicodeDecodeError, MemoryError, RecursionError, OverflowError) as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({torch_refusal(err)})") from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not a skelgraph checkpoint (holds a {type(ckpt).__name__}, not a dict)")
     if "shared" in ckpt:
         _restore_shared(ckpt, path, map_location)
     return ckpt
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse, before torch reads it, a checkpoint that is not a zip archive as ``torch.save`` writes it, whose
+    members expand beyond :data:`MAX_CHECKPOINT_EXPANSION` times the file, or whose pickle breaks the bounded
+    reader's rules (:func:`~skelgraph.io.safe_pickle.scan_bytes`: a key nested deep enough to crash CPython's
+    hash, shared references that expand without bound, sizes the file does not hold)."""
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            expanded = sum(i.file_size for i in infos)
+            if expanded > MAX_CHECKPOINT_EXPANSION * size + 2**20:
+                raise CheckpointError(f"{path}: refused, its members expand to {expanded:,} bytes from a file of "
+                                      f"{size:,}")
+            pickles = [i for i in infos if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
+            if len(pickles) != 1:
+                raise CheckpointError(f"{path}: not a checkpoint (torch.save's archive holds one data.pkl)")
+            data = archive.read(pickles[0])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: not a readable checkpoint (not the zip archive torch.save writes: "
+                              f"{' '.join(str(err).split())[:120] or type(err).__name__})") from None
+    try:
+        scan_bytes(data)
+    except (PickleRefused, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: refused, its pickle is not a plain checkpoint "
+                              f"({' '.join(str(err).split())[:160]})") from None
+
+
+def check_weights(path: str | Path, weights: Any) -> None:
+    """Refuse (:class:`CheckpointError`, one line) weights that are not a dict of tensors and plain values, or
+    that hold NaN or Inf, naming the first such tensor."""
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: its weights are a {type(weights).__name__}, not a dict of tensors")
+    for key, value in weights.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()) \
+                and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path}: refused, the weight {key} holds NaN or Inf")
+
+
+def load_weights(path: str | Path, model: torch.nn.Module, weights: Any) -> None:
+    """``model.load_state_dict(weights)`` after :func:`check_weights`; a mismatch is one line saying which keys
+    are missing, unexpected or of another shape (torch's message stops at its first line)."""
+    check_weights(path, weights)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    shapes = [f"{k} {tuple(weights[k].shape)} in the file, {tuple(v.shape)} in the model" for k, v in expected.items()
+              if k in weights and isinstance(v, torch.Tensor) and isinstance(weights[k], torch.Tensor)
+              and weights[k].shape != v.shape]
+    problems = [f"{what}: {', '.join(keys[:3])}{f' (+{len(keys) - 3} more)' if len(keys) > 3 else ''}"
+                for what, keys in (("missing", missing), ("unexpected", unexpected), ("other shapes", shapes)) if keys]
+    if problems:
+        raise CheckpointError(f"{path}: its weights do not fit the {type(model).__name__} its spec builds ("
+                              + "; ".join(problems) + ")")
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, TypeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path}: its weights do not load into {type(model).__name__} "
+                              f"({' '.join(str(err).split())[:200]})") from None
 
 
 def export_model(path: str | Path, model: torch.nn.Module, meta: dict[str, Any],
