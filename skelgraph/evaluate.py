@@ -139,6 +139,8 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     except (KeyError, ValueError, OSError) as err:
         raise ValueError(f"{path}: not a scores file of skelgraph.evaluate ({err})") from None
     n = len(out["names"])
+    if not np.issubdtype(out["scores"].dtype, np.floating) or not np.isfinite(out["scores"]).all():
+        raise ValueError(f"{path}: its scores are not all finite numbers")
     if out["scores"].ndim != 2 or out["scores"].shape[0] != n or out["labels"].shape != (n,) \
             or out["scores"].shape[1] != len(out["class_names"]):
         raise ValueError(f"{path}: names, labels and scores [N, K] of a scores file do not fit together")

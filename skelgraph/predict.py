@@ -267,10 +267,13 @@ def predict_stream(checkpoint: str | Path, lines: Iterable[str], out: IO[str], t
     (default stderr) with its line number and reason, and the stream goes on with the next line as if it had
     not come; with ``strict`` the first one ends the stream (:class:`SkeletonFormatError`)."""
     errors = errors if errors is not None else sys.stderr
+    skipped = 0
 
     def bad(err: SkeletonFormatError) -> None:
+        nonlocal skipped
         if strict:
             raise err
+        skipped += 1
         print(" ".join(str(err).split()), file=errors, flush=True)
 
     if check_device(device).type == "cpu":
@@ -286,6 +289,8 @@ def predict_stream(checkpoint: str | Path, lines: Iterable[str], out: IO[str], t
         out.write(json.dumps({"frame": online.frames_seen, "top": [[n, round(p, 6)] for n, p in online.top(top)]},
                              allow_nan=False) + "\n")
         out.flush()
+    if skipped:
+        print(f"<stdin>: {skipped} bad line(s) skipped, {online.frames_seen} frame(s) classified", file=errors)
     return online.frames_seen
 
 

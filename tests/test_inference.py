@@ -226,8 +226,9 @@ def test_stream_reports_bad_lines_and_goes_on(tmp_path, msr_file, stride):
     out, errors = io.StringIO(), io.StringIO()
     frames = predict_stream(model, stream_lines(msr_file, BAD_LINES), out, top=2, errors=errors, stride=stride)
     assert frames == 6
-    reported = errors.getvalue().strip().splitlines()
+    *reported, summary = errors.getvalue().strip().splitlines()
     assert [int(line.split("line ")[1].split(":")[0]) for line in reported] == [k + 1 for k in sorted(BAD_LINES)]
+    assert summary == f"<stdin>: {len(BAD_LINES)} bad line(s) skipped, 6 frame(s) classified"
     results = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["frame"] for r in results] == list(range(1, 7))
     assert all(np.isfinite(p) for r in results for _, p in r["top"])
@@ -272,3 +273,14 @@ def test_online_and_predict_do_not_import_each_other():
             assert f"skelgraph.{other}" not in imported
     assert "skelgraph.predict" not in {n.module for n in ast.walk(ast.parse(
         (ROOT / "skelgraph" / "inference.py").read_text())) if isinstance(n, ast.ImportFrom)}
+
+
+def test_fusing_a_scores_file_with_nan_is_one_line(tmp_path, capsys):
+    from skelgraph.evaluate import main as evaluate_main
+    from skelgraph.evaluate import save_scores
+
+    good, bad = tmp_path / "a.npz", tmp_path / "b.npz"
+    save_scores(good, ["x", "y"], [0, 1], [[0.9, 0.1], [0.2, 0.8]], ["p", "q"])
+    save_scores(bad, ["x", "y"], [0, 1], [[np.nan, 0.1], [0.2, 0.8]], ["p", "q"])
+    assert evaluate_main(["--fuse", str(good), str(bad)]) == 2
+    assert f"{bad}: its scores are not all finite" in one_line(capsys)
