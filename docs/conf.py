@@ -29,7 +29,7 @@ extensions = [
     "skelgraph_docs",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated/accuracy.md"]  # included by reproduction.md, not a page
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
