@@ -54,7 +54,7 @@ class Row:
 
     @property
     def config(self) -> str:
-        """The row's configuration file: what its command resolves to (``recipes/write_configs.py``)."""
+        """The row's configuration file: what its command resolves to (``recipes/configs/write_configs.py``)."""
         return f"recipes/configs/{self.name}.json"
 
 

@@ -119,7 +119,14 @@ def run(config: RecipeConfig) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Parse the command line, train, test; returns the run's metrics."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    return run(parse_config(recipe(_model_of(argv)), argv))
+    command = recipe(_model_of(argv))
+    config = parse_config(command, argv)
+    missing = [f"--{k}" for k in ("data", "layout") if getattr(config.data, k) is None]
+    if missing:  # a usage error, as argparse reports one
+        print(f"{command.prog}: error: the following arguments are required: {', '.join(missing)} (see --help)",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return run(config)
 
 
 def cli(argv: list[str] | None = None) -> int:

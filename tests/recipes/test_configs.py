@@ -27,7 +27,8 @@ NEGATED = {"no_mask": "mask", "no_share_within": "share_within", "no_monitor_tes
            "no_progress": "progress"}
 RENAMED = {"patience": "plateau_patience"}
 #: Fields that did not exist as options before (the recipes passed them as call arguments, or fixed them).
-NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience"}
+NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience", "quiet", "checkpoint_every", "keep",
+              "plot_sample"}
 
 
 def expected_fields(old: dict) -> dict:
@@ -97,7 +98,7 @@ def test_seeded_tiny_runs_write_the_metrics_they_wrote_before(name, roots, tmp_p
 
 
 # ------------------------------------------------------------------------------------------------ config files
-sys.path.insert(0, str(HERE.parents[1] / "recipes"))
+sys.path.insert(0, str(HERE.parents[1] / "recipes" / "configs"))
 import write_configs  # noqa: E402
 
 

@@ -4,8 +4,8 @@ their papers' settings). Each file is what the row's command resolves to (``--pr
 part (device, seed, run folder: how and where a run executes, not what it trains). ``--config FILE`` runs one;
 options on the command line override it.
 
-    python recipes/write_configs.py          # rewrite every file
-    python recipes/write_configs.py --check  # exit 1 if a file differs from what its command resolves to
+    python recipes/configs/write_configs.py          # rewrite every file
+    python recipes/configs/write_configs.py --check  # exit 1 if a file differs from what its command resolves to
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "recipes" / "configs"
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             CONFIGS.mkdir(parents=True, exist_ok=True)
             path.write_text(want)
     if stale:
-        print(f"stale: {', '.join(stale)} (python recipes/write_configs.py rewrites them)", file=sys.stderr)
+        print(f"stale: {', '.join(stale)} (python recipes/configs/write_configs.py rewrites them)", file=sys.stderr)
         return 1
     return 0
 
