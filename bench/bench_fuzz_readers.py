@@ -10,6 +10,17 @@ a fixed number of hypothesis-generated variants per reader, with a fixed seed, a
 * ``foreign``: any other exception (the goal is 0);
 * ``nonfinite``: a result holding NaN/Inf (the goal is 0).
 
+Beyond the readers (issue 36), the same counts for the classes of hostile input that reach the rest of the
+library (``--class-variants`` cases each, same seed): ``pickle_programs`` (random opcodes with shared-reference
+chains up to 60 levels, tuples nested up to 100,000 deep, declared sizes up to 2^63, through the bounded pickle
+reader), ``spec_fields`` (one checkpoint spec field or the class names set to a hostile value, loaded for
+inference), ``float32_pipeline`` (float32 edge values in a real MSR Action3D file, through reader, pre-processing
+with a scale of 1e-30 to 1e6 and velocity, and a model), ``cache_damage`` (a processed cache overwritten,
+truncated, extended, zeroed, its report damaged, or another cache's payload swapped in; ``served_corrupt`` counts
+damaged data returned as good: the goal is 0), ``stream_lines`` (streams mixing good frames and broken lines: each
+line must become a result or a report) and ``special_files`` (every kind of special file in place of every
+reader's file, enumerated, not drawn). Each class also reports its slowest case.
+
 Results are printed and saved as JSON.
 
     python bench/bench_fuzz_readers.py             # 1000 variants per reader -> bench/results/fuzz_readers.json
@@ -32,7 +43,33 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "io"))  # the harness lives with the tests that assert on it
 
-from fuzz_cases import F32_OVERFLOW_TOKENS, TARGETS, mutation, outcome  # noqa: E402
+from fuzz_cases import (  # noqa: E402
+    F32_OVERFLOW_TOKENS,
+    SPECIAL_KINDS,
+    TARGETS,
+    cache_case,
+    cache_outcome,
+    float32_case,
+    float32_outcome,
+    mutation,
+    outcome,
+    pickle_outcome,
+    pickle_program,
+    spec_case,
+    spec_outcome,
+    special_outcome,
+    stream_case,
+    stream_outcome,
+)
+
+#: The classes beyond the readers: name -> (strategy, outcome(folder, case), share of --class-variants).
+CLASSES = {
+    "pickle_programs": (pickle_program(), pickle_outcome, 1.0),
+    "spec_fields": (spec_case(), spec_outcome, 1.0),
+    "float32_pipeline": (float32_case(), float32_outcome, 1.0),
+    "cache_damage": (cache_case(), cache_outcome, 0.5),
+    "stream_lines": (stream_case(), stream_outcome, 1.0),
+}
 
 
 def fuzz(target: str, variants: int, random_seed: int) -> dict:
@@ -62,10 +99,65 @@ def fuzz(target: str, variants: int, random_seed: int) -> dict:
                 float32_overflow_variants=overflow, seconds=time.perf_counter() - started, bad_examples=examples)
 
 
+def fuzz_class(name: str, variants: int, random_seed: int) -> dict:
+    """Outcome counts of ``variants`` cases of one class beyond the readers, with an example of every bad outcome
+    and the slowest case's time."""
+    strategy, run_case, _ = CLASSES[name]
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    slowest = 0.0
+
+    @seed(random_seed)
+    @settings(max_examples=variants, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(case) -> None:
+        nonlocal slowest
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            result = run_case(Path(folder), case)
+        slowest = max(slowest, time.perf_counter() - started)
+        counts[result] += 1
+        if result not in ("ok", "clean"):
+            examples.setdefault(result, repr(case)[:300])
+
+    started = time.perf_counter()
+    run()
+    return _summary(counts, examples, time.perf_counter() - started, slowest)
+
+
+def _summary(counts: Counter, examples: dict[str, str], seconds: float, slowest: float) -> dict:
+    foreign = {k.removeprefix("foreign:"): v for k, v in counts.items() if k.startswith("foreign:")}
+    return dict(variants=sum(counts.values()), ok=counts["ok"], clean_errors=counts["clean"],
+                foreign=sum(foreign.values()), foreign_types=foreign, nonfinite=counts["nonfinite"],
+                served_corrupt=counts["served_corrupt"], seconds=seconds, slowest_case_seconds=slowest,
+                bad_examples=examples)
+
+
+def special_files() -> dict:
+    """Every kind of special file in place of every reader's file."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    slowest = 0.0
+    started = time.perf_counter()
+    for kind in SPECIAL_KINDS:
+        for target in sorted(TARGETS):
+            case_started = time.perf_counter()
+            with tempfile.TemporaryDirectory() as folder:
+                result = special_outcome(Path(folder), kind, target)
+            slowest = max(slowest, time.perf_counter() - case_started)
+            counts[result] += 1
+            if result not in ("ok", "clean"):
+                examples.setdefault(result, f"{kind} as {target}")
+    return _summary(counts, examples, time.perf_counter() - started, slowest)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="10 variants per reader (CI smoke run)")
     parser.add_argument("--variants", type=int, default=1000, help="mutated files per reader")
+    parser.add_argument("--class-variants", type=int, default=400,
+                        help="cases per class beyond the readers (cache damage: half as many)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     args = parser.parse_args()
@@ -78,7 +170,16 @@ def main() -> None:
     print(f"{'reader':16s} " + " ".join(f"{k:>12s}" for k in keys))
     for name, r in {**readers, "total": totals}.items():
         print(f"{name:16s} " + " ".join(f"{r[k]:12d}" for k in keys))
+    class_variants = 5 if args.tiny else args.class_variants
+    classes = {name: fuzz_class(name, max(1, int(class_variants * share)), args.seed)
+               for name, (_, _, share) in CLASSES.items()}
+    classes["special_files"] = special_files()
+    keys = ("variants", "ok", "clean_errors", "foreign", "nonfinite", "served_corrupt")
+    print(f"\n{'class':16s} " + " ".join(f"{k:>14s}" for k in keys) + f" {'slowest (s)':>12s}")
+    for name, r in classes.items():
+        print(f"{name:16s} " + " ".join(f"{r[k]:14d}" for k in keys) + f" {r['slowest_case_seconds']:12.2f}")
     report = dict(variants_per_reader=variants, seed=args.seed, totals=totals, readers=readers,
+                  class_variants=class_variants, classes=classes,
                   machine=dict(python=platform.python_version(), system=platform.platform()))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
