@@ -188,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else Path(args.checkpoint).parent
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "noise.json").write_text(json.dumps(table, indent=2))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "noise.json").write_text(json.dumps(table, indent=2, allow_nan=False))
+    except (OSError, ValueError) as err:  # a full disk, a read-only folder; NaN never reaches the table
+        print(f"error: cannot write {out / 'noise.json'}: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
     print(f"no noise: top-1 {table['clean_top1']:.2%} on {table['samples']} test samples")
     for r in table["results"]:
         print(f"sigma {r['sigma_cm']:5g} cm: top-1 {r['top1_mean']:.2%} ± {r['top1_std']:.2%}")
@@ -197,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         plot_noise(table, out / "noise.png")
     except ImportError as err:
         print(f"no plot: {err}", file=sys.stderr)
+    except OSError as err:
+        print(f"error: cannot write {out / 'noise.png'}: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
     print(f"-> {out / 'noise.json'}")
     return 0
 

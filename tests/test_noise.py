@@ -107,3 +107,15 @@ def test_a_checkpoint_whose_model_cannot_be_built_is_one_line(checkpoint, tmp_pa
     assert main(["--checkpoint", str(bad), "--data-root", checkpoint[1], "--draws", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "hidden_channels must be an integer" in err[0] and str(bad) in err[0]
+
+
+def test_a_full_disk_when_writing_the_table_is_one_line(checkpoint, tmp_path, monkeypatch, capsys):
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    ckpt, root = checkpoint
+    monkeypatch.setattr(Path, "write_text", full)
+    assert main(["--checkpoint", str(ckpt), "--data-root", root, "--sigmas", "1", "--draws", "1",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "noise.json" in err[0]

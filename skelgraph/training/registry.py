@@ -134,6 +134,8 @@ MODEL_FIELDS: dict[str, tuple[Any, ...]] = {
     "alpha": (float, 0.0, 1.0), "num_frames": (int, 1, 100_000), "num_iterations": (int, 1, 64),
     "attention_channels": (int, 1, 8192), "hidden_channels": (int, 1, 8192), "forget_bias": (float, -100.0, 100.0),
 }
+#: Most joints a layout stored in a spec may have (the largest built-in, MediaPipe's pose, has 33).
+MAX_JOINTS = 1024
 
 
 def _check_field(name: str, value: Any, where: str = "model spec") -> None:
@@ -195,6 +197,8 @@ def _model_kwargs(spec: Any) -> tuple[type, dict[str, Any]]:
             _check_field(name, value)
     if "layout" in kw:
         kw["layout"] = get_layout(kw["layout"])
+        if kw["layout"].num_joints > MAX_JOINTS:
+            raise ValueError(f"model spec: a layout of {kw['layout'].num_joints} joints, more than {MAX_JOINTS}")
     return cls, kw
 
 
@@ -332,7 +336,8 @@ def check_pipeline_spec(spec: Any) -> None:
         raise ValueError(f"{where}: augment scale must be a finite positive (low, high), got {_shown(scales)}")
     if noise is not None and not (_finite(noise) and 0 <= noise <= 1e12):
         raise ValueError(f"{where}: augment noise must be finite and non-negative, got {_shown(noise)}")
-    get_layout(spec["layout"])
+    if get_layout(spec["layout"]).num_joints > MAX_JOINTS:
+        raise ValueError(f"{where}: a layout of more than {MAX_JOINTS} joints")
 
 
 class NonFiniteError(ValueError):
