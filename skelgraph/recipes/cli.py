@@ -24,6 +24,7 @@ from skelgraph.recipes.config import (
     ConfigError,
     RecipeConfig,
     flag_of,
+    from_legacy,
     strip_optional,
 )
 from skelgraph.recipes.files import load_config_file
@@ -115,7 +116,7 @@ def _merge(into: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _file_values(template: RecipeConfig, path: str) -> dict[str, dict[str, Any]]:
     """The options a ``--config`` file sets, by part (flat files of older runs included), placement left out."""
-    values = load_config_file(path)
+    values = from_legacy(load_config_file(path))
     checked = template.updated(values)  # unknown parts, fields and refused values raise here
     where = template.field_sections()
     out: dict[str, dict[str, Any]] = {}

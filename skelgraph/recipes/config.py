@@ -173,6 +173,29 @@ def _plain(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ the whole
+#: Top-level keys of the flat ``config.json`` written before typed configurations, and the fields they became
+#: (``True``: the sense turned round, ``--no-mask`` is ``mask = False``).
+LEGACY_KEYS: dict[str, tuple[str, bool]] = {"no_mask": ("mask", True), "no_share_within": ("share_within", True),
+                                            "no_monitor_test": ("monitor_test", True),
+                                            "no_progress": ("progress", True), "patience": ("plateau_patience", False)}
+#: Flat keys whose ``null`` meant "the recipe's value" (today's configuration names that value).
+LEGACY_RECIPE_VALUE = ("optimizer", "lr_decay", "weight_decay", "data_root")
+
+
+def from_legacy(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration mapping with the flat keys of older run folders' ``config.json`` renamed (:data:`LEGACY_KEYS`)
+    and their "the recipe's value" ``null`` left out, so that those folders replay; anything else unchanged."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        if name in LEGACY_KEYS:
+            field_name, negated = LEGACY_KEYS[name]
+            out[field_name] = (not value) if negated and isinstance(value, bool) else value
+        elif not (name in LEGACY_RECIPE_VALUE and value is None):
+            out[key] = value
+    return out
+
+
 @dataclass(frozen=True)
 class RecipeConfig:
     """A recipe's whole configuration: ``recipe`` (its name), and its ``data``, ``model``, ``optim``, ``protocol``
@@ -239,7 +262,7 @@ class RecipeConfig:
         parts: dict[str, dict[str, Any]] = {}
         where = self.field_sections()
         unknown = []
-        for key, value in values.items():
+        for key, value in from_legacy(values).items():
             key = str(key).replace("-", "_")
             if key == "recipe":
                 if value != self.recipe:

@@ -212,3 +212,22 @@ def test_command_line_errors_exit_2_without_traceback():
 def test_gca_options_say_which_model_trains_stepwise():
     assert GCAOptions(model="gca", training="stepwise").stepwise
     assert not GCAOptions(model="st-lstm", training="stepwise").stepwise, "Algorithm 1: GCA models only"
+
+
+@pytest.mark.parametrize("name", ["arrn_msr --stream line --paper-setting", "arrn_ntu[demo] --dataset ntu120 --stream "
+                                  "joint", "gca_lstm_sbu --model global2 --trust-gate",
+                                  "gca_lstm_ntu[demo] --model gca2 --training stepwise",
+                                  "train --model arrn", "arrn_utkinect --stream two --protocol loso"])
+def test_run_folders_of_older_versions_replay(tmp_path, name):
+    """The flat config.json runs wrote before typed configurations (the fixture's --print-config values) replays
+    to the configuration its command gives today."""
+    import importlib
+
+    case = json.loads((ROOT / "tests/recipes/fixtures/print_config.json").read_text())[name]
+    module = importlib.import_module(case["module"])
+    recipe = module.RECIPE if hasattr(module, "RECIPE") else module.recipe(case["config"]["model"])
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(dict(case["config"], device="cpu")))
+    old = parse_config(recipe, ["--config", str(path)])
+    today = parse_config(recipe, [*case["argv"], "--device", "cpu"])
+    assert old == today
