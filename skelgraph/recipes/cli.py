@@ -86,6 +86,8 @@ def _add_field(parser: Any, part: str, f: dataclasses.Field, tp: Any, default: A
         kw["choices"] = list(meta["choices"])
     if meta.get("metavar") is not None:
         kw["metavar"] = meta["metavar"]
+    elif meta.get("choices") is None:
+        kw["metavar"] = f.name.upper()  # --epochs EPOCHS, not the part-qualified destination
     parser.add_argument(*flags, **kw)
 
 
