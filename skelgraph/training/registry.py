@@ -227,9 +227,12 @@ def build_model(spec: dict[str, Any], frames: int | None = None) -> nn.Module:
         ValueError: one line naming the refused field or limit.
     """
     cls, kw = _model_kwargs(spec)
+    # A fresh copy of the layout: its cached tensors (part_index, ...) are computed on first use, and one
+    # computed under the meta device must not stay in the shared layout the real model then uses.
+    sizing = dict(kw, layout=Layout.from_dict(kw["layout"].to_dict())) if "layout" in kw else kw
     try:
         with torch.device("meta"):
-            sized = cls(**kw)
+            sized = cls(**sizing)
     except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as err:
         raise ValueError(f"model spec: {cls.__name__} cannot be built from it "
                          f"({' '.join(str(err).split())[:160]})") from None

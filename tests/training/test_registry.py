@@ -186,3 +186,15 @@ def test_preprocessing_that_overflows_float32_is_refused_naming_the_sample():
         build_transform(pipeline_spec("sbu", 4, velocity=True))(data)
     fine = to_data(SkeletonSequence(np.ones_like(coords), SBU, meta={"name": "fine"}))
     assert torch.isfinite(build_transform(pipeline_spec("sbu", 4, velocity=True))(fine).x).all()
+
+
+def test_sizing_on_the_meta_device_leaves_shared_layouts_alone():
+    from skelgraph.skeleton import Layout
+
+    fresh = Layout.from_dict(SBU.to_dict())  # nothing cached yet, as in a new process
+    spec = model_spec(TwoStreamGCALSTM(fresh, 8, num_frames=5, hidden_channels=4))
+    spec["kwargs"]["layout"] = fresh
+    model = build_model(spec)
+    assert fresh.__dict__.get("part_index", torch.empty(0)).device.type == "cpu"
+    assert all(t.device.type == "cpu" for t in [*model.parameters(), *model.buffers()])
+    model.to("cpu")
