@@ -40,7 +40,7 @@ def test_train_writes_a_complete_run(runs):
     folder, _, results = runs
     for name in ("arrn", "gca"):
         run = folder / name
-        for file in ("model.pt", "best.pt", "metrics.json", "config.json", "provenance.json", "curves.png"):
+        for file in ("model.pt", "last.pt", "metrics.json", "config.json", "provenance.json", "curves.png"):
             assert (run / file).exists(), (name, file)
         assert results[name]["test"]["samples"] == 6
     meta = results["arrn"]["meta"]
@@ -64,7 +64,7 @@ def test_evaluate_reproduces_metrics_json_and_fuses(runs, capsys):
         assert f"top-1 {metrics['top1']:.2%}" in out and "mean class accuracy" in out
         # The same split named explicitly, from the file, gives the same scores.
         again = folder / f"{name}_again.npz"
-        assert evaluate_main(["--checkpoint", str(folder / name / "best.pt"), "--data", str(data), "--split",
+        assert evaluate_main(["--checkpoint", str(folder / name / "model.pt"), "--data", str(data), "--split",
                               "xsub_val", "--scores", str(again)]) == 0
         np.testing.assert_allclose(np.load(again)["scores"], saved["scores"], rtol=1e-5, atol=1e-6)
     fused = folder / "fused.npz"

@@ -106,7 +106,7 @@ def test_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
     assert "\r" not in session.stderr + session.stdout, "no progress bars in a captured (non-terminal) output"
 
     run_dir = work / "run" / "AS1"
-    for name in ("metrics.json", "config.json", "provenance.json", "best.pt"):
+    for name in ("metrics.json", "config.json", "provenance.json", "model.pt"):
         assert (run_dir / name).exists(), name
     prov = json.loads((run_dir / "provenance.json").read_text())
     assert prov["git"] is None, "an installed package reports no revision (not even of a repository around it)"
@@ -115,7 +115,7 @@ def test_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
     # The console command, on a file of the copied bundle.
     command = venv / ("Scripts/skelgraph-predict.exe" if os.name == "nt" else "bin/skelgraph-predict")
     sample = cache / "skelgraph/msr_action3d/raw/MSRAction3DSkeletonReal3D/a01_s10_e01_skeleton3D.txt"
-    predicted = run([command, "--checkpoint", run_dir / "best.pt", sample, "--top", "3"], cwd=work, env=env)
+    predicted = run([command, "--checkpoint", run_dir / "model.pt", sample, "--top", "3"], cwd=work, env=env)
     assert predicted.stdout.splitlines()[0].endswith("a01_s10_e01_skeleton3D.txt")
 
     assert files_under(venv) == before, "nothing written into the installation"

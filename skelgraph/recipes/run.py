@@ -34,7 +34,8 @@ def train_config(optim: Optimisation, run: RunOptions, **extra: Any) -> TrainCon
                        lr_decay=optim.lr_decay, plateau_patience=optim.plateau_patience, grad_clip=optim.grad_clip,
                        grad_clamp=optim.grad_clamp, rmsprop_alpha=optim.rmsprop_alpha, ema_epochs=optim.ema,
                        device=run.device, seed=run.seed, num_workers=run.workers, amp=run.amp, compile=run.compile,
-                       tensorboard=run.tensorboard, progress=run.progress, log_every=run.log_every, **extra)
+                       tensorboard=run.tensorboard, progress=run.progress, log_every=run.log_every, quiet=run.quiet,
+                       checkpoint_every=60.0 * run.checkpoint_every, keep=run.keep, **extra)
 
 
 def stepwise_fields(model: GCAOptions, epochs: int) -> dict[str, Any]:
@@ -71,17 +72,18 @@ def _train_and_test(config: RecipeConfig, train_full: Any, test: Any, out: str |
     if two_streams and fixed_alpha is not None:
         def after(trainer: Any) -> dict[str, Any]:
             trainer.model.set_alpha(fixed_alpha)
-            return {"alpha": fixed_alpha}
+            return {"alpha": fixed_alpha, "alpha_source": "fixed by --alpha"}
     elif two_streams and chosen is not None:
         def after(trainer: Any) -> dict[str, Any]:
             trainer.model.set_alpha(chosen["alpha"])
-            return {"alpha": chosen["alpha"]}
+            return {"alpha": chosen["alpha"], "alpha_source": "chosen by inner cross-validation"}
     elif two_streams and val is not None:
         def after(trainer: Any) -> dict[str, Any]:
-            return select_fusion_weight(trainer, val)
+            return dict(select_fusion_weight(trainer, val), alpha_source="chosen on the validation split")
     elif two_streams:  # nothing to choose alpha on: the model's own (0.5 unless built otherwise)
         def after(trainer: Any) -> dict[str, Any]:
-            return {"alpha": float(trainer.model.alpha)}
+            return {"alpha": float(trainer.model.alpha),
+                    "alpha_source": "fixed by the recipe: no validation data to choose it on"}
     meta = {"model": meta_model, "pipeline": splits.pipeline, "dataset": dataset_meta, "selection": protocol.selection}
     if isinstance(model_options, GCAOptions):
         meta["training"] = "stepwise" if stepwise else "direct"
@@ -90,7 +92,7 @@ def _train_and_test(config: RecipeConfig, train_full: Any, test: Any, out: str |
     result = run_experiment(model, splits.train, val, test, train, out, class_names=list(train_full.class_names),
                             layout=train_full.layout, meta=meta, resume=config.run.resume,
                             override=config.run.override, after_training=after, monitor_test=protocol.monitor_test,
-                            recipe_config=config.to_dict(), argv=config.argv)
+                            recipe_config=config.to_dict(), argv=config.argv, plot_sample=config.run.plot_sample)
     if chosen is not None:
         result["selection"] = chosen
         if out is not None:
@@ -133,14 +135,23 @@ def train_gca(config: RecipeConfig, train_full: Any, test: Any, out: str | None,
 
 
 def report(result: dict[str, Any], out: str | None) -> None:
-    """One line per run: test top-1 / top-5, alpha, stepwise step reached, epochs, time and run folder."""
+    """One line per run (test top-1 / top-5, alpha and where it came from, stepwise step reached, epochs, time),
+    then what the run folder holds and the commands to use it (:func:`~skelgraph.training.runs.run_summary`)."""
+    from skelgraph.training.runs import run_summary
+
     test = result.get("test")
     line = f"test top-1 {test['top1']:.2%}, top-5 {test.get('top5', float('nan')):.2%} " if test else ""
-    extra = f"alpha {result['alpha']:.2f}, " if "alpha" in result else ""
+    extra = ""
     if "stepwise_reached" in result:
         extra += f"stepwise step {result['stepwise_reached']} of {result['num_iterations']}, "
-    where = f" -> {out}" if out else ""
-    print(f"{line}({extra}{result['epochs']} epochs, {result['train_seconds']:.0f} s){where}")
+    alpha = ""
+    if "alpha" in result:
+        source = f", {result['alpha_source']}" if "alpha_source" in result else ""
+        alpha = f"; alpha {result['alpha']:.2f} (joint-stream weight in the fused score{source})"
+    print(f"{line}({extra}{result['epochs']} epochs, {result['train_seconds']:.0f} s){alpha}")
+    summary = run_summary(out, result) if out else ""
+    if summary:
+        print(summary)
 
 
 def run_folds(run: Callable[[Any], dict[str, Any]], folds: Sequence[Any], *, label: str, out: str,
@@ -168,8 +179,11 @@ def run_folds(run: Callable[[Any], dict[str, Any]], folds: Sequence[Any], *, lab
         detail = ", ".join(f"{k}: {v:.2%}" for k, v in zip(results, top1))
     else:
         detail = f"{len(results)} folds"
-    print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']}, pooled "
-          f"{summary['pooled_top1']:.2%} of {samples} test samples ({detail})")
+    if summary["n"] == 1:  # one fold has no spread to show
+        print(f"{label}: top-1 {summary['mean']:.2%} of {samples} test samples ({detail}; one fold)")
+    else:
+        print(f"{label}: mean top-1 {summary['mean']:.2%} ± {summary['std']:.2%} over {summary['n']} folds, pooled "
+              f"{summary['pooled_top1']:.2%} of {samples} test samples ({detail})")
     keep = ("alpha", "stepwise_reached", "best_epoch", "epochs", "optimistic_best_test", "selection", "train_seconds")
     per_fold = {k: dict(r["test"], wall_seconds=wall[k], **{key: r[key] for key in keep if key in r})
                 for k, r in results.items()}

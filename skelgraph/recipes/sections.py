@@ -124,8 +124,18 @@ class RunOptions(Section):
     tensorboard: bool = option(False, "also log to TensorBoard (needs tensorboard)")
     progress: bool = option(True, "no progress bars (they are off anyway when the output is not a terminal)",
                             flags=("--no-progress",), negate=True)
-    log_every: int = option(0, "print a plain progress line every N training batches and after every epoch (0: "
-                            "never)", low=0, metavar="N")
+    log_every: int = option(0, "also print a plain progress line every N training batches (0: only the line per "
+                            "epoch printed when the output is not a terminal)", low=0, metavar="N")
+    quiet: bool = option(False, "no line per epoch (printed when the output is not a terminal: a log file, a pipe)")
+    checkpoint_every: float = option(10.0, "minutes between writes of the resumable last.pt (it is also written at "
+                                     "the end and on SIGINT / SIGTERM; 0: after every epoch)", low=0,
+                                     metavar="MINUTES")
+    keep: str = option("resume", "what the run folder keeps: resume (last.pt to resume or extend the run, model.pt, "
+                       "best.pt when the selected epoch is not the last), model (model.pt only) or none (no "
+                       "weights: metrics, logs, plots)", choices=("resume", "model", "none"))
+    plot_sample: int | None = option(None, "index of the test sample drawn in attention.png / attention.gif "
+                                     "(default: the most confident correctly classified test sample)", low=0,
+                                     metavar="INDEX")
 
 
 @dataclass(frozen=True)

@@ -96,12 +96,15 @@ class JointWeights:
         titles: One title per panel.
         description: What the weights are (for the figure title).
         label: Colour-bar label.
+        center: The weights' reference value (uniform attention, the mask's initial value): the centre of a
+            diverging colour scale.
     """
 
     weights: torch.Tensor
     titles: list[str]
     description: str
     label: str
+    center: float | None = None
 
 
 @torch.no_grad()
@@ -128,7 +131,8 @@ def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
             S = max(1, sample.x.size(0) // len(next(iter(masks.values()))))
             weights = torch.stack([m.cpu().view(1, -1, 1).expand(S, -1, T) for m in masks.values()])
             return JointWeights(weights, [f"{k} stream mask" for k in masks],
-                                "ARRN-LSTM node mask m (Eq. 9), the same in every frame", "mask weight m")
+                                "ARRN-LSTM node mask m (Eq. 9), the same in every frame",
+                                "mask weight m (white: 1, its initial value)", center=1.0)
         if not hasattr(model, "attention") or not hasattr(model, "encoder"):
             return None
         batch = Batch.from_data_list([sample]).to(next(model.parameters()).device)
@@ -149,15 +153,18 @@ def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
         coarse = "; coarse: each joint shows its body part's score (Eq. 11)" if isinstance(scores, dict) else ""
         return JointWeights(torch.stack(panels), titles,
                             f"GCA-LSTM informativeness r(n) (Eq. 6), mean over the {chain.numel()} chain "
-                            f"positions' visits of each joint{coarse}", "score / uniform score (1 = uniform)")
+                            f"positions' visits of each joint{coarse}",
+                            "informativeness / uniform 1/(L T) (white: 1, uniform attention)", center=1.0)
     finally:
         model.train(was_training)
 
 
 def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout, channels_per_body: int | None = None
-                        ) -> tuple[Any, torch.Tensor, JointWeights, int] | None:
-    """Drawable bodies ``[B, J, T, D]``, their weights ``[P, B, J, T]``, the weights, and the real frame count."""
-    from skelgraph.training.plots import skeleton_bodies
+                        ) -> tuple[Any, torch.Tensor, JointWeights, int, Any, tuple[float, float] | None] | None:
+    """Drawable bodies ``[B, J, T, D]``, their weights ``[P, B, J, T]``, the weights, the real frame count, the
+    keypoint scores ``[B, J, T]`` (None without), and the colour range of every real frame's weights (centred on
+    the weights' reference; None without one): the PNG and the GIF of a sample share it."""
+    from skelgraph.training.plots import centred_range, skeleton_bodies
 
     jw = joint_weights(model, sample)
     if jw is None:
@@ -167,7 +174,13 @@ def _bodies_and_weights(model: nn.Module, sample: Any, layout: Layout, channels_
     per_skeleton = bodies.shape[0] // jw.weights.size(1)
     weights = jw.weights.repeat_interleave(per_skeleton, dim=1)
     frames = int(sample.num_frames) if "num_frames" in sample else sample.x.size(1)
-    return bodies, weights, jw, max(1, min(frames, sample.x.size(1)))
+    n = max(1, min(frames, sample.x.size(1)))
+    scores = None
+    if getattr(sample, "score", None) is not None and sample.score.numel() == bodies.shape[0] * bodies.shape[1] \
+            * bodies.shape[2]:
+        scores = sample.score.cpu().reshape(bodies.shape[:3]).numpy()
+    span = centred_range(weights[..., :n], jw.center) if jw.center is not None else None
+    return bodies, weights, jw, n, scores, span
 
 
 def body_channels(meta: dict[str, Any]) -> int | None:
@@ -182,12 +195,12 @@ def body_channels(meta: dict[str, Any]) -> int | None:
 
 
 def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None,
-                   channels_per_body: int | None = None) -> Path | None:
+                   channels_per_body: int | None = None, note: str | None = None) -> Path | None:
     """Draw the model's joint weights (:func:`joint_weights`, averaged over the sample's real frames) on the
     sample's skeletons at its middle frame; every body of the sample is its own skeleton. ``up`` overrides the
     layout's up axis (``"+y"`` after :class:`~skelgraph.transforms.ViewNormalize`); ``channels_per_body``: the
-    features of one body (:func:`body_channels`; default the layout's coordinates). Returns None for models
-    without joint weights."""
+    features of one body (:func:`body_channels`; default the layout's coordinates); ``note``: which sample this is
+    and why (:func:`plot_sample`), added to the title. Returns None for models without joint weights."""
     import numpy as np
 
     from skelgraph.training.plots import plot_joint_weights
@@ -195,17 +208,20 @@ def plot_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up
     drawn = _bodies_and_weights(model, sample, layout, channels_per_body)
     if drawn is None:
         return None
-    bodies, weights, jw, n = drawn
+    bodies, weights, jw, n, scores, span = drawn
     present = np.isfinite(bodies[:, 0, :n, 0]).any(axis=0)
     frames = np.flatnonzero(present)
     t = int(frames[len(frames) // 2]) if frames.size else 0
+    vmin, vmax = span if span is not None else (None, None)
+    head = f"{note}\n" if note else ""
     return plot_joint_weights(layout, bodies[:, :, t], weights[..., :n].mean(-1), path, titles=jw.titles,
-                              suptitle=f"{jw.description}\naveraged over {n} frames, skeleton at frame {t + 1}",
-                              label=jw.label, up=up)
+                              suptitle=f"{head}{jw.description}\naveraged over {n} frames, skeleton at frame {t + 1}",
+                              label=jw.label, up=up, center=jw.center, vmin=vmin, vmax=vmax,
+                              scores=scores[:, :, t] if scores is not None else None)
 
 
 def animate_attention(model: nn.Module, sample: Any, layout: Layout, path: Path, up: str | None = None,
-                      fps: float = 8.0, channels_per_body: int | None = None) -> Path | None:
+                      fps: float = 8.0, channels_per_body: int | None = None, note: str | None = None) -> Path | None:
     """An animated GIF of the sample's skeletons over its real frames with the model's per-frame joint weights
     (:func:`joint_weights`). Returns None for models without joint weights."""
     from skelgraph.training.plots import SkeletonAnimation
@@ -213,10 +229,48 @@ def animate_attention(model: nn.Module, sample: Any, layout: Layout, path: Path,
     drawn = _bodies_and_weights(model, sample, layout, channels_per_body)
     if drawn is None:
         return None
-    bodies, weights, jw, n = drawn
+    bodies, weights, jw, n, scores, span = drawn
+    vmin, vmax = span if span is not None else (None, None)
     animation = SkeletonAnimation(layout, bodies[:, :, :n], weights[..., :n], titles=jw.titles,
-                                  suptitle=jw.description, label=jw.label, up=up)
+                                  suptitle=f"{note}\n{jw.description}" if note else jw.description, label=jw.label,
+                                  up=up, center=jw.center, vmin=vmin, vmax=vmax,
+                                  scores=scores[..., :n] if scores is not None else None)
     return animation.save(path, fps=fps)
+
+
+@torch.no_grad()
+def plot_sample(model: nn.Module, dataset: Dataset, index: int | None = None,
+                class_names: Sequence[str] | None = None, batch_size: int = 32) -> tuple[int, str]:
+    """The test sample the attention plots draw, and the rule that chose it, in words (for the plots' titles).
+
+    ``index`` (``--plot-sample``) picks it; by default it is the most confidently and correctly classified sample
+    (highest softmax probability of the true class among those the model gets right): a sample on which the model
+    works, so its weights show what the model uses. When it gets none right, the most confident sample."""
+    from torch_geometric.loader import DataLoader
+
+    if index is not None:
+        if not 0 <= index < len(dataset):
+            raise ValueError(f"--plot-sample {index}: the test split has {len(dataset)} samples (0 .. "
+                             f"{len(dataset) - 1})")
+        return index, f"test sample {index} (--plot-sample)"
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    best: tuple[bool, float, int, int] = (False, -1.0, 0, 0)  # (correct, probability, index, class)
+    seen = 0
+    try:
+        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            p, pred = model(batch.to(device)).float().softmax(-1).max(-1)
+            for k, (pk, ck, yk) in enumerate(zip(p.tolist(), pred.tolist(), batch.y.tolist())):
+                best = max(best, (ck == yk, pk, -(seen + k), ck))
+            seen += int(batch.num_graphs)
+    finally:
+        model.train(was_training)
+    correct, probability, index, predicted = best[0], best[1], -best[2], best[3]
+    name = f" {class_names[predicted]!r}" if class_names is not None and predicted < len(class_names) else ""
+    rule = "the most confident correctly classified one" if correct else \
+        "the most confident one; none is classified correctly"
+    return index, f"test sample {index}: {rule} (p = {probability:.2f}{',' + name if name else ''})"
 
 
 def describe_dataset(meta: dict[str, Any]) -> str:
@@ -242,10 +296,11 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
                    meta: dict[str, Any], resume: bool = False, override: bool = False,
                    after_training: Callable[[Trainer], dict[str, Any]] | None = None,
                    monitor_test: bool = False, recipe_config: dict[str, Any] | None = None,
-                   argv: Sequence[str] | None = None) -> dict[str, Any]:
+                   argv: Sequence[str] | None = None, plot_sample: int | None = None) -> dict[str, Any]:
     """Train (resuming when asked), reload the best checkpoint, evaluate on the test split, write
     ``metrics.json`` (what the seed determines: byte-identical across repeated runs on CPU), ``timing.json``, the
-    plots (training curves, confusion matrix, joint weights as ``attention.png`` and as an animated
+    plots (training curves, confusion matrix, joint weights on the test sample :func:`plot_sample` picks, or the
+    ``plot_sample``-th, as ``attention.png`` and as an animated
     ``attention.gif``) and the inference export ``model.pt``. Returns the
     metrics plus ``train_seconds``. A stepwise run records ``stepwise_reached`` (deepest step trained) and is
     evaluated from that step.
@@ -269,7 +324,7 @@ def run_experiment(model: nn.Module, train_set: Dataset, val_set: Dataset | None
     """
     init_distributed()
     kwargs = dict(class_names=class_names, layout=layout, meta=meta, resume=resume, after_training=after_training,
-                  monitor_test=monitor_test, recipe_config=recipe_config, argv=argv)
+                  monitor_test=monitor_test, recipe_config=recipe_config, argv=argv, plot_index=plot_sample)
     if out_dir is None:
         return _run_experiment(None, model, train_set, val_set, test_set, config, None, **kwargs)
     with RunFolder(out_dir, config, meta, resume=resume, override=override,
@@ -281,8 +336,12 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
                     test_set: Dataset | None, config: TrainConfig, out_dir: str | Path | None, *,
                     class_names: Sequence[str], layout: Layout, meta: dict[str, Any], resume: bool,
                     after_training: Callable[[Trainer], dict[str, Any]] | None, monitor_test: bool,
-                    recipe_config: dict[str, Any] | None, argv: Sequence[str] | None) -> dict[str, Any]:
+                    recipe_config: dict[str, Any] | None, argv: Sequence[str] | None,
+                    plot_index: int | None) -> dict[str, Any]:
     out = Path(out_dir) if out_dir is not None else None
+    if plot_index is not None and test_set is not None and not 0 <= plot_index < len(test_set):
+        raise ValueError(f"--plot-sample {plot_index}: the test split has {len(test_set)} samples (0 .. "
+                         f"{len(test_set) - 1})")
     monitor = {"test": test_set} if monitor_test and test_set is not None else None
     trainer = Trainer(model, train_set, val_set, config, out_dir=out, class_names=class_names, meta=meta,
                       monitor=monitor)
@@ -338,17 +397,17 @@ def _run_experiment(run: RunFolder | None, model: nn.Module, train_set: Dataset,
             from skelgraph.training.plots import plot_confusion, plot_history
 
             data_name = describe_dataset(meta)
-            plot_history(trainer.state.history, out / "curves.png",
-                         title=f"{data_name + ': ' if data_name else ''}loss and validation accuracy")
+            plot_history(trainer.state.history, out / "curves.png", context=data_name or None)
             if meter is not None:
                 top1 = result["test"]["top1"]
                 plot_confusion(meter.confusion, class_names, out / "confusion.png",
                                title=f"{data_name + ', ' if data_name else ''}test split: top-1 {top1:.1%} "
                                      f"({result['test']['samples']} samples)")
             if test_set is not None and len(test_set):
-                drawing = dict(up=plot_up(meta), channels_per_body=body_channels(meta))
-                plot_attention(trainer.model, test_set[0], layout, out / "attention.png", **drawing)
-                animate_attention(trainer.model, test_set[0], layout, out / "attention.gif", **drawing)
+                index, note = plot_sample(trainer.model, test_set, plot_index, class_names)
+                drawing = dict(up=plot_up(meta), channels_per_body=body_channels(meta), note=note)
+                plot_attention(trainer.model, test_set[index], layout, out / "attention.png", **drawing)
+                animate_attention(trainer.model, test_set[index], layout, out / "attention.gif", **drawing)
         except ImportError as err:
             print(f"no plots: {err}")
     result["train_seconds"] = seconds  # returned for reports, kept out of metrics.json (see timing.json)

@@ -516,6 +516,53 @@ def say_run_status(checkpoint: str | os.PathLike) -> None:
         print(note, file=sys.stderr)
 
 
+# ---------------------------------------------------------------- what a run leaves
+#: What each file of a run folder holds, for the summary a run ends with (:func:`run_summary`).
+RUN_FILES: dict[str, str] = {
+    "model.pt": "the tested model: weights, class names, pre-processing (for evaluate / predict)",
+    "best.pt": "the selected epoch {best_epoch} with its run state",
+    "last.pt": "resumable state after epoch {epochs}",
+    "metrics.json": "test figures, per class, confusion matrix",
+    "log.jsonl": "one line per epoch",
+    "curves.png": "training curves",
+    "confusion.png": "test confusion matrix",
+    "attention.png": "joint weights on a test sample",
+    "attention.gif": "the same over its frames",
+}
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e5 else f"{nbytes / 1e3:.0f} kB"
+
+
+def run_summary(out: str | os.PathLike, result: dict[str, Any]) -> str:
+    """What a finished run leaves in ``out`` and how to use it: the weights files with what each holds and its
+    size, the other files, and the ``evaluate`` / ``predict`` commands with the real paths (lines of text)."""
+    import shlex
+
+    out = Path(out)
+    if not out.is_dir():
+        return ""
+    files = {p.name: p for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    values = {"epochs": result.get("epochs", "?"), "best_epoch": result.get("best_epoch", "?")}
+    lines = [f"run folder {out} ({_size(total)}):"]
+    for name in ("model.pt", "best.pt", "last.pt"):
+        if name in files:
+            lines.append(f"  {name:<9} {RUN_FILES[name].format(**values)} ({_size(files[name].stat().st_size)})")
+    others = [n for n in files if n not in ("model.pt", "best.pt", "last.pt")]
+    if others:
+        lines.append(f"  also:     {', '.join(others)}")
+    model = shlex.quote(str(out / "model.pt"))
+    if "model.pt" in files:
+        lines.append(f"  evaluate: python -m skelgraph.evaluate --checkpoint {model}")
+        lines.append(f"  predict:  python -m skelgraph.predict --checkpoint {model} FILE [FILE ...] (skeleton files, "
+                     "a folder, .pkl or .npz in the run's layout)")
+    if "last.pt" in files:
+        lines.append("  continue: the same command with --resume (and a larger --epochs to train longer)")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- command-line entry
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line on stderr (exit code 2), like every other error."""

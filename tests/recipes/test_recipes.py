@@ -63,10 +63,10 @@ def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "not in" in printed and "demonstration" in printed, "explains the missing full data set"
     assert result["test"]["samples"] == 2 and result["meta"]["dataset"]["full"] is False
-    for name in ("best.pt", "last.pt", "metrics.json", "curves.png", "confusion.png", "attention.png"):
+    for name in ("model.pt", "last.pt", "metrics.json", "curves.png", "confusion.png", "attention.png"):
         assert (out / name).exists(), name
     sample = ROOT / "datasets/ntu_rgbd/raw/samples/S001C003P008R002A058.skeleton"
-    assert predict_main(["--checkpoint", str(out / "best.pt"), str(sample), "--plot", str(tmp_path / "p.png"),
+    assert predict_main(["--checkpoint", str(out / "model.pt"), str(sample), "--plot", str(tmp_path / "p.png"),
                          "--animate", str(tmp_path / "p.gif")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("S001C003P008R002A058.skeleton") and len(lines) == 6
@@ -84,7 +84,7 @@ def test_predict_rejects_other_layout(tmp_path, capsys):
     out = tmp_path / "run"
     arrn_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(out), *TINY_ARRN])
     sbu = ROOT / "datasets/sbu/raw/s01s02/01/001/skeleton_pos.txt"
-    assert predict_main(["--checkpoint", str(out / "best.pt"), str(sbu)]) == 2
+    assert predict_main(["--checkpoint", str(out / "model.pt"), str(sbu)]) == 2
     assert "layout 'ntu'" in capsys.readouterr().err
 
 
@@ -177,7 +177,7 @@ def test_gca_sbu_tiny(tmp_path, model, training, bodies):
     if model.startswith("gca"):
         assert (out / "fold0" / "attention.png").exists()
         sample = ROOT / "datasets/sbu/raw/s01s02/03/001/skeleton_pos.txt"
-        assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
+        assert predict_main(["--checkpoint", str(out / "fold0" / "model.pt"), str(sample)]) == 0
 
 
 def test_gca_sbu_trust_gate_st_lstm_trains_and_rebuilds_from_its_checkpoint(tmp_path, capsys):
@@ -188,7 +188,7 @@ def test_gca_sbu_trust_gate_st_lstm_trains_and_rebuilds_from_its_checkpoint(tmp_
     metrics = json.loads((out / "fold0" / "metrics.json").read_text())
     assert metrics["meta"]["model"]["kwargs"]["trust_gate"] is True
     sample = ROOT / "datasets/sbu/raw/s01s02/03/001/skeleton_pos.txt"
-    assert predict_main(["--checkpoint", str(out / "fold0" / "best.pt"), str(sample)]) == 0
+    assert predict_main(["--checkpoint", str(out / "fold0" / "model.pt"), str(sample)]) == 0
     assert "--trust-gate applies to the ST-LSTM baselines" in refused(
         gca_sbu_main, common + ["--out", str(tmp_path / "gca"), "--model", "gca"], capsys)
 
@@ -283,7 +283,7 @@ def test_utkinect_recipes_cross_subject_and_lean_leave_one_out(tmp_path, utk_dat
     else:
         main, tiny = arrn_main, TINY_ARRN
     xsub = main(["--data-root", utk_data, "--out", str(tmp_path / "xsub"), "--val-fraction", "0.25", *tiny])
-    assert xsub["summary"]["samples"] == 12 and (tmp_path / "xsub" / "fold0" / "best.pt").exists()
+    assert xsub["summary"]["samples"] == 12 and (tmp_path / "xsub" / "fold0" / "model.pt").exists()
     if recipe == "gca":
         metrics = json.loads((tmp_path / "xsub" / "fold0" / "metrics.json").read_text())
         assert metrics["config"]["optimizer"] == "adam" and metrics["config"]["stepwise_max_epochs"] == 1

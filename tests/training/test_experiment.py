@@ -44,7 +44,7 @@ def test_run_experiment_writes_metrics_and_plots(tmp_path):
     assert saved["test"]["samples"] == len(graphs) - 30 == result["test"]["samples"]
     assert saved["extra"] == 1 and saved["epochs"] == 3
     assert sum(map(sum, saved["test_confusion"])) == len(graphs) - 30
-    for name in ("curves.png", "confusion.png", "best.pt", "last.pt", "log.jsonl"):
+    for name in ("curves.png", "confusion.png", "model.pt", "last.pt", "log.jsonl"):
         assert (tmp_path / name).exists(), name
 
 

@@ -238,21 +238,35 @@ def test_history_compares_like_with_like(tmp_path):
     np.testing.assert_allclose(labels["fused (train)"].get_ydata(), [2.0 / e for e in range(1, 6)])
     np.testing.assert_allclose(labels["fused (validation)"].get_ydata(), [2.2 / e for e in range(1, 6)])
     assert labels["joint (train)"].get_color() == labels["joint (validation)"].get_color()
-    assert ax_acc.get_ylim() == (0, 1)  # accuracy on the second axis
+    # Accuracy in its own panel below (not on the loss panel's frame), sharing the epochs.
+    assert ax_acc.get_ylim() == (0, 1.02) and ax_acc.get_position().y1 < ax.get_position().y0
+    assert ax_acc.get_shared_x_axes().joined(ax, ax_acc)
     np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), [e / 10 for e in range(1, 6)])
-    # Without loss terms: the training and validation loss, with stepwise step changes marked.
-    plain = [{"epoch": e, "train_loss": 2 / e, "val_loss": 2.2 / e, "val_top1": e / 10, "step": int(e >= 3)}
+    assert ax.get_title() == "training and validation loss, validation accuracy (selects the epoch)"
+    assert ax.get_yscale() == "linear"  # 0.4 .. 2.3: no need for a log axis
+    # Without loss terms: the training and validation loss, with stepwise step changes marked and labelled.
+    plain = [{"epoch": e, "train_loss": 2 / e**3, "val_loss": 2.2 / e**3, "val_top1": e / 10, "step": int(e >= 3)}
              for e in range(1, 6)]
-    fig = history_figure(plain)
+    fig = history_figure(plain, context="sbu, fold 0")
     assert {line.get_label() for line in fig.axes[0].lines if not line.get_label().startswith("_")} == {
         "loss (train)", "loss (validation)"}
-    assert any(tuple(line.get_xdata()) == (2.5, 2.5) for line in fig.axes[0].lines)
-    _png(plot_history(history, tmp_path / "curves.png", title="msr_action3d, subset AS1"))
+    assert fig.axes[0].get_yscale() == "log"  # losses over two decades: both ends readable
+    for a in fig.axes:
+        assert any(tuple(line.get_xdata()) == (2.5, 2.5) for line in a.lines)
+    steps = {t.get_gid(): t for t in fig.axes[0].texts if t.get_gid()}
+    assert set(steps) == {"step 0", "step 1"} and steps["step 1"].get_position()[0] == 2.5
+    assert fig.axes[0].get_title().startswith("sbu, fold 0: training and validation loss")
+    _png(plot_history(history, tmp_path / "curves.png", context="msr_action3d, subset AS1"))
     # A monitored test split is drawn in its own colour and label (it selects nothing).
     watched = [dict(h, test_top1=e / 20) for e, h in enumerate(history, 1)]
     test_line = [line for line in history_figure(watched).axes[1].lines if line.get_label().startswith("test top-1")]
     assert len(test_line) == 1 and "selects nothing" in test_line[0].get_label()
     np.testing.assert_allclose(test_line[0].get_ydata(), [e / 20 for e in range(1, 6)])
+    # No validation split: the title says what is drawn, and that the test curve selects nothing.
+    unvalidated = [{"epoch": e, "train_loss": 2 / e, "test_top1": e / 10, "test_loss": 1.0} for e in range(1, 4)]
+    fig = history_figure(unvalidated)
+    assert fig.axes[0].get_title() == "training loss and test top-1 (monitored, selects nothing)"
+    assert [line.get_label() for line in fig.axes[0].lines] == ["loss (train)"]
 
 
 def test_confusion_figure_title_and_counts(tmp_path):
@@ -263,6 +277,80 @@ def test_confusion_figure_title_and_counts(tmp_path):
     assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "3"]
     _png(plot_confusion(torch.eye(4, dtype=torch.long) * 3, ["wave", "clap", "kick", "bow"], tmp_path / "cm.png"))
     _png(plot_joint_weights(NTU, torch.randn(25, 3), torch.rand(2, 25), tmp_path / "att.png", titles=["1", "2"]))
+
+
+def test_weights_around_a_reference_use_a_diverging_scale_centred_on_it():
+    """GCA scores of 0.96-1.02 of uniform: white at 1, symmetric range 0.96-1.04, the range in the colour bar."""
+    joints = np.random.default_rng(0).normal(size=(25, 3))
+    weights = np.linspace(0.96, 1.02, 25)
+    fig = joint_weights_figure(NTU, joints, weights, center=1.0, label="score / uniform (1 = uniform)")
+    scatter = _joints(fig)
+    assert scatter.get_clim() == pytest.approx((0.96, 1.04))
+    assert scatter.get_cmap().name == "RdBu_r"
+    np.testing.assert_allclose(scatter.norm(1.0), 0.5)  # the centre is the colour map's middle (white)
+    colour_bar = fig.axes[-1]
+    assert colour_bar.get_ylabel() == "score / uniform (1 = uniform)\nrange 0.96 to 1.02"
+    assert colour_bar.get_ylim() == pytest.approx((0.96, 1.04))
+    # A mask still at its initial 1.0 everywhere is one neutral colour, not a stretched contrast; one that moved
+    # by 1e-4 stays pale (the scale is at least 2 % of its centre wide), and the label tells the values apart.
+    flat = _joints(joint_weights_figure(NTU, joints, np.ones(25), center=1.0))
+    colours = flat.to_rgba(flat.get_array())
+    assert np.allclose(colours, colours[0]) and np.allclose(flat.norm(1.0), 0.5)
+    fig = joint_weights_figure(NTU, joints, 1 + 1e-4 * np.linspace(-1, 1, 25), center=1.0, label="m")
+    assert _joints(fig).get_clim() == pytest.approx((0.98, 1.02))
+    assert fig.axes[-1].get_ylabel() == "m\nrange 0.9999 to 1.0001"
+
+
+def test_png_and_gif_of_a_run_share_one_colour_scale(tmp_path):
+    torch.manual_seed(0)
+    data = _prepared(REAL["sbu"](), stacked=True)
+    model = GCALSTM(SBU, 8, num_frames=20, in_channels=6, hidden_channels=8)
+    seen = {}
+    import skelgraph.training.plots as plots_mod
+
+    originals = (plots_mod.plot_joint_weights, plots_mod.SkeletonAnimation)
+
+    def png(*args, **kwargs):
+        seen["png"] = (kwargs["vmin"], kwargs["vmax"], kwargs["center"])
+        return originals[0](*args, **kwargs)
+
+    class Gif(originals[1]):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen["gif"] = (self.vmin, self.vmax, kwargs["center"])
+
+    plots_mod.plot_joint_weights, plots_mod.SkeletonAnimation = png, Gif
+    try:
+        plot_attention(model, data, SBU, tmp_path / "a.png")
+        animate_attention(model, data, SBU, tmp_path / "a.gif")
+    finally:
+        plots_mod.plot_joint_weights, plots_mod.SkeletonAnimation = originals
+    assert seen["png"] == pytest.approx(seen["gif"]) and seen["png"][2] == 1.0
+    lo, hi, c = seen["png"]
+    assert hi - c == pytest.approx(c - lo)
+
+
+def test_keypoint_scores_set_opacity_and_a_low_score_person_is_labelled():
+    """Two 2-D people: a confident one drawn opaque, a ghost detection (mean score 0.12) faint, dashed, labelled."""
+    from skelgraph.skeleton import get_layout
+
+    coco = get_layout("coco17")
+    rng = np.random.default_rng(1)
+    joints = np.stack([rng.normal(size=(17, 2)), rng.normal(size=(17, 2)) + 5])
+    scores = np.stack([np.full(17, 0.9), np.full(17, 0.12)])
+    scores[0, 3] = 0.05  # one uncertain keypoint of the confident person
+    fig = joint_weights_figure(coco, joints, np.ones((2, 17)), center=1.0, scores=scores)
+    alphas = _joints(fig).get_alpha()
+    np.testing.assert_allclose(alphas[:17][[0, 3]], [0.9, 0.12])  # 0.05 is drawn at the faint minimum
+    np.testing.assert_allclose(alphas[17:], 0.12)
+    labels = {t.get_gid(): t for t in fig.axes[0].texts}
+    assert not labels["body 0 label"].get_visible()
+    assert labels["body 1 label"].get_visible() and labels["body 1 label"].get_text() == "low score, mean 0.12"
+    lines = {line.get_gid(): line for line in fig.axes[0].lines}
+    a, b = coco.bones[0]
+    assert lines[f"body 1 bone {a}-{b}"].get_linestyle() == "--"
+    assert lines[f"body 0 bone {a}-{b}"].get_linestyle() == "-"
+    assert lines[f"body 1 bone {a}-{b}"].get_alpha() == pytest.approx(0.12)
 
 
 def test_meter_matches_plain_counts():
@@ -290,3 +378,33 @@ def test_fold_summary():
     s = fold_summary([0.8, 0.9, 1.0])
     assert s["mean"] == pytest.approx(0.9) and s["std"] == pytest.approx(0.1) and s["n"] == 3
     assert fold_summary([0.5])["std"] == 0.0
+
+
+class _Lookup(torch.nn.Module):
+    """Scores read from a table by each sample's ``idx``: a model whose confidence per sample is known."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.as_tensor(table, dtype=torch.float32))
+
+    def forward(self, batch):
+        return self.table[batch.idx]
+
+
+def test_the_plotted_sample_is_the_most_confident_correct_one_unless_given():
+    from torch_geometric.data import Data
+
+    from skelgraph.training.experiment import plot_sample
+
+    samples = [Data(x=torch.zeros(2, 1, 3), y=torch.tensor([y]), idx=torch.tensor([i]))
+               for i, y in enumerate([0, 1, 1, 0])]
+    # sample 1 is the most confident overall but wrong; sample 2 is the most confident correct one
+    table = [[2.0, 0.0], [9.0, 0.0], [0.0, 4.0], [1.0, 0.0]]
+    index, rule = plot_sample(_Lookup(table), samples, class_names=["wave", "clap"])
+    assert index == 2 and rule.startswith("test sample 2: the most confident correctly classified one")
+    assert "'clap'" in rule
+    index, rule = plot_sample(_Lookup([[0.0, 1.0], [3.0, 0.0], [5.0, 0.0], [0.0, 1.0]]), samples)
+    assert index == 2 and "none is classified correctly" in rule
+    assert plot_sample(_Lookup(table), samples, index=3) == (3, "test sample 3 (--plot-sample)")
+    with pytest.raises(ValueError, match="4 samples"):
+        plot_sample(_Lookup(table), samples, index=4)
