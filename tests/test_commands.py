@@ -36,6 +36,7 @@ def runs(tmp_path_factory):
     return folder, data, results
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run(runs):
     folder, _, results = runs
     for name in ("arrn", "gca"):
@@ -96,6 +97,7 @@ def test_predict_files_and_stream(runs, capsys, monkeypatch):
     assert len(err) == 1 and "<stdin>, line 1" in err[0]
 
 
+@pytest.mark.slow
 def test_custom_layout_trained_then_evaluated_and_predicted_in_a_fresh_process(tmp_path):
     """The layout exists only as a JSON file during training; the fresh process gets it from the checkpoint."""
     layout = {"name": "my_stick", "joints": ["head", "neck", "hip", "lknee", "rknee"],

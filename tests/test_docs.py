@@ -46,6 +46,7 @@ def test_command_reference_lists_every_recipe_and_console_script():
     assert all(["-m", target.split(":")[0]] in shown for target in scripts.values())
 
 
+@pytest.mark.slow
 def test_command_help_is_collected_as_the_command_prints_it(capsys):
     import subprocess
 

@@ -22,7 +22,7 @@ from skelgraph.datasets.roots import SUMS, bundled_folders, read_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "datasets"
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.slow]
 
 SOURCE_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "processed",
                                        "runs", ".pytest_cache", ".ruff_cache", ".hypothesis", "tests", "bench")

@@ -74,6 +74,7 @@ def test_user_errors_are_one_line_and_exit_2(checkpoints, tmp_path, capsys):
     assert "takes no field 'bogus'" in one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_command_line_process(checkpoints, tmp_path):
     out = subprocess.run([sys.executable, "-m", "skelgraph.predict", "--checkpoint", str(checkpoints / "model.pt"),
                           str(tmp_path / "nope.skeleton")], capture_output=True, text=True, cwd=ROOT, timeout=120)

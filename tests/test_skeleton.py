@@ -195,6 +195,7 @@ def test_register_and_load_layouts(tmp_path):
         load_layout(tmp_path / "missing.json")
 
 
+@pytest.mark.slow
 def test_builtin_layouts_listed_by_the_module_command():
     out = subprocess.run([sys.executable, "-m", "skelgraph"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "coco17" in out.stdout and "mediapipe_hand21" in out.stdout

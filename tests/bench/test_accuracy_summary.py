@@ -75,6 +75,7 @@ def _campaign(monkeypatch):
     return campaign
 
 
+@pytest.mark.slow
 def test_campaign_stores_finished_units_skips_them_and_adds_the_row(tmp_path, monkeypatch):
     campaign = _campaign(monkeypatch)
     monkeypatch.setattr(campaign, "STORE", tmp_path / "store")

@@ -60,6 +60,7 @@ def test_has_tiny_mode(script: Path) -> None:
     assert '"--tiny"' in text and '"--out"' in text, f"{script.name} needs --tiny and --out options for CI"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
 def test_tiny_run_writes_json(tiny_runs, script: Path) -> None:
     result = finished(tiny_runs, script.name)

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_screen_raw_curves_are_the_recipes_inner_cv_curves(tmp_path):
     """Against the recipe's inner CV with the raw weights (--ema 0): its default 10-epoch average is not raw."""
     root = tmp_path / "sbu"
@@ -41,6 +42,7 @@ def test_screen_raw_curves_are_the_recipes_inner_cv_curves(tmp_path):
     assert "no test data" in screen["note"]
 
 
+@pytest.mark.slow
 def test_inner_folds_run_apart_and_merged_equal_the_sequential_screen(tmp_path):
     """ARRN-LSTM on MSR Action3D (two streams: the merged alpha and stream figures too), two inner folds."""
     root = tmp_path / "msr"
@@ -67,6 +69,7 @@ def test_inner_folds_run_apart_and_merged_equal_the_sequential_screen(tmp_path):
     assert bad.returncode != 0 and "apart.part2.json" in bad.stderr
 
 
+@pytest.mark.slow
 def test_merge_summarises_the_epochs_every_stopped_part_reached(tmp_path):
     """Parts stopped by SIGTERM (a lease's time limit) keep their finished epochs; --merge summarises the epochs
     every inner fold reached and says so. The parts here are written by the test (made-up curves)."""

@@ -40,6 +40,7 @@ BUILDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_concurrent_builds_of_one_cache_all_succeed(tmp_path):
     root = tmp_path / "msr"
     root.mkdir()

@@ -279,6 +279,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_tiny_training_on_real_msr_reduces_loss(one_thread):
     # Four well separated actions: high arm wave, bend, forward kick, jogging; two subjects each.
     names = [f"a{a:02d}_s{s:02d}_e01" for a in (1, 13, 14, 16) for s in (1, 2)]

@@ -301,6 +301,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_tiny_training_run_on_real_sbu_data_reduces_the_loss(one_thread):
     files = sorted(SBU_RAW.glob("s01s02/0[1-4]/00[12]/skeleton_pos.txt"))
     assert len(files) >= 6

@@ -114,6 +114,7 @@ def test_bad_config_files_are_refused_in_one_line(tmp_path, capsys, content, mes
     assert re.search(message, err), err
 
 
+@pytest.mark.slow
 def test_a_deeply_nested_config_is_one_line_not_a_traceback(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 200_000 + "]" * 200_000)
@@ -202,6 +203,7 @@ def test_train_command_refuses_in_one_line(capsys):
                                                                "0"], capsys)
 
 
+@pytest.mark.slow
 def test_command_line_errors_exit_2_without_traceback():
     out = subprocess.run([sys.executable, str(ROOT / "recipes" / "arrn_msr.py"), "--M", "0"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)

@@ -83,6 +83,7 @@ def roots(tmp_path_factory):
     return capture_runs.data(tmp_path_factory.mktemp("data"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OLD_RUNS))
 def test_run_experiment_gets_what_it_got_before(name, roots):
     module, argv = capture_runs.cases(roots)[name]
@@ -90,6 +91,7 @@ def test_run_experiment_gets_what_it_got_before(name, roots):
     assert known(got, OLD_RUNS[name]) == OLD_RUNS[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(capture_runs.TINY_RUNS))
 def test_seeded_tiny_runs_write_the_metrics_they_wrote_before(name, roots, tmp_path):
     expected = json.loads((HERE / "fixtures" / f"metrics_{name}.json").read_text())

@@ -48,6 +48,7 @@ def data_root(tmp_path, folder):
     return str(root)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.stem for r in RECIPES])
 def test_recipe_help(recipe):
     out = subprocess.run([sys.executable, str(recipe), "--help"], capture_output=True, text=True, cwd=ROOT,
@@ -57,6 +58,7 @@ def test_recipe_help(recipe):
         assert option in out.stdout
 
 
+@pytest.mark.slow
 def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     out = tmp_path / "run"
     result = arrn_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(out), *TINY_ARRN])
@@ -80,6 +82,7 @@ def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     assert again["epochs"] == 1 and again["test"] == result["test"]
 
 
+@pytest.mark.slow
 def test_predict_rejects_other_layout(tmp_path, capsys):
     out = tmp_path / "run"
     arrn_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(out), *TINY_ARRN])
@@ -88,6 +91,7 @@ def test_predict_rejects_other_layout(tmp_path, capsys):
     assert "layout 'ntu'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_arrn_msr_tiny(tmp_path):
     out = tmp_path / "msr"
     summary = arrn_msr_main(["--data-root", data_root(tmp_path, "msr_action3d"), "--out", str(out), "--tiny",
@@ -99,6 +103,7 @@ def test_arrn_msr_tiny(tmp_path):
     assert 0.0 <= metrics["alpha"] <= 1.0 and "val" in metrics, "two-stream fusion weight chosen on validation"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["msr", "florence", "utkinect"])
 def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp_path, utk_data, recipe, capsys):
     """MSR Action3D, Florence 3D and UTKinect: Adam at a constant rate, velocity channels, gradient norm clipped at
@@ -144,6 +149,7 @@ def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp
     assert paper["meta"]["model"]["kwargs"]["readout"] == "last_valid"
 
 
+@pytest.mark.slow
 def test_arrn_fixed_alpha_fuses_training_curves_and_test(tmp_path, capsys):
     import torch
 
@@ -162,6 +168,7 @@ def test_arrn_fixed_alpha_fuses_training_curves_and_test(tmp_path, capsys):
 
 @pytest.mark.parametrize("model,training,bodies", [("gca", "stepwise", "stacked"), ("gca2", "direct", "stacked"),
                                                    ("global1", "direct", "stacked"), ("gca", "direct", "separate")])
+@pytest.mark.slow
 def test_gca_sbu_tiny(tmp_path, model, training, bodies):
     out = tmp_path / "sbu"
     summary = gca_sbu_main(["--data-root", data_root(tmp_path, "sbu"), "--out", str(out), "--tiny", "--folds", "0",
@@ -193,6 +200,7 @@ def test_gca_sbu_trust_gate_st_lstm_trains_and_rebuilds_from_its_checkpoint(tmp_
         gca_sbu_main, common + ["--out", str(tmp_path / "gca"), "--model", "gca"], capsys)
 
 
+@pytest.mark.slow
 def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_share(tmp_path, capsys):
     """Under the small-data defaults (--selection none) stepwise training holds out no validation split: each of
     the N + 1 steps trains --epochs / (N + 1) epochs and the last is tested. Inner CV cannot choose a stepwise
@@ -213,6 +221,7 @@ def test_gca_sbu_stepwise_defaults_hold_out_nothing_and_give_each_step_a_fixed_s
         gca_sbu_main, [*tiny, "--out", str(tmp_path / "unbounded"), "--stepwise-max-epochs", "0"], capsys)
 
 
+@pytest.mark.slow
 def test_gca_ntu_demo(tmp_path):
     result = gca_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(tmp_path / "run"),
                            "--epochs", "1", "--T", "6", "--hidden", "8", "--model", "gca2", "--no-progress"])
@@ -242,6 +251,7 @@ def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
         60, "stepwise")
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_metrics_and_another_seed_differs(tmp_path):
     """Two runs of one recipe command with one --seed write the same metrics.json, byte for byte."""
     root = data_root(tmp_path, "msr_action3d")
@@ -273,6 +283,7 @@ def utk_data(tmp_path):
     return str(tmp_path / "utk")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["gca", "arrn"])
 def test_utkinect_recipes_cross_subject_and_lean_leave_one_out(tmp_path, utk_data, recipe):
     from skelgraph.recipes.arrn_utkinect import main as arrn_main
@@ -297,6 +308,7 @@ def test_utkinect_recipes_cross_subject_and_lean_leave_one_out(tmp_path, utk_dat
     assert saved["summary"]["pooled_top1"] == loso["summary"]["pooled_top1"] in (0.0, 0.5, 1.0)
 
 
+@pytest.mark.slow
 def test_the_readme_recipe_for_a_new_dataset_runs(tmp_path, monkeypatch):
     """README's 'A recipe for a new dataset', as written but for one epoch, on MSR Action3D AS1 standing in for the
     user's folder."""
@@ -325,12 +337,14 @@ def test_the_readme_recipe_for_a_new_dataset_runs(tmp_path, monkeypatch):
     assert config == namespace["config"].to_dict(), "the run folder holds the configuration, replayable"
 
 
+@pytest.mark.slow
 def test_recipes_run_as_modules():
     out = subprocess.run([sys.executable, "-m", "skelgraph.recipes.gca_lstm_sbu", "--help"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "--stepwise-max-epochs" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["arrn", "gca"])
 def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe):
     """--selection inner-cv holds out every group of the training split once, fixes the epoch budget (and
@@ -362,6 +376,7 @@ def test_inner_cross_validation_chooses_on_training_groups_only(tmp_path, recipe
         assert metrics["meta"]["pipeline"]["velocity"] and metrics["meta"]["model"]["kwargs"]["in_channels"] == 12
 
 
+@pytest.mark.slow
 def test_paper_setting_restores_the_papers_protocol_and_explicit_options_win(tmp_path):
     root = data_root(tmp_path, "sbu")
     tiny = ["--data-root", root, "--tiny", "--folds", "0", "--training", "direct", "--epochs", "1", "--T", "6",
@@ -445,6 +460,7 @@ def test_print_config_shows_the_paper_setting_the_run_will_use(capsys, recipe):
         assert (printed["optimizer"], printed["lr_decay"], printed["ema"]) == ("sgd", 0.95, 0.0)
 
 
+@pytest.mark.slow
 def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_path, utk_data):
     """UTKinect (both protocols) and SBU: Adam at a constant rate, direct training, no selection (no validation
     split, no inner runs), the weight average's last epoch tested; --selection inner-cv still holds out every
@@ -472,6 +488,7 @@ def test_small_data_gca_defaults_choose_nothing_and_keep_the_weight_average(tmp_
     assert chosen["method"] == "inner-cv" and chosen["held_out"] == [[1], [3]], "training subjects 1 and 3"
 
 
+@pytest.mark.slow
 def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp_path, capsys):
     """--cosine anneals over --epochs, so inner cross-validation cannot pick an earlier epoch as the budget (that
     epoch of a longer cosine run is not a run of its length): the final run trains --epochs, alpha is chosen

@@ -80,6 +80,7 @@ def test_booby_trapped_checkpoint_is_refused_without_running(trapped, tmp_path, 
     assert marker.exists()
 
 
+@pytest.mark.slow
 def test_booby_trapped_checkpoint_through_the_command_line(trapped):
     path, marker = trapped
     out = subprocess.run([sys.executable, "-m", "skelgraph.predict", "--checkpoint", str(path), str(NTU_SAMPLE)],

@@ -96,6 +96,7 @@ def test_resume_with_a_cosine_schedule_equals_uninterrupted(graphs, tmp_path):
         assert torch.equal(a, b), k
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(graphs, tmp_path):
     """A run killed with SIGKILL resumes from its last checkpoint to the same final weights."""
     script = textwrap.dedent(f"""
@@ -257,6 +258,7 @@ def _run_world(world, tmp_path):
     return torch.load(result)
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_equal_one_process(tmp_path):
     one = _run_world(1, tmp_path)
     two = _run_world(2, tmp_path)

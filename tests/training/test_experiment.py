@@ -48,6 +48,7 @@ def test_run_experiment_writes_metrics_and_plots(tmp_path):
         assert (tmp_path / name).exists(), name
 
 
+@pytest.mark.slow
 def test_arrn_run_logs_comparable_losses_and_draws_its_mask(tmp_path):
     pytest.importorskip("matplotlib")
     from skelgraph.nn import ARRNLSTM

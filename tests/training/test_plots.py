@@ -192,6 +192,7 @@ def test_gca_weights_are_per_visit_means_relative_to_uniform():
     assert jw2.weights.shape[0] == 4 and jw2.titles[2].startswith("coarse")
 
 
+@pytest.mark.slow
 def test_plot_attention_and_animation_of_a_stacked_sample(tmp_path):
     torch.manual_seed(0)
     seq = REAL["sbu"]()

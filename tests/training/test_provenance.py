@@ -127,6 +127,7 @@ def test_log_every_prints_plain_lines(capsys):
         TrainConfig(log_every=-1)
 
 
+@pytest.mark.slow
 def test_recipe_replay_gives_the_same_configuration(tmp_path):
     """A recipe run replayed from its config.json resolves the same arguments and gives the same metrics.json."""
     root = tmp_path / "msr"

@@ -63,6 +63,7 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_folder_in_use_is_refused_and_freed_by_the_holder_s_death(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -213,6 +214,7 @@ def test_missing_device_and_tensorboard_fail_before_the_first_batch(graphs, tmp_
     assert not (tmp_path / "tb" / "log.jsonl").exists(), "refused before any epoch"
 
 
+@pytest.mark.slow
 def test_recipe_entry_turns_run_errors_into_one_line(tmp_path, capsys):
     from skelgraph.recipes.arrn_msr import main as arrn_msr_main
 
@@ -350,6 +352,7 @@ def _wait_for_epochs(out, n, timeout=120):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signals_stop_the_run_with_one_line_and_resume_continues(tmp_path, signum):
     """last.pt is written on a 10-minute interval, so a signal is what writes it here: the last finished epoch."""
@@ -375,6 +378,7 @@ def test_signals_stop_the_run_with_one_line_and_resume_continues(tmp_path, signu
     assert resumed.returncode == 130 and load_checkpoint(out / "last.pt")["state"]["epoch"] > epoch, err
 
 
+@pytest.mark.slow
 def test_a_resumed_run_stopped_by_sigterm_says_its_model_is_an_earlier_segment_s(tmp_path, capsys):
     """Issue 36 item 9: model.pt and metrics.json of the first segment are marked as such when the resumed
     segment is interrupted, and evaluate / predict print that mark; a finished segment clears it."""
