@@ -21,6 +21,11 @@ damaged data returned as good: the goal is 0), ``stream_lines`` (streams mixing 
 line must become a result or a report) and ``special_files`` (every kind of special file in place of every
 reader's file, enumerated, not drawn). Each class also reports its slowest case.
 
+What the bounds cost: ``pickle_speed`` times the bounded reader (:func:`skelgraph.io.safe_load`) against
+Python's C unpickler (``pickle.loads``, no bounds, no safety) on a generated PYSKL file of 20,000 annotations
+(2,000 with ``--tiny``), best of three, file already in memory for ``pickle.loads`` and read from the page cache
+by ``safe_load``.
+
 Results are printed and saved as JSON.
 
     python bench/bench_fuzz_readers.py             # 1000 variants per reader -> bench/results/fuzz_readers.json
@@ -152,6 +157,35 @@ def special_files() -> dict:
     return _summary(counts, examples, time.perf_counter() - started, slowest)
 
 
+def pickle_speed(annotations: int) -> dict:
+    """Seconds of :func:`skelgraph.io.safe_load` and of ``pickle.loads`` on a generated PYSKL file (best of 3)."""
+    import pickle
+
+    import numpy as np
+
+    from skelgraph.io import safe_load
+
+    rng = np.random.default_rng(0)
+    records = [dict(frame_dir=f"S{i:06d}", label=i % 60, img_shape=(1080, 1920), original_shape=(1080, 1920),
+                    total_frames=50, keypoint=rng.normal(size=(1, 50, 17, 2)).astype(np.float32),
+                    keypoint_score=rng.random((1, 50, 17)).astype(np.float32)) for i in range(annotations)]
+    content = dict(split={"train": [r["frame_dir"] for r in records]}, annotations=records)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ann.pkl"
+        path.write_bytes(pickle.dumps(content, protocol=4))
+        data = path.read_bytes()
+        timings = {}
+        for name, load in (("safe_load", lambda: safe_load(path)), ("pickle_loads", lambda: pickle.loads(data))):
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                load()
+                best = min(best, time.perf_counter() - started)
+            timings[name] = best
+    return dict(annotations=annotations, megabytes=len(data) / 1e6, seconds=timings,
+                ratio=timings["safe_load"] / timings["pickle_loads"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="10 variants per reader (CI smoke run)")
@@ -178,8 +212,12 @@ def main() -> None:
     print(f"\n{'class':16s} " + " ".join(f"{k:>14s}" for k in keys) + f" {'slowest (s)':>12s}")
     for name, r in classes.items():
         print(f"{name:16s} " + " ".join(f"{r[k]:14d}" for k in keys) + f" {r['slowest_case_seconds']:12.2f}")
+    speed = pickle_speed(2_000 if args.tiny else 20_000)
+    print(f"\nbounded pickle reader: {speed['seconds']['safe_load']:.2f} s for {speed['megabytes']:.0f} MB "
+          f"({speed['annotations']} annotations), pickle.loads {speed['seconds']['pickle_loads']:.2f} s "
+          f"({speed['ratio']:.1f}x)")
     report = dict(variants_per_reader=variants, seed=args.seed, totals=totals, readers=readers,
-                  class_variants=class_variants, classes=classes,
+                  class_variants=class_variants, classes=classes, pickle_speed=speed,
                   machine=dict(python=platform.python_version(), system=platform.platform()))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
