@@ -233,3 +233,17 @@ def test_run_folders_of_older_versions_replay(tmp_path, name):
     old = parse_config(recipe, ["--config", str(path)])
     today = parse_config(recipe, [*case["argv"], "--device", "cpu"])
     assert old == today
+
+
+def test_train_command_reads_its_model_from_the_config_file(tmp_path, capsys):
+    """skelgraph.train's options depend on --model: a config.json names it in its model part, and replays."""
+    argv = ["--data", "d.pkl", "--layout", "coco17", "--model", "global2", "--hidden", "7", "--device", "cpu"]
+    with pytest.raises(SystemExit):
+        train_main([*argv, "--print-config"])
+    printed = json.loads(capsys.readouterr().out)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(printed))
+    with pytest.raises(SystemExit):
+        train_main(["--config", str(path), "--print-config"])
+    assert json.loads(capsys.readouterr().out) == printed
+    assert printed["model"]["model"] == "global2" and printed["model"]["hidden"] == 7
