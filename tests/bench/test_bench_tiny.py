@@ -67,6 +67,7 @@ def test_tiny_run_writes_json(tiny_runs, script: Path) -> None:
     assert isinstance(result, dict) and result
 
 
+@pytest.mark.slow
 def test_flops_tiny(tiny_runs) -> None:
     result = finished(tiny_runs, "bench_flops.py")
     assert [r["model"] for r in result["rows"]] == ["arrn", "gca", "gca2"]
@@ -111,6 +112,7 @@ def test_st_lstm_tiny_reports_the_gemm_ceiling(tiny_runs) -> None:
         assert row["ceiling_ratio"] == pytest.approx(row["best_s"]["loop"] * row["gemm_gflops"] / row["gflop"])
 
 
+@pytest.mark.slow
 def test_online_tiny(tiny_runs) -> None:
     result = finished(tiny_runs, "bench_online.py")
     assert [(r["model"], r["mode"]) for r in result["rows"]] == [("arrn", "incremental"), ("arrn", "window"),

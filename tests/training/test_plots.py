@@ -302,6 +302,7 @@ def test_weights_around_a_reference_use_a_diverging_scale_centred_on_it():
     assert fig.axes[-1].get_ylabel() == "m\nrange 0.9999 to 1.0001"
 
 
+@pytest.mark.slow
 def test_png_and_gif_of_a_run_share_one_colour_scale(tmp_path):
     torch.manual_seed(0)
     data = _prepared(REAL["sbu"](), stacked=True)

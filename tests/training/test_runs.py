@@ -131,6 +131,7 @@ def test_a_resumed_cosine_schedule_follows_the_new_epochs_and_an_overridden_rate
     assert lrs()[6:] == pytest.approx([cosine(0.08, e, 8) for e in (6, 7)], abs=1e-12)
 
 
+@pytest.mark.slow
 def test_an_overridden_rate_keeps_the_exponential_decay_reached(graphs, tmp_path):
     """Under an exponential schedule a new rate takes the old one's place at the decay's phase (it does not start
     the decay over at the new rate), and a new decay goes on from the rate reached."""
