@@ -91,8 +91,13 @@ def test_predict_files_and_stream(runs, capsys, monkeypatch):
         out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert [o["frame"] for o in out] == [1, 2, 3, 4, 5]
         assert all(abs(sum(p for _, p in o["top"]) - 1) < 1e-4 for o in out)
+    # A bad line is reported (line number, reason) and the stream goes on; --strict stops at it (exit 2).
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"keypoints": [[1, 2]]}\n' + frames[0] + "\n"))
+    assert predict_main(["--checkpoint", str(folder / "arrn" / "model.pt"), "--stream"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1 and "<stdin>, line 1" in captured.err.splitlines()[0]
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"keypoints": [[1, 2]]}\n'))
-    assert predict_main(["--checkpoint", str(folder / "arrn" / "model.pt"), "--stream"]) == 2
+    assert predict_main(["--checkpoint", str(folder / "arrn" / "model.pt"), "--stream", "--strict"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "<stdin>, line 1" in err[0]
 
