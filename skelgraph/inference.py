@@ -66,8 +66,8 @@ def load_for_inference(path: str | os.PathLike, device: str | torch.device = "cp
     try:
         check_pipeline_spec(meta["pipeline"])
         model = build_model(meta["model"], frames=meta["pipeline"]["T"])
-    except (TypeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{path}: refused, {' '.join(str(err).split())[:240]}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as err:
+        raise CheckpointError(f"{path}: refused, {' '.join(str(err).split())[:240] or type(err).__name__}") from None
     classes = getattr(model, "num_classes", None)
     if classes is not None and classes != len(names):
         raise CheckpointError(f"{path}: {len(names)} class names for a model of {classes} classes")

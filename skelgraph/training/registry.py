@@ -42,7 +42,9 @@ from skelgraph.transforms import (
     RandomScale,
     RandomSwapBodies,
     ScaleCoordinates,
+    SmoothTime,
     StackBodies,
+    UncrossLegs,
     ViewNormalize,
 )
 
@@ -233,7 +235,7 @@ def build_model(spec: dict[str, Any], frames: int | None = None) -> nn.Module:
     try:
         with torch.device("meta"):
             sized = cls(**sizing)
-    except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as err:
+    except Exception as err:  # the spec is data from a file: whatever its constructor raises is a refusal
         raise ValueError(f"model spec: {cls.__name__} cannot be built from it "
                          f"({' '.join(str(err).split())[:160]})") from None
     parameters = sum(p.numel() for p in sized.parameters())
@@ -256,7 +258,7 @@ CENTERS = ("frame", "sequence")
 def pipeline_spec(
     layout: str | Layout, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
     velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False, sampling: str = "random",
-    center: str = "frame",
+    center: str = "frame", uncross_legs: bool = False, smooth: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The pre-processing of a recipe: centre on the layout's centre joints (score-weighted where the data has
     confidences; ``center="frame"``: every frame on its own centre, ``"sequence"``: every frame on the first
@@ -272,7 +274,11 @@ def pipeline_spec(
     image plane by the largest of them), ``scale`` (``(low, high)`` of :class:`~skelgraph.transforms.RandomScale`),
     ``noise`` (sigma of :class:`~skelgraph.transforms.GaussianNoise` in the scaled units); absent or zero entries
     are off. ``sampling``: how training draws its ``T`` frames (:class:`~skelgraph.transforms.FixedLength`
-    ``"random"`` or ``"segment"``); evaluation always takes evenly spaced frames."""
+    ``"random"`` or ``"segment"``); evaluation always takes evenly spaced frames.
+
+    Clean-up before everything else, on every sample alike: ``uncross_legs``
+    (:class:`~skelgraph.transforms.UncrossLegs`) and ``smooth`` (``(window, order)`` of
+    :class:`~skelgraph.transforms.SmoothTime`)."""
     spec = {"layout": get_layout(layout).to_dict(), "T": T, "view_normalize": view_normalize, "scale": scale,
             "stack_bodies": stack_bodies, "velocity": velocity, "augment": dict(augment or {})}
     if score:  # only when on: specs of earlier checkpoints and runs stay as they were
@@ -283,12 +289,16 @@ def pipeline_spec(
         raise ValueError(f"center must be one of {CENTERS}, got {center!r}")
     if center != "frame":  # only then: specs of earlier checkpoints and runs stay as they were
         spec["center"] = center
+    if uncross_legs:  # the clean-up steps too: only when on
+        spec["uncross_legs"] = True
+    if smooth is not None:
+        spec["smooth"] = [int(smooth[0]), int(smooth[1])]
     return spec
 
 
 #: Fields of a pipeline spec (:func:`pipeline_spec`) and the augmentations it may name.
 PIPELINE_FIELDS = ("layout", "T", "view_normalize", "scale", "stack_bodies", "velocity", "augment", "score",
-                   "sampling", "center")
+                   "sampling", "center", "uncross_legs", "smooth")
 AUGMENT_FIELDS = ("swap", "rotate", "scale", "noise")
 #: Frame sampling modes of :class:`~skelgraph.transforms.FixedLength`.
 SAMPLINGS = ("random", "segment", "uniform")
@@ -318,7 +328,13 @@ def check_pipeline_spec(spec: Any) -> None:
     stack = spec.get("stack_bodies", 0)
     if type(stack) is not int or not 0 <= stack <= 16:
         raise ValueError(f"{where}: stack_bodies must be an integer in 0..16, got {_shown(stack)}")
-    for flag in ("view_normalize", "velocity", "score"):
+    smooth = spec.get("smooth")
+    if smooth is not None and not (isinstance(smooth, (list, tuple)) and len(smooth) == 2
+                                   and all(type(v) is int for v in smooth) and 3 <= smooth[0] <= 101
+                                   and smooth[0] % 2 == 1 and 0 <= smooth[1] < smooth[0]):
+        raise ValueError(f"{where}: smooth must be [window, order], an odd window in 3..101 and an order below it, "
+                         f"got {_shown(smooth)}")
+    for flag in ("view_normalize", "velocity", "score", "uncross_legs"):
         if not isinstance(spec.get(flag, False), bool):
             raise ValueError(f"{where}: {flag} must be true or false, got {_shown(spec[flag])}")
     if spec.get("sampling", "random") not in SAMPLINGS:
@@ -382,6 +398,11 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     layout = pipeline_layout(spec)
     augment = (spec.get("augment") or {}) if train else {}
     steps: list = []
+    # Clean-up first, on the recorded frames as they are: every sample alike, training or not.
+    if spec.get("uncross_legs"):
+        steps.append(UncrossLegs(layout))
+    if spec.get("smooth"):
+        steps.append(SmoothTime(*spec["smooth"]))
     if augment.get("swap"):
         steps.append(RandomSwapBodies(augment["swap"]))  # before centring: the centre is the first body's
     center = spec.get("center", "frame")
