@@ -284,3 +284,20 @@ def test_fusing_a_scores_file_with_nan_is_one_line(tmp_path, capsys):
     save_scores(bad, ["x", "y"], [0, 1], [[np.nan, 0.1], [0.2, 0.8]], ["p", "q"])
     assert evaluate_main(["--fuse", str(good), str(bad)]) == 2
     assert f"{bad}: its scores are not all finite" in one_line(capsys)
+
+
+def test_damaged_archives_are_one_line(tmp_path):
+    good = write(tmp_path / "m.pt").read_bytes()
+    cases = {"truncated": good[: len(good) // 2], "empty": b"", "garbage": b"PK\x03\x04" + b"\xff" * 200}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"a": 1}) * 50)
+    deflated = bytearray(buffer.getvalue())
+    deflated[60:90] = b"\x00" * 30  # corrupt deflate stream
+    cases["bad_deflate"] = bytes(deflated)
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(data)
+        with pytest.raises(CheckpointError) as err:
+            load_checkpoint(path)
+        assert str(path) in str(err.value) and "\n" not in str(err.value), name

@@ -5,12 +5,15 @@ tuples, strings, numbers) can come out of it, so a foreign or booby-trapped ``.p
 (:class:`CheckpointError`) instead of executing its payload. That is why the RNG states are stored as tensors
 and plain values (:func:`rng_state`) rather than the numpy / Python objects they come from.
 
-Three files per run folder:
+Up to three files per run folder:
 
-* ``last.pt``: everything needed to resume exactly (model, optimiser, scheduler, run state, RNG states);
-* ``best.pt``: the best epoch's model and run state, without optimiser or RNG state;
 * ``model.pt``: the lean export :func:`export_model` writes for inference (weights, class names and the JSON
-  spec of the model and its pre-processing), about the size of the float32 parameters.
+  spec of the model and its pre-processing), about the size of the float32 parameters;
+* ``last.pt``: everything needed to resume exactly (model, optimiser, scheduler, run state, RNG states); at the
+  end of a run it keeps the tensors ``model.pt`` holds bit for bit there (``save_checkpoint(shared_with=...)``),
+  so the two belong together;
+* ``best.pt``: the selected epoch's model and run state, without optimiser or RNG state, only when that epoch is
+  not the last one (see :class:`~skelgraph.training.TrainConfig`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import stat
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -264,7 +268,8 @@ def _check_archive(path: Path) -> None:
             if len(pickles) != 1:
                 raise CheckpointError(f"{path}: not a checkpoint (torch.save's archive holds one data.pkl)")
             data = archive.read(pickles[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError, zlib.error) as err:  # RuntimeError: an encrypted member
         if isinstance(err, CheckpointError):
             raise
         raise CheckpointError(f"{path}: not a readable checkpoint (not the zip archive torch.save writes: "
