@@ -21,6 +21,8 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
         overrides.setdefault("alpha", options.alpha)
     if options.lstm_sizes:
         overrides.setdefault("lstm_sizes", tuple(options.lstm_sizes))
+    if not options.relational:
+        overrides.setdefault("relational", False)
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,
                                streams=options.streams(), mask=options.mask, dropout=options.dropout,
                                checkpoint=options.checkpoint_activations, readout=options.readout, **overrides)

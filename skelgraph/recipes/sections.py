@@ -91,6 +91,13 @@ class Protocol(Section):
                          choices=("frame", "sequence"))
     velocity: bool = option(False, "append each joint's frame-to-frame displacement as channels (not in the papers)",
                             boolean_optional=True)
+    uncross_legs: bool = option(False, "clean-up of every sample (training and test alike, before centring): in "
+                                "frames whose knees, ankles and feet cross the hips' left/right order, the legs "
+                                "trade places (UncrossLegs; a depth sensor's left/right confusion)")
+    smooth_time: tuple[int, int] | None = option(None, "clean-up of every sample (before centring): Savitzky-Golay "
+                                                 "smoothing of every joint trajectory over WINDOW frames with a "
+                                                 "polynomial of degree ORDER (SmoothTime; HBRNN smooths MSR so)",
+                                                 low=0, metavar=("WINDOW", "ORDER"))
     monitor_test: bool = option(True, "do not evaluate the test split after every epoch (its curve is logged, "
                                 "optimistic, and chooses nothing)", flags=("--no-monitor-test",), negate=True)
     paper_setting: bool = option(False, "the paper's stated training protocol (optimiser, schedule, no augmentation, "
@@ -101,6 +108,11 @@ class Protocol(Section):
         if self.random_scale is not None and self.random_scale[0] > self.random_scale[1]:
             low, high = self.random_scale
             raise ConfigError(f"--random-scale: LOW must not exceed HIGH, got {low:g} {high:g}")
+        if self.smooth_time is not None:
+            window, order = self.smooth_time
+            if window < 3 or window % 2 == 0 or window > 101 or order >= window:
+                raise ConfigError(f"--smooth-time: WINDOW must be odd, 3 to 101, and ORDER below it, got {window} "
+                                  f"{order}")
         if self.selection == "inner-cv" and not self.cv_groups:
             raise ConfigError("--selection inner-cv needs --cv-groups (a sample attribute such as subject or fold)")
 
@@ -162,6 +174,9 @@ class ARRNOptions(Section):
     alpha: float | None = option(None, "fixed joint-stream fusion weight of Eq. (12) (the line stream gets "
                                  "1 - alpha); default: chosen on training data by --selection (val-split, "
                                  "inner-cv), 0.5 with --selection none", low=0, high=1)
+    relational: bool = option(True, "the plain multi-layer LSTM baseline: each frame's node features side by side "
+                              "into the LSTM stack, no embedding, RRN, mask or attention FC (ARRNLSTM "
+                              "relational=False)", flags=("--no-relational",), negate=True)
 
     def streams(self) -> tuple[str, ...]:
         return STREAM_CHOICES[self.stream]

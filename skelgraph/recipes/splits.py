@@ -35,7 +35,8 @@ def recipe_pipeline(train: Any, *, T: int, protocol: Protocol, stacked: bool = F
                "noise": protocol.noise}
     return pipeline_spec(layout, T, scale=coordinate_scale(train, layout, per_frame=protocol.center == "frame"),
                          stack_bodies=STACKED_BODIES if stacked else 0, velocity=protocol.velocity, augment=augment,
-                         sampling=protocol.frame_sampling, center=protocol.center, score=score)
+                         sampling=protocol.frame_sampling, center=protocol.center, score=score,
+                         uncross_legs=protocol.uncross_legs, smooth=protocol.smooth_time)
 
 
 def prepare_splits(train_full: Any, test: Any, pipeline: Callable[[Any], dict[str, Any]], *, protocol: Protocol,

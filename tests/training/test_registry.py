@@ -117,6 +117,22 @@ def test_sequence_centring_is_part_of_the_pipeline_spec():
         build_transform(dict(plain, center="hip"))
 
 
+def test_clean_up_steps_are_part_of_the_pipeline_spec_and_come_first_for_training_and_test():
+    import json
+
+    from skelgraph.training.registry import build_transform, pipeline_spec
+    from skelgraph.transforms import CenterJoints, SmoothTime, UncrossLegs
+
+    plain = pipeline_spec("msr_action3d", 20)
+    assert "uncross_legs" not in plain and "smooth" not in plain  # earlier specs stay as they were
+    assert not any(isinstance(t, (UncrossLegs, SmoothTime)) for t in build_transform(plain).transforms)
+    spec = json.loads(json.dumps(pipeline_spec("msr_action3d", 20, uncross_legs=True, smooth=(5, 2))))
+    for train in (True, False):
+        steps = build_transform(spec, train=train).transforms
+        assert isinstance(steps[0], UncrossLegs) and isinstance(steps[1], SmoothTime)
+        assert (steps[1].window, steps[1].order) == (5, 2) and isinstance(steps[2], CenterJoints)
+
+
 # ------------------------------------------------------------------------------ specs from files are bounded
 def arrn_spec(**changes):
     spec = model_spec(MODELS["arrn"]())
@@ -167,6 +183,8 @@ def test_unknown_fields_and_classes_are_refused():
     ("augment", {"noise": float("nan")}, "noise must be finite"), ("augment", {"rotate": [1e9]}, "rotate must be"),
     ("augment", {"scale": [2, 1]}, "augment scale must be"), ("augment", {"swap": 2}, "swap must be a probability"),
     ("augment", {"warp": 1}, "augment must be a dict of"), ("extra", 1, "no field 'extra' is known"),
+    ("uncross_legs", 1, "uncross_legs must be true or false"), ("smooth", [4, 2], "smooth must be"),
+    ("smooth", [5, 5], "smooth must be"), ("smooth", [10**6 + 1, 2], "smooth must be"), ("smooth", 5, "smooth must be"),
 ])
 def test_pipeline_spec_fields_outside_their_range_are_refused(field, value, message):
     spec = pipeline_spec("sbu", 8)
