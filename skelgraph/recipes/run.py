@@ -140,7 +140,9 @@ def report(result: dict[str, Any], out: str | None) -> None:
     from skelgraph.training.runs import run_summary
 
     test = result.get("test")
-    line = f"test top-1 {test['top1']:.2%}, top-5 {test.get('top5', float('nan')):.2%} " if test else ""
+    top5 = test.get("top5") if test else None
+    line = f"test top-1 {test['top1']:.2%}" + (f", top-5 {top5:.2%} " if top5 == top5 and top5 is not None else " ") \
+        if test else ""
     extra = ""
     if "stepwise_reached" in result:
         extra += f"stepwise step {result['stepwise_reached']} of {result['num_iterations']}, "

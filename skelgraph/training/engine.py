@@ -866,6 +866,9 @@ class Trainer:
                 self._writer = None
         if not self.finish_later:
             self.write_checkpoint()
+        if c.stepwise and self.state.stepwise_done and self.state.epoch < c.epochs and done and self.is_main:
+            print(f"stepwise training finished its last step after epoch {self.state.epoch}; the remaining "
+                  f"{c.epochs - self.state.epoch} epochs of the budget of {c.epochs} are not needed")
         if c.stepwise and not self.state.stepwise_done and self.is_main:
             k = self.state.trained_step
             print(f"stepwise training ended in step {k} of {self.model.num_iterations} (epoch budget of {c.epochs} "

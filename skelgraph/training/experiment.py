@@ -132,7 +132,7 @@ def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
             weights = torch.stack([m.cpu().view(1, -1, 1).expand(S, -1, T) for m in masks.values()])
             return JointWeights(weights, [f"{k} stream mask" for k in masks],
                                 "ARRN-LSTM node mask m (Eq. 9), the same in every frame",
-                                "mask weight m (white: 1, its initial value)", center=1.0)
+                                "mask m; white: 1, its initial value", center=1.0)
         if not hasattr(model, "attention") or not hasattr(model, "encoder"):
             return None
         batch = Batch.from_data_list([sample]).to(next(model.parameters()).device)
@@ -154,7 +154,7 @@ def joint_weights(model: nn.Module, sample: Any) -> JointWeights | None:
         return JointWeights(torch.stack(panels), titles,
                             f"GCA-LSTM informativeness r(n) (Eq. 6), mean over the {chain.numel()} chain "
                             f"positions' visits of each joint{coarse}",
-                            "informativeness / uniform 1/(L T) (white: 1, uniform attention)", center=1.0)
+                            "r(n) / uniform 1/(L T); white: uniform", center=1.0)
     finally:
         model.train(was_training)
 

@@ -481,3 +481,22 @@ def test_checkpoint_bytes_of_a_short_run_one_write_per_file(graphs, tmp_path, mo
     monkeypatch.setattr(engine_mod, "save_checkpoint", counting)
     run(graphs, tmp_path, epochs=5)
     assert names.count("last.pt") == 1 and names.count("model.pt") == 1 and names.count("best.pt") <= 1
+
+
+def test_a_shared_entry_names_only_a_file_next_to_it(tmp_path):
+    """A crafted last.pt cannot make load_checkpoint read a file elsewhere, or chain shared files."""
+    from skelgraph.training.checkpoint import CheckpointError
+
+    weights = {"w": torch.ones(3)}
+    save_checkpoint(tmp_path / "model.pt", {"model": weights})
+    save_checkpoint(tmp_path / "last.pt", {"model": dict(weights), "state": {}}, shared_with=tmp_path / "model.pt")
+    assert torch.equal(load_checkpoint(tmp_path / "last.pt")["model"]["w"], torch.ones(3))
+    for name in ("../model.pt", "/etc/passwd", "", ".."):
+        torch.save({"model": {}, "shared": {"file": name, "keys": {"model": ["w"]}, "sha256": "0"}},
+                   tmp_path / "bad.pt")
+        with pytest.raises(CheckpointError, match="damaged 'shared' entry"):
+            load_checkpoint(tmp_path / "bad.pt")
+    torch.save({"model": {}, "shared": {"file": "last.pt", "keys": {"model": ["w"]}, "sha256": "0"}},
+               tmp_path / "chain.pt")
+    with pytest.raises(CheckpointError, match="has changed"):
+        load_checkpoint(tmp_path / "chain.pt")
