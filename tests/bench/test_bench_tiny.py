@@ -83,6 +83,7 @@ def test_flops_tiny(tiny_runs) -> None:
     assert profiled and all(r["profile"]["top_ops"] for r in profiled)
 
 
+@pytest.mark.slow
 def test_epoch_tiny(tiny_runs) -> None:
     result = finished(tiny_runs, "bench_epoch.py")
     assert [r["model"] for r in result["rows"]] == ["arrn", "gca", "gca2", "st_lstm"]
@@ -94,6 +95,7 @@ def test_epoch_tiny(tiny_runs) -> None:
         assert row["epoch_s"] > 0
 
 
+@pytest.mark.slow
 def test_st_lstm_tiny_reports_the_gemm_ceiling(tiny_runs) -> None:
     result = finished(tiny_runs, "bench_st_lstm.py")
     layers = [r for r in result["rows"] if r["name"].startswith("layer")]
