@@ -421,6 +421,11 @@ class SkeletonDataset(InMemoryDataset):
                 continue
             if self.pre_transform is not None:
                 data = self.pre_transform(data)
+                x = getattr(data, "x", None)
+                if isinstance(x, Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                    # Readers give finite float32; arithmetic on values near its limit can still overflow.
+                    raise ValueError(f"{type(self).__name__}: the pre_transform made non-finite values from "
+                                     f"{seq.meta.get('source', seq.meta.get('name', 'a sample'))}")
             # Sequences differ in length and PyG concatenates node features along the node axis only, so
             # [N, T, ...] features are stored as [N * T, ...] and unfolded again in get().
             for key, value in data.items():

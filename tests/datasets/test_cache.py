@@ -188,3 +188,18 @@ def test_the_fingerprint_walk_ends_on_symlink_cycles_and_reads_no_special_file(t
     (root / "a.txt").write_text("b")
     assert base.fingerprint([root]) != first  # still content-hashed
     assert base.fingerprint([root / "pipe"]) == base.fingerprint([root / "pipe"])
+
+
+def test_a_pre_transform_that_overflows_is_refused_naming_the_file(tmp_path):
+    root = tmp_path / "mine"
+    write_folder(root)
+    coords = np.zeros((4, 15, 3), np.float32)
+    coords[1, 0] = 3e38
+    np.save(root / "s1.npy", coords)
+
+    def double(data):
+        data.x = data.x * 2
+        return data
+
+    with pytest.raises(ValueError, match=r"pre_transform made non-finite values from .*s1\.npy"):
+        SkeletonFolder(root, "sbu", log=False, pre_transform=double)
