@@ -453,7 +453,7 @@ def history_figure(history: Sequence[dict[str, Any]], title: str | None = None, 
     if ax_acc is not None:
         for key, label, style, colour in accuracy_curves:
             ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], color=colour, ls=style, lw=1.2, label=label)
-        ax_acc.set(ylabel="accuracy", ylim=(0, 1.02))
+        ax_acc.set(ylabel="accuracy", ylim=(-0.02, 1.02))  # a curve at 0 or 1 stays off the frame
         ax_acc.legend(fontsize=8, frameon=False, ncol=2)
         ax_acc.grid(alpha=0.3)
     axes[-1].set_xlabel("epoch")

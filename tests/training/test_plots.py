@@ -240,7 +240,7 @@ def test_history_compares_like_with_like(tmp_path):
     np.testing.assert_allclose(labels["fused (validation)"].get_ydata(), [2.2 / e for e in range(1, 6)])
     assert labels["joint (train)"].get_color() == labels["joint (validation)"].get_color()
     # Accuracy in its own panel below (not on the loss panel's frame), sharing the epochs.
-    assert ax_acc.get_ylim() == (0, 1.02) and ax_acc.get_position().y1 < ax.get_position().y0
+    assert ax_acc.get_ylim() == (-0.02, 1.02) and ax_acc.get_position().y1 < ax.get_position().y0
     assert ax_acc.get_shared_x_axes().joined(ax, ax_acc)
     np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), [e / 10 for e in range(1, 6)])
     assert ax.get_title() == "training and validation loss, validation accuracy (selects the epoch)"
