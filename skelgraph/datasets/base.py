@@ -48,7 +48,7 @@ from skelgraph.data import FRAME_KEYS, SkeletonSequence, to_data
 from skelgraph.datasets.roots import DATA_ENV, REPO_DATA, default_root  # noqa: F401  (re-exported)
 from skelgraph.io._files import kind_of, open_regular
 from skelgraph.io.errors import EmptySequenceError, MissingSkeletonError
-from skelgraph.io.safe_pickle import torch_refusal
+from skelgraph.io.safe_pickle import scan_torch_archive, torch_refusal
 from skelgraph.skeleton import Layout
 
 #: Environment variable naming a folder for the processed caches (one sub-folder per dataset).
@@ -404,6 +404,7 @@ class SkeletonDataset(InMemoryDataset):
         """Load the processed cache with ``weights_only=True`` (PyG's loader falls back to unrestricted
         unpickling, which a tampered shared cache could exploit)."""
         try:
+            scan_torch_archive(path)  # before torch's unpickler, which hashes keys recursively and trusts sizes
             data, self.slices, data_cls = torch.load(path, weights_only=True)
         except Exception as err:
             first = torch_refusal(err)

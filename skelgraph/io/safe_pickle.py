@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import codecs
 import gc
+import os
 import re
 import struct
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -658,6 +661,38 @@ class _Inert:
         pass
 
 
+
+
+class NotTorchArchive(PickleRefused):
+    """A file that is not the zip archive ``torch.save`` writes (damaged, truncated, another format)."""
+
+
+def scan_torch_archive(path: str | os.PathLike, max_expansion: int = 4) -> None:
+    """Check a ``torch.save`` file before ``torch.load`` reads it: a zip archive (else :class:`NotTorchArchive`)
+    whose members expand to at most ``max_expansion`` times the file (plus 1 MiB; torch stores them
+    uncompressed) and whose one ``data.pkl`` passes :func:`scan_bytes` (else :class:`PickleRefused`). Messages are
+    one line."""
+    size = os.stat(path).st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            expanded = sum(i.file_size for i in infos)
+            if expanded > max_expansion * size + 2**20:
+                raise PickleRefused(f"its members expand to {expanded:,} bytes from a file of {size:,}")
+            pickles = [i for i in infos if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
+            if len(pickles) != 1:
+                raise NotTorchArchive("torch.save's archive holds one data.pkl")
+            data = archive.read(pickles[0])
+    except PickleRefused:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError, zlib.error) as err:  # RuntimeError: an encrypted member
+        raise NotTorchArchive("not the zip archive torch.save writes: "
+                              f"{' '.join(str(err).split())[:120] or type(err).__name__}") from None
+    try:
+        scan_bytes(data)
+    except (PickleRefused, TypeError, ValueError) as err:
+        raise PickleRefused(f"its pickle is not plain data ({' '.join(str(err).split())[:160]})") from None
 
 
 def torch_refusal(err: BaseException) -> str:

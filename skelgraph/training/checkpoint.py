@@ -27,7 +27,6 @@ import stat
 import tempfile
 import threading
 import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 import torch
 
 from skelgraph.io._files import kind_of
-from skelgraph.io.safe_pickle import PickleRefused, scan_bytes, torch_refusal
+from skelgraph.io.safe_pickle import NotTorchArchive, PickleRefused, scan_torch_archive, torch_refusal
 
 #: ``format`` entry of the lean export written by :func:`export_model`.
 MODEL_FORMAT = "skelgraph-model/1"
@@ -254,31 +253,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def _check_archive(path: Path) -> None:
     """Refuse, before torch reads it, a checkpoint that is not a zip archive as ``torch.save`` writes it, whose
     members expand beyond :data:`MAX_CHECKPOINT_EXPANSION` times the file, or whose pickle breaks the bounded
-    reader's rules (:func:`~skelgraph.io.safe_pickle.scan_bytes`: a key nested deep enough to crash CPython's
-    hash, shared references that expand without bound, sizes the file does not hold)."""
-    size = path.stat().st_size
+    reader's rules (:func:`~skelgraph.io.safe_pickle.scan_torch_archive`: a key nested deep enough to crash
+    CPython's hash, shared references that expand without bound, sizes the file does not hold)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            expanded = sum(i.file_size for i in infos)
-            if expanded > MAX_CHECKPOINT_EXPANSION * size + 2**20:
-                raise CheckpointError(f"{path}: refused, its members expand to {expanded:,} bytes from a file of "
-                                      f"{size:,}")
-            pickles = [i for i in infos if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
-            if len(pickles) != 1:
-                raise CheckpointError(f"{path}: not a checkpoint (torch.save's archive holds one data.pkl)")
-            data = archive.read(pickles[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError, zlib.error) as err:  # RuntimeError: an encrypted member
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(f"{path}: not a readable checkpoint (not the zip archive torch.save writes: "
-                              f"{' '.join(str(err).split())[:120] or type(err).__name__})") from None
-    try:
-        scan_bytes(data)
-    except (PickleRefused, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: refused, its pickle is not a plain checkpoint "
-                              f"({' '.join(str(err).split())[:160]})") from None
+        scan_torch_archive(path, MAX_CHECKPOINT_EXPANSION)
+    except NotTorchArchive as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({err})") from None
+    except PickleRefused as err:
+        raise CheckpointError(f"{path}: refused, {err}") from None
 
 
 def check_weights(path: str | Path, weights: Any) -> None:

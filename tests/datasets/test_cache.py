@@ -203,3 +203,27 @@ def test_a_pre_transform_that_overflows_is_refused_naming_the_file(tmp_path):
 
     with pytest.raises(ValueError, match=r"pre_transform made non-finite values from .*s1\.npy"):
         SkeletonFolder(root, "sbu", log=False, pre_transform=double)
+
+
+def test_a_cache_whose_pickle_would_crash_torch_is_rebuilt(tmp_path):
+    """A payload whose checksum was rewritten to match, holding a tuple nested 10^6 deep as a dict key (hashing
+    it crashes CPython): the bounded scan refuses it before torch's unpickler sees it, and the cache is rebuilt."""
+    import io
+    import zipfile
+
+    from fuzz_cases import _deep_key
+
+    root = tmp_path / "mine"
+    write_folder(root)
+    ds = SkeletonFolder(root, "sbu", log=False)
+    data = Path(ds.processed_dir) / "data.pt"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data/data.pkl", _deep_key(1_000_000))
+    data.write_bytes(buffer.getvalue())
+    report = Path(ds.processed_dir) / "skipped.json"
+    values = json.loads(report.read_text())
+    report.write_text(json.dumps(dict(values, sha256=base._checksum(str(data)))))
+    with pytest.warns(UserWarning, match="nested deeper than 32"):
+        again = SkeletonFolder(root, "sbu", log=False)
+    torch.testing.assert_close(again[0].x, ds[0].x)
