@@ -9,6 +9,11 @@ Every reader returns :class:`~skelgraph.data.SkeletonSequence` objects with 0-ba
 (``subject``, ``camera``, ``setup``, ``repetition``, ``name``, ``source`` where the format has them). Bad input
 raises :class:`SkeletonFormatError` (subclasses :class:`EmptySequenceError` and :class:`MissingSkeletonError`
 mark samples that datasets skip and count), whose message names the file, the line and what was expected.
+
+Hostile files are bounded: only regular files are read, no further than their size (a FIFO, a device or a socket
+behind a name is refused at once, :mod:`skelgraph.io._files`); coordinates must be finite float32 after every
+conversion; pickles are read by a reader that counts depth, values and bytes while it reads
+(:mod:`skelgraph.io.safe_pickle`, limits adjustable with :class:`PickleLimits`).
 """
 
 from skelgraph.io.ctrgcn import CTRGCNSplit, read_ctrgcn
