@@ -327,7 +327,8 @@ SPEC_TARGETS = [("model", k) for k in ("num_joints", "num_classes", "in_channels
                                        "lstm_sizes", "message_layers", "dropout", "alpha", "streams", "mask",
                                        "readout", "checkpoint", "bogus")] + \
     [("pipeline", k) for k in ("T", "scale", "stack_bodies", "velocity", "sampling", "center", "view_normalize",
-                               "score", "augment", "layout", "bogus")] + [("class_names", None)]
+                               "score", "augment", "layout", "uncross_legs", "smooth", "bogus")] + \
+    [("class_names", None)]
 
 
 @st.composite
