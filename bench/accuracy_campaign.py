@@ -86,6 +86,17 @@ ROWS: dict[str, Row] = {r.name: r for r in [
         ("python", "recipes/arrn_msr.py", "--stream", "joint"), "--subset", tuple(MSR_SUBSETS)),
     Row("msr_arrn_line", "msr_action3d", "AS1-3 cross-subject", "arrn", "line stream alone", None,
         ("python", "recipes/arrn_msr.py", "--stream", "line"), "--subset", tuple(MSR_SUBSETS)),
+    # The ladder's other rungs: a plain 2-layer LSTM on the joints (the NTU paper's baseline family; 512 cells per
+    # layer, the outer sizes of ARRN's MSR stack; not screened), and this library's GCA-LSTM and ST-LSTM on MSR
+    # (SBU's small-data defaults, unscreened on MSR)
+    Row("msr_lstm", "msr_action3d", "AS1-3 cross-subject", "lstm", "2-layer LSTM on joints (512, 512)", None,
+        ("python", "recipes/arrn_msr.py", "--stream", "joint", "--no-relational", "--lstm-sizes", "512", "512"),
+        "--subset", tuple(MSR_SUBSETS)),
+    Row("msr_gca", "msr_action3d", "AS1-3 cross-subject", "gca", "direct", None,
+        ("python", "recipes/gca_lstm_msr.py", "--model", "gca"), "--subset", tuple(MSR_SUBSETS)),
+    Row("msr_stlstm", "msr_action3d", "AS1-3 cross-subject", "st-lstm", "direct", 0.948,
+        ("python", "recipes/gca_lstm_msr.py", "--model", "st-lstm"), "--subset", tuple(MSR_SUBSETS),
+        "ST-LSTM with trust gate, its own paper"),
     # Not a recipe default: the paper's stated protocol (Adam, coordinates only, best epoch and alpha on a
     # validation split), for its honest figure and its best-test-epoch figure beside the paper's.
     Row("msr_arrn_paper", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream, --paper-setting", 0.950,

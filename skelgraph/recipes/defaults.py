@@ -157,6 +157,15 @@ def resolve_utkinect_gca(plain: dict[str, Any], given: frozenset[str]) -> None:
     resolve_gca_small_data(plain, given, UTKINECT_TRAIN_SEQUENCES[plain["data"]["protocol"]])
 
 
+#: Training sequences of one MSR Action3D subset's cross-subject split (AS1 114, AS2 116, AS3 111 of the 557 files).
+MSR_TRAIN_SEQUENCES = 114
+
+
+def resolve_msr_gca(plain: dict[str, Any], given: frozenset[str]) -> None:
+    """:func:`resolve_gca_small_data` with an MSR Action3D subset's training-split size."""
+    resolve_gca_small_data(plain, given, MSR_TRAIN_SEQUENCES)
+
+
 def resolve_arrn_small_data(plain: dict[str, Any], given: frozenset[str]) -> None:
     """The ARRN recipes' rule on the small datasets: ``--paper-setting`` (:data:`ARRN_PAPER_SETTING`)."""
     paper_setting(plain, given, ARRN_PAPER_SETTING)
@@ -241,6 +250,15 @@ def gca_lstm_sbu() -> RecipeConfig:
 
     return gca_config("gca_lstm_sbu", SBUData(), T=20, bodies="stacked", training="direct", optim=gca_small_data(),
                       protocol=small_data_protocol("fold", swap=0.5))
+
+
+def gca_lstm_msr() -> RecipeConfig:
+    """GCA-LSTM and the ST-LSTM baselines on MSR Action3D (the ladder of issue 35: the GCA paper reports no MSR
+    figure): SBU's small-data defaults, unscreened on MSR, as UTKinect takes them (Kinect v1, one person)."""
+    from skelgraph.recipes.protocols import MSRData
+
+    return gca_config("gca_lstm_msr", MSRData(), T=20, training="direct", optim=gca_small_data(),
+                      protocol=small_data_protocol("subject"))
 
 
 def gca_lstm_utkinect() -> RecipeConfig:

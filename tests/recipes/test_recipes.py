@@ -504,3 +504,20 @@ def test_cosine_schedule_keeps_the_epoch_budget_under_inner_cross_validation(tmp
     assert lrs == pytest.approx([0.004, 0.003, 0.001])
     assert "--lr-decay 1" in refused(arrn_msr_main, [*args, "--out", str(tmp_path / "both"), "--lr-decay", "0.9"],
                                      capsys)
+
+
+def test_gca_msr_tiny_trains_and_its_slow_baselines_take_the_steps_of_sbus_budgets(tmp_path, capsys):
+    """The MSR ladder's GCA rung: GCA-LSTM on an MSR subset (bundled data) trains and tests; ST-LSTM's budget is
+    SBU's optimiser steps for an MSR subset's 114 training sequences (300 x 226 / 114, rounded up)."""
+    from skelgraph.recipes.defaults import MSR_TRAIN_SEQUENCES, SBU_TRAIN_SEQUENCES, ST_LSTM_EPOCHS
+    from skelgraph.recipes.gca_lstm_msr import main as gca_msr_main
+
+    out = tmp_path / "gca_msr"
+    summary = gca_msr_main(["--data-root", data_root(tmp_path, "msr_action3d"), "--out", str(out), "--tiny",
+                            "--subset", "AS2", "--epochs", "1", "--T", "6", "--hidden", "8", "--no-progress"])
+    assert summary["summary"]["n"] == 1 and 0.0 <= summary["per_fold"]["AS2"]["top1"] <= 1.0
+    assert (out / "AS2" / "model.pt").exists()
+    capsys.readouterr()  # the run's own lines
+    printed = printed_config(gca_msr_main, ["--model", "st-lstm", "--data-root", "/nonexistent"], capsys)
+    assert printed["epochs"] == -(-ST_LSTM_EPOCHS * SBU_TRAIN_SEQUENCES // MSR_TRAIN_SEQUENCES) == 595
+    assert printed_config(gca_msr_main, ["--data-root", "/nonexistent"], capsys)["epochs"] == 60
