@@ -82,6 +82,9 @@ class FileData(Section):
                                      "0 .. K-1)", metavar="FILE")
     score_channel: bool = option(False, "give the model each joint's confidence score as one more channel (the data "
                                  "must have scores)")
+    auto_epochs: bool = option(True, "keep --epochs as given instead of the epoch-budget rule for the training "
+                               "split's size (skelgraph.train.epoch_budget; giving --epochs also keeps it)",
+                               flags=("--fixed-epochs",), negate=True)
 
 
 def utkinect_folds(data: UTKinectData) -> tuple[list[int], bool]:

@@ -219,7 +219,7 @@ def test_gca_options_say_which_model_trains_stepwise():
 @pytest.mark.parametrize("name", ["arrn_msr --stream line --paper-setting", "arrn_ntu[demo] --dataset ntu120 --stream "
                                   "joint", "gca_lstm_sbu --model global2 --trust-gate",
                                   "gca_lstm_ntu[demo] --model gca2 --training stepwise",
-                                  "train --model arrn", "arrn_utkinect --stream two --protocol loso"])
+                                  "arrn_utkinect --stream two --protocol loso"])
 def test_run_folders_of_older_versions_replay(tmp_path, name):
     """The flat config.json runs wrote before typed configurations (the fixture's --print-config values) replays
     to the configuration its command gives today."""
@@ -233,6 +233,71 @@ def test_run_folders_of_older_versions_replay(tmp_path, name):
     old = parse_config(recipe, ["--config", str(path)])
     today = parse_config(recipe, [*case["argv"], "--device", "cpu"])
     assert old == today
+
+
+def test_an_older_train_run_folder_replays_as_it_ran_not_with_todays_defaults(tmp_path):
+    """skelgraph.train's defaults changed (issue 35: the recipes' small-data defaults and an epoch budget from the
+    data's size); a config.json written before replays the run it records: its epochs stay fixed, its
+    validation split and its optimiser are kept."""
+    import skelgraph.train as train
+
+    case = json.loads((ROOT / "tests/recipes/fixtures/print_config.json").read_text())["train --model arrn"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(dict(case["config"], device="cpu")))
+    old = parse_config(train.recipe("arrn"), ["--config", str(path)])
+    assert (old.optim.epochs, old.protocol.selection, old.optim.ema) == (50, "val-split", 0.0)
+    assert old.data.auto_epochs is False, "a replay keeps the epochs it records"
+    today = parse_config(train.recipe("arrn"), ["--data", "d", "--layout", "coco17", "--device", "cpu"])
+    assert today.data.auto_epochs and today.protocol.selection == "none" and today.optim.ema == 10.0
+
+
+@pytest.mark.parametrize("model, n, epochs", [("arrn", 114, 100), ("arrn", 57, 200), ("arrn", 10, 400),
+                                              ("arrn", 1000, 30), ("arrn", 300, 38), ("gca", 20, 60),
+                                              ("gca", 40000, 60), ("global1", 50, 60), ("st-lstm", 226, 300),
+                                              ("st-lstm", 100, 678), ("st-lstm", 5000, 60), ("global2", 113, 480)])
+def test_train_epoch_budget_follows_the_training_split_size(model, n, epochs):
+    """skelgraph.train's rule (epoch_budget's docstring): ARRN-LSTM keeps the optimiser steps of its MSR budget
+    (100 epochs of 114 sequences) within 30..400 epochs; GCA-LSTM and Global (1) 60 epochs; the slow ST-LSTM
+    baselines the steps of their SBU budgets (300 / 240 epochs of 226 sequences), at least 60 epochs."""
+    import math
+
+    from skelgraph.train import epoch_budget
+
+    options = ARRNOptions() if model == "arrn" else GCAOptions(model=model)
+    assert epoch_budget(options, n) == epochs
+    if model == "arrn" and 30 < epochs < 400:
+        assert epochs == math.ceil(100 * 114 / n)
+    with pytest.raises(ValueError):
+        epoch_budget(options, 0)
+
+
+def test_train_command_uses_the_budget_rule_unless_epochs_is_given(tmp_path, capsys):
+    """A run on the bundled 2-D example (18 training clips) takes the rule's budget and records it in config.json;
+    --epochs keeps the user's number."""
+    from skelgraph.train import main as train_main
+
+    data = ROOT / "datasets" / "msr_action3d_2d"
+    argv = ["--data", str(data / "msr_coco17.pkl"), "--layout", "coco17", "--train-split", "xsub_train",
+            "--test-split", "xsub_val", "--T", "6", "--M", "4", "--E", "1", "--lstm-sizes", "4", "--no-monitor-test",
+            "--quiet", "--keep", "none", "--device", "cpu"]
+    train_main([*argv, "--epochs", "2", "--out", str(tmp_path / "given")])
+    assert json.loads((tmp_path / "given" / "config.json").read_text())["optim"]["epochs"] == 2
+    import skelgraph.train as train
+
+    seen = {}
+
+    def fake_fit(config, *args, **kwargs):
+        seen["epochs"], seen["auto"] = config.optim.epochs, config.data.auto_epochs
+        return {}
+
+    original = train.train_arrn
+    train.train_arrn = fake_fit
+    try:
+        train_main([*argv, "--out", str(tmp_path / "rule")])
+    finally:
+        train.train_arrn = original
+    assert seen == {"epochs": 400, "auto": False}  # 18 clips: 100 x 114 / 18 -> 634, at most 400
+    assert "400 epochs: the budget for 18 training sequences" in capsys.readouterr().out
 
 
 def test_train_command_reads_its_model_from_the_config_file(tmp_path, capsys):
