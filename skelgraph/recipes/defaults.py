@@ -240,12 +240,16 @@ def gca_lstm_ntu() -> RecipeConfig:
 
 
 def resolve_gca_ntu(plain: dict[str, Any], given: frozenset[str]) -> None:
-    """Without the full set: direct training (stepwise training needs the validation split the samples cannot
-    give)."""
+    """Without the full set: direct training unless ``--training`` is given (the samples cannot give the validation
+    split Algorithm 1 ends its steps by; a stepwise demonstration gives each step a fixed share of the epochs)."""
     from skelgraph.recipes.protocols import resolve_ntu_demo
 
-    if not resolve_ntu_demo(plain, given):
+    if resolve_ntu_demo(plain, given):
+        return
+    if "model.training" not in given:
         plain["model"]["training"] = "direct"
+    elif plain["model"]["training"] == "stepwise" and "protocol.selection" not in given:
+        plain["protocol"]["selection"] = "none"
 
 
 def gca_lstm_sbu() -> RecipeConfig:
