@@ -248,7 +248,8 @@ def resolve_gca_ntu(plain: dict[str, Any], given: frozenset[str]) -> None:
         return
     if "model.training" not in given:
         plain["model"]["training"] = "direct"
-    elif plain["model"]["training"] == "stepwise" and "protocol.selection" not in given:
+    elif plain["model"]["training"] == "stepwise" and plain["model"]["model"] in ("gca", "gca2") \
+            and "protocol.selection" not in given:
         plain["protocol"]["selection"] = "none"
 
 
