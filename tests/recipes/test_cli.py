@@ -218,7 +218,7 @@ def test_gca_options_say_which_model_trains_stepwise():
 
 @pytest.mark.parametrize("name", ["arrn_msr --stream line --paper-setting", "arrn_ntu[demo] --dataset ntu120 --stream "
                                   "joint", "gca_lstm_sbu --model global2 --trust-gate",
-                                  "gca_lstm_ntu[demo] --model gca2 --training stepwise",
+                                  "gca_lstm_ntu[demo] --model gca2 --training direct",
                                   "arrn_utkinect --stream two --protocol loso"])
 def test_run_folders_of_older_versions_replay(tmp_path, name):
     """The flat config.json runs wrote before typed configurations (the fixture's --print-config values) replays

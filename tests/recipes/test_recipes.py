@@ -231,7 +231,7 @@ def test_gca_ntu_demo(tmp_path):
 
 def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
     """Without the full NTU set the recipes run a demonstration (no validation split; ARRN: 4 epochs at batch 4
-    unless given; GCA: direct training). --print-config prints those settings, not the full-set defaults, and a
+    unless given; GCA: direct training unless --training stepwise is given). --print-config prints those settings, not the full-set defaults, and a
     data root holding the full set keeps the recipe's own."""
     root = data_root(tmp_path, "ntu_rgbd")
 
@@ -241,7 +241,9 @@ def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
     demo = printed(arrn_ntu_main)
     assert (demo["epochs"], demo["batch_size"], demo["val_fraction"]) == (4, 4, 0.0)
     assert printed(arrn_ntu_main, "--epochs", "7")["epochs"] == 7, "an option given wins"
-    assert printed(gca_ntu_main, "--training", "stepwise")["training"] == "direct"
+    assert printed(gca_ntu_main)["training"] == "direct", "the demonstration trains directly unless told"
+    stepwise = printed(gca_ntu_main, "--training", "stepwise")
+    assert (stepwise["training"], stepwise["selection"]) == ("stepwise", "none"), "a fixed share of epochs per step"
     full = tmp_path / "full_ntu"
     from skelgraph.datasets.ntu import FULL_DIR
 
