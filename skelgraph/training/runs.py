@@ -46,7 +46,7 @@ from typing import Any, NoReturn
 import torch
 
 from skelgraph.training.checkpoint import CheckpointError, load_checkpoint
-from skelgraph.training.engine import _rank_world, shutdown_distributed
+from skelgraph.training.engine import TrainingDiverged, _rank_world, shutdown_distributed
 
 try:
     import fcntl
@@ -596,4 +596,9 @@ def _cli_main(main: Callable[[list[str] | None], Any], argv: list[str] | None) -
             raise
         print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
+    except TrainingDiverged as err:  # not a usage error: the options were valid, the run went non-finite
+        if os.environ.get("SKELGRAPH_TRACEBACK"):
+            raise
+        print(f"error: training diverged: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
     return result if isinstance(result, int) else 0

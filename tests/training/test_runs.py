@@ -500,3 +500,17 @@ def test_a_shared_entry_names_only_a_file_next_to_it(tmp_path):
                tmp_path / "chain.pt")
     with pytest.raises(CheckpointError, match="has changed"):
         load_checkpoint(tmp_path / "chain.pt")
+
+
+def test_a_run_that_diverges_ends_with_one_line_and_exit_1(capsys):
+    """Weights or a loss that become non-finite stop the run (TrainingDiverged); the command prints one line, not a
+    traceback, and exits 1 (not 2: the options were valid)."""
+    from skelgraph.training.engine import TrainingDiverged
+
+    def diverging(argv):
+        raise TrainingDiverged("loss is nan at epoch 3; stopping. The last good checkpoint (runs/x/last.pt) is kept.")
+
+    assert cli_main(diverging, []) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["error: training diverged: loss is nan at epoch 3; stopping. The last good "
+                                        "checkpoint (runs/x/last.pt) is kept."]
