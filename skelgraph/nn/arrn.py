@@ -79,6 +79,7 @@ class ARRNConfig:
     readout: str = "last_valid"
     alpha: float = 0.5
     relational: bool = True
+    forget_bias: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -100,15 +101,16 @@ class ARRNStream(nn.Module):
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
-        message_layers, mask, dropout, checkpoint, readout, relational: As :class:`ARRNLSTM`.
+        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias: As :class:`ARRNLSTM`.
     """
 
     def __init__(self, in_channels: int, num_joints: int, num_classes: int, M: int = 50, E: int = 5,
                  att_channels: int = 256, lstm_sizes: tuple[int, ...] = (512, 512, 512), message_layers: int = 3,
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
-                 readout: str = "last_valid", relational: bool = True) -> None:
+                 readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0) -> None:
         super().__init__()
         J = num_joints
+        self.forget_bias = forget_bias
         self.num_joints = J
         self.readout = readout
         self.relational = relational
@@ -128,12 +130,23 @@ class ARRNStream(nn.Module):
         self.lstms = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(lstm_sizes[-1], num_classes)
+        self._offset_forget_gates()
+
+    def _offset_forget_gates(self) -> None:
+        """Add ``forget_bias`` to every LSTM layer's initial forget-gate bias (torch's gate order i, f, g, o)."""
+        if not self.forget_bias:
+            return
+        with torch.no_grad():
+            for lstm in self.lstms:
+                H = lstm.hidden_size
+                lstm.bias_ih_l0[H : 2 * H] += self.forget_bias
 
     def reset_parameters(self) -> None:
         """Fresh weights; the mask starts at ones again (every node weighted equally)."""
         for module in (self.embed, self.rrn, self.att, *self.lstms, self.classifier):
             if module is not None:
                 module.reset_parameters()
+        self._offset_forget_gates()
         if self.mask is not None:
             with torch.no_grad():
                 self.mask.fill_(1.0)
@@ -228,13 +241,15 @@ class ARRNLSTM(nn.Module):
             node features go side by side into the LSTM stack, the plain multi-layer LSTM baseline of the
             ablation ladder (with ``streams=("joint",)`` and two layers, the "2-layer LSTM" of Table 1's
             baselines). ``M``, ``E``, ``att_channels``, ``message_layers`` and ``mask`` then do nothing.
+        forget_bias: Added to the initial forget-gate bias of every LSTM layer (0: torch's initialisation, the
+            paper's; 1 is the common remedy when a stack read at its last frame starts with vanishing gradients).
     """
 
     def __init__(self, num_joints: int, num_classes: int, in_channels: int = 3, T: int = 100, M: int = 50,
                  E: int = 5, att_channels: int = 256, lstm_sizes: Sequence[int] = (512, 512, 512),
                  message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
                  checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
-                 relational: bool = True) -> None:
+                 relational: bool = True, forget_bias: float = 0.0) -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -245,7 +260,7 @@ class ARRNLSTM(nn.Module):
         channels = {"joint": in_channels, "line": in_channels * (J - 1)}
         layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
-                     checkpoint=checkpoint, readout=readout, relational=relational)
+                     checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 

@@ -23,6 +23,8 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
         overrides.setdefault("lstm_sizes", tuple(options.lstm_sizes))
     if not options.relational:
         overrides.setdefault("relational", False)
+    if options.forget_bias:
+        overrides.setdefault("forget_bias", options.forget_bias)
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,
                                streams=options.streams(), mask=options.mask, dropout=options.dropout,
                                checkpoint=options.checkpoint_activations, readout=options.readout, **overrides)

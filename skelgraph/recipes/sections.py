@@ -177,6 +177,8 @@ class ARRNOptions(Section):
     relational: bool = option(True, "the plain multi-layer LSTM baseline: each frame's node features side by side "
                               "into the LSTM stack, no embedding, RRN, mask or attention FC (ARRNLSTM "
                               "relational=False)", flags=("--no-relational",), negate=True)
+    forget_bias: float = option(0.0, "added to the initial forget-gate bias of every LSTM layer (0: torch's "
+                                "initialisation, the paper's; not screened yet)", low=-100, high=100)
 
     def streams(self) -> tuple[str, ...]:
         return STREAM_CHOICES[self.stream]

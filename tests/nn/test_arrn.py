@@ -334,3 +334,22 @@ def test_non_relational_stream_is_a_plain_lstm_stack_on_concatenated_joints(make
     model.training_loss(batch).backward()
     assert all(p.grad is not None for p in model.parameters())
     model.reset_parameters()
+
+
+def test_forget_bias_offsets_every_lstm_layers_forget_gate_and_survives_reset():
+    """forget_bias adds to the forget-gate slice (torch's gate order i, f, g, o) of every layer's input bias, at
+    construction and after reset_parameters; the other gates keep torch's initialisation range."""
+    torch.manual_seed(0)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(forget_bias=1.0))
+    bound = max(1 / math.sqrt(h) for h in (10, 7, 9))
+    for check in range(2):
+        for stream in model.streams.values():
+            for lstm in stream.lstms:
+                H, b = lstm.hidden_size, lstm.bias_ih_l0.detach()
+                assert (b[H:2 * H] >= 1 - bound).all() and (b[H:2 * H] <= 1 + bound).all()
+                others = torch.cat([b[:H], b[2 * H:]])
+                assert others.abs().max() <= 1 / math.sqrt(H) + 1e-6
+        model.reset_parameters()
+    plain = ARRNLSTM.from_paper("ntu", **tiny_config())
+    assert all(lstm.bias_ih_l0.abs().max() <= 1 / math.sqrt(lstm.hidden_size) + 1e-6
+               for s in plain.streams.values() for lstm in s.lstms)

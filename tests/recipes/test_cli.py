@@ -312,3 +312,16 @@ def test_train_command_reads_its_model_from_the_config_file(tmp_path, capsys):
         train_main(["--config", str(path), "--print-config"])
     assert json.loads(capsys.readouterr().out) == printed
     assert printed["model"]["model"] == "global2" and printed["model"]["hidden"] == 7
+
+
+def test_arrn_options_reach_the_model_relational_and_forget_bias():
+    """--no-relational and --forget-bias build the model they name (ARRNLSTM's relational / forget_bias)."""
+    from skelgraph.recipes import build_arrn_model
+
+    model = build_arrn_model(ARRNOptions(relational=False, forget_bias=1.0, stream="joint"), 8)
+    assert model.config.relational is False and model.config.forget_bias == 1.0
+    lstm = model.streams["joint"].lstms[0]
+    H = lstm.hidden_size
+    assert float(lstm.bias_ih_l0[H:2 * H].mean()) > 0.9
+    default = build_arrn_model(ARRNOptions(), 8)
+    assert default.config.relational and default.config.forget_bias == 0.0

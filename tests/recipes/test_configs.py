@@ -28,7 +28,8 @@ NEGATED = {"no_mask": "mask", "no_share_within": "share_within", "no_monitor_tes
 RENAMED = {"patience": "plateau_patience"}
 #: Fields that did not exist as options before (the recipes passed them as call arguments, or fixed them).
 NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience", "quiet", "checkpoint_every", "keep",
-              "plot_sample", "uncross_legs", "smooth_time", "relational", "auto_epochs"}
+              "plot_sample", "uncross_legs", "smooth_time", "relational", "auto_epochs",
+              "forget_bias"}
 
 
 def expected_fields(old: dict) -> dict:
