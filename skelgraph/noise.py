@@ -158,7 +158,7 @@ def plot_noise(table: dict[str, Any], path: str | Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m skelgraph.noise", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="model.pt (or best.pt) of a recipe run")
+    p.add_argument("--checkpoint", required=True, help="model.pt of a run folder (or last.pt beside it)")
     p.add_argument("--data-root", default=None, help="dataset folder (default: the one the recipes use)")
     p.add_argument("--sigmas", type=float, nargs="+", default=list(PAPER_SIGMAS_CM),
                    help="noise standard deviations in centimetres")
