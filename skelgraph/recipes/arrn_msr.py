@@ -16,6 +16,7 @@ from typing import Any
 from skelgraph.recipes import defaults
 from skelgraph.recipes.cli import Recipe, parse_config
 from skelgraph.recipes.config import RecipeConfig
+from skelgraph.recipes.protocols import msr_splits
 from skelgraph.recipes.run import run_folds, train_arrn
 
 RECIPE = Recipe("ARRN-LSTM on MSR Action3D, AS1-AS3 cross-subject (Li et al., ICME 2019, Table 5)",
@@ -24,16 +25,11 @@ RECIPE = Recipe("ARRN-LSTM on MSR Action3D, AS1-AS3 cross-subject (Li et al., IC
 
 def run(config: RecipeConfig) -> dict[str, Any]:
     """Every subset of ``config.data`` (:class:`~skelgraph.recipes.protocols.MSRData`); returns the summary."""
-    from skelgraph.datasets.msr import MSRAction3D
-
     data = config.data
     out_root = config.run.out or "runs/arrn_msr"
 
     def one(subset_name: str) -> dict[str, Any]:
-        train_full = MSRAction3D(data.data_root, subset=subset_name, split="train")
-        test = MSRAction3D(data.data_root, subset=subset_name, split="test")
-        if data.tiny:
-            train_full, test = train_full[::8], test[::12]
+        train_full, test = msr_splits(data, subset_name)
         return train_arrn(config, train_full, test, f"{out_root}/{subset_name}",
                           {"name": "msr_action3d", "subset": subset_name})
 

@@ -87,6 +87,17 @@ class FileData(Section):
                                flags=("--fixed-epochs",), negate=True)
 
 
+def msr_splits(data: MSRData, subset: str) -> tuple[Any, Any]:
+    """The cross-subject train and test splits of one MSR Action3D subset (with ``data.tiny``, a few samples)."""
+    from skelgraph.datasets.msr import MSRAction3D
+
+    train_full = MSRAction3D(data.data_root, subset=subset, split="train")
+    test = MSRAction3D(data.data_root, subset=subset, split="test")
+    if data.tiny:
+        train_full, test = train_full[::8], test[::12]
+    return train_full, test
+
+
 def utkinect_folds(data: UTKinectData) -> tuple[list[int], bool]:
     """The folds of ``data.protocol`` (``data.folds`` or all) and whether they run lean (leave-one-out without
     ``save_fold_runs``: no per-fold files)."""

@@ -56,9 +56,9 @@ def train_defaults_since_issue_35(case: dict) -> dict:
     gca = case["config"]["model"] != "arrn"
     changed = dict(optimizer="adam", lr=1e-3, lr_decay=1.0, ema=10.0, selection="none")
     if gca:
-        changed.update(training="direct", batch_size=8, epochs=60, grad_clip=5.0 if case["config"]["model"] == "global2"
-                       else None)
-        changed["epochs"] = {"st-lstm": 300, "global2": 240}.get(case["config"]["model"], 60)
+        changed.update(training="direct", batch_size=8,
+                       epochs={"st-lstm": 300, "global2": 240}.get(case["config"]["model"], 60),
+                       grad_clip=5.0 if case["config"]["model"] == "global2" else None)
     else:
         changed.update(batch_size=16, epochs=100, grad_clip=5.0, velocity=True, cv_groups=None)
     if "--paper-setting" in case["argv"]:  # the paper's stated protocol still wins where it says something
