@@ -77,9 +77,18 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _sbu("sbu_stlstm_e240", "st-lstm", "direct, 240 epochs (earlier default)", 0.933, "--epochs", "240",
          paper_note="ST-LSTM with trust gate"),
     _sbu("sbu_stlstm_trust", "st-lstm", "direct, trust gate", 0.933, "--trust-gate"),
+    # Nested (issue 35 item 3): each outer fold chooses its own budget (1-120 epochs, the range of the screen that
+    # fixed the 60-epoch default on outer fold 0's training folds) by inner cross-validation on its own training
+    # folds only, then trains on all of them for that budget; one seed
+    _sbu("sbu_gca_nested", "gca", "direct, budget by inner CV per outer fold", 0.941, "--selection", "inner-cv",
+         "--epochs", "120"),
     _sbu("sbu_global1", "global1", "direct", None),
     _sbu("sbu_global2", "global2", "direct", None),
     Row("msr_arrn", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream", 0.950,
+        ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
+    # msr_arrn's command again on the code whose test monitor is inert (its units ran before evaluation saved and
+    # restored the random state, so they follow other trajectories); its run folders feed the error analysis
+    Row("msr_arrn_inert", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream (inert monitor)", 0.950,
         ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
     # The MSR ladder (issue 35): each stream of ARRN-LSTM alone, at the recipe's defaults otherwise
     Row("msr_arrn_joint", "msr_action3d", "AS1-3 cross-subject", "arrn", "joint stream alone", None,
