@@ -30,12 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "accuracy"
 
 
-def unit_checkpoints(runs: Path, row: str) -> dict[str, dict[int, Path]]:
-    """``{unit: {seed: model.pt}}`` of a row's finished units (one run folder per unit)."""
+def unit_checkpoints(runs: Path, row: str, finished_only: bool = False) -> dict[str, dict[int, Path]]:
+    """``{unit: {seed: model.pt}}`` of a row's units (one run folder per unit); ``finished_only`` skips the unit
+    folders without the ``summary.json`` a unit writes when it ends (a unit still training has no model.pt)."""
     units: dict[str, dict[int, Path]] = {}
     for seed_dir in sorted((runs / row).glob("seed*")):
         seed = int(seed_dir.name.removeprefix("seed"))
         for unit_dir in sorted(p for p in seed_dir.iterdir() if p.is_dir()):
+            if finished_only and not (unit_dir / "summary.json").is_file():
+                continue
             found = sorted(unit_dir.glob("*/model.pt"))
             if len(found) != 1:
                 raise SystemExit(f"{unit_dir}: expected one RUN/model.pt, found {len(found)}")
@@ -52,6 +55,19 @@ def recorded_top1(results: Path, row: str, seed: int, unit: str) -> float:
     return float(entry["top1"])
 
 
+def evaluate_unit(checkpoint: Path, results: Path, row: str, seed: int, unit: str) -> dict[str, Any]:
+    """:func:`skelgraph.evaluate.evaluate_checkpoint` of a unit's checkpoint on its run's test split, refused
+    (``SystemExit``) unless its top-1 is the one the campaign recorded for the unit."""
+    from skelgraph import evaluate
+
+    result = evaluate.evaluate_checkpoint(checkpoint)
+    want = recorded_top1(results, row, seed, unit)
+    if abs(result["metrics"]["top1"] - want) > 1e-9:
+        raise SystemExit(f"{checkpoint}: top-1 {result['metrics']['top1']:.4f} on re-evaluation, but the "
+                         f"campaign recorded {want:.4f}: not the model the unit tested")
+    return result
+
+
 def fused_top1(members: list[dict[str, Any]]) -> float:
     """Top-1 of the mean probabilities of ``members`` (evaluations of the same samples), fused as
     ``python -m skelgraph.evaluate --fuse`` fuses (:func:`skelgraph.evaluate.fuse_loaded`)."""
@@ -65,19 +81,11 @@ def fused_top1(members: list[dict[str, Any]]) -> float:
 
 def ensemble_row(runs: Path, row: str, results: Path = RESULTS) -> dict[str, Any]:
     """Single, pairwise and all-seed test top-1 of a row's units and their means over the units."""
-    from skelgraph import evaluate
-
     units = unit_checkpoints(runs, row)
     per_unit: dict[str, dict[str, Any]] = {}
     for unit, by_seed in units.items():
-        evaluated = {}
-        for seed, checkpoint in sorted(by_seed.items()):
-            result = evaluate.evaluate_checkpoint(checkpoint)
-            want = recorded_top1(results, row, seed, unit)
-            if abs(result["metrics"]["top1"] - want) > 1e-9:
-                raise SystemExit(f"{checkpoint}: top-1 {result['metrics']['top1']:.4f} on re-evaluation, but the "
-                                 f"campaign recorded {want:.4f}: not the model the unit tested")
-            evaluated[seed] = result
+        evaluated = {seed: evaluate_unit(checkpoint, results, row, seed, unit)
+                     for seed, checkpoint in sorted(by_seed.items())}
         seeds = sorted(evaluated)
         per_unit[unit] = {
             "seeds": seeds, "samples": len(evaluated[seeds[0]]["names"]),
