@@ -1,6 +1,6 @@
 """Evaluate a trained checkpoint on a data split, save per-sample scores, and fuse saved scores.
 
-    python -m skelgraph.evaluate --checkpoint RUN/model.pt [--data PATH] [--split S] [--scores FILE.npz]
+    python -m skelgraph.evaluate --checkpoint RUN/model.pt [--data PATH] [--split S] [--clips N] [--scores FILE.npz]
     python -m skelgraph.evaluate --fuse A.npz B.npz [...] [--weights 1 0.5 ...] [--scores FUSED.npz]
 
 The first form prints top-1, top-5 and mean-class accuracy of the checkpoint on a split and writes ``names``
@@ -9,6 +9,14 @@ softmax of the model's scores, one scale for every model) and ``class_names`` to
 read with ``numpy.load``, no pickle). ``--data`` is a :class:`~skelgraph.datasets.SkeletonFolder` directory, a
 PYSKL ``.pkl`` or a CTR-GCN ``.npz``; without it, the data the run trained on (its test split by default: what
 the run's ``metrics.json`` reports). ``--split`` defaults to the run's test split.
+
+``--clips N`` is multi-clip testing (PYSKL's ``num_clips`` at test time): every sample is sampled to the run's
+``T`` frames ``N`` times, deterministically, clip ``k`` taking in each of ``T`` windows around the evenly spaced
+frames the frame at offset ``(k + 0.5) / N`` of the window (:class:`~skelgraph.transforms.FixedLength`), and its
+scores are the mean of the ``N`` clips' probabilities. ``N = 1`` (the default) is exactly the single sampling the
+run's test used; a sequence of at most ``T`` frames is kept whole, so its clips are all alike. No other test-time
+change (no augmentation) is made, and nothing is chosen: ``N`` is fixed before the test is read. It costs ``N``
+passes over the split and is not the paper's single-pass evaluation.
 
 The second form combines saved scores of the same samples (e.g. the joint and bone streams, or two models) as
 the weighted mean of their probabilities (``--weights``, default equal), prints each input's accuracy and the
@@ -78,39 +86,66 @@ def open_data(meta: dict[str, Any], layout: Any, data: str | None, split: str | 
 
 @torch.no_grad()
 def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: str | None = None,
-                        batch_size: int = 64, device: str = "cpu", key: str = "coords") -> dict[str, Any]:
+                        batch_size: int = 64, device: str = "cpu", key: str = "coords", clips: int = 1
+                        ) -> dict[str, Any]:
     """Scores of ``checkpoint`` on a split (see the module docstring): ``names``, ``labels``, ``scores``
-    (probabilities), ``class_names`` and the ``metrics`` (from the model's scores, as training computes them)."""
-    from torch_geometric.loader import DataLoader
+    (probabilities), ``class_names`` and the ``metrics`` (from the model's scores, as training computes them).
 
-    from skelgraph.inference import Predictor, check_scores
+    ``clips > 1``: multi-clip testing, ``scores`` the mean of the probabilities of ``clips`` deterministic frame
+    samplings of every sample (:class:`~skelgraph.transforms.FixedLength`'s ``clip`` of ``clips``) and the
+    ``metrics`` computed from that mean; ``clips=1`` is the single sampling the run's own test used."""
+    from skelgraph.inference import Predictor
     from skelgraph.nn.st_lstm import flush_denormals
+    from skelgraph.training.registry import build_transform
 
+    if clips < 1:
+        raise ValueError(f"clips must be at least 1, got {clips}")
     if check_device(device).type == "cpu":
         flush_denormals()
     predictor = Predictor(checkpoint, device)
     dataset = open_data(predictor.meta, predictor.layout, data, split, key)
     mapping = torch.tensor(label_map(list(dataset.class_names), predictor.class_names))
-    dataset.transform = predictor.transform
     K = len(predictor.class_names)
     meter = ClassificationMeter(K)
-    scores, labels = [], []
+    per_clip = []
+    for clip in range(clips):
+        dataset.transform = build_transform(predictor.meta["pipeline"], train=False, clip=clip, clips=clips)
+        # One clip: the meter sees the model's scores, as the run's own test did.
+        scores, labels = _scores(predictor.model, dataset, mapping, batch_size, device,
+                                 meter if clips == 1 else None)
+        per_clip.append(scores)
+    probabilities = torch.stack(per_clip).mean(0)  # one clip: its probabilities exactly
+    if clips > 1:
+        meter.update(probabilities, labels)
+    result = meter.compute()
+    return {"names": list(dataset.names), "labels": labels.numpy(),
+            "scores": probabilities.numpy().astype(np.float32), "class_names": predictor.class_names,
+            "metrics": {k: result[k] for k in ("top1", "top5", "mean_class_accuracy", "samples") if k in result},
+            "data": str(data) if data is not None else "the run's data", "split": getattr(dataset, "split", split),
+            "clips": clips}
+
+
+def _scores(model: torch.nn.Module, dataset: Any, mapping: torch.Tensor, batch_size: int, device: str,
+            meter: ClassificationMeter | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over ``dataset`` (in order): the probabilities ``[N, K]`` and the checkpoint's labels ``[N]``;
+    ``meter`` (if any) sees the model's scores, as training's evaluation does."""
+    from torch_geometric.loader import DataLoader
     from tqdm.auto import tqdm
 
+    from skelgraph.inference import check_scores
+
+    scores, labels = [], []
     for batch in tqdm(DataLoader(dataset, batch_size=batch_size), desc="evaluate", disable=not sys.stderr.isatty(),
                       leave=False):
         batch = batch.to(device)
-        out = predictor.model(batch).float()
+        out = model(batch).float()
         check_scores(out, [str(n) for n in batch.name] if isinstance(getattr(batch, "name", None), list) else [])
         y = mapping[batch.y.cpu()]
-        meter.update(out, y)
+        if meter is not None:
+            meter.update(out, y)
         scores.append(out.softmax(-1).cpu())
         labels.append(y)
-    result = meter.compute()
-    return {"names": list(dataset.names), "labels": torch.cat(labels).numpy(),
-            "scores": torch.cat(scores).numpy().astype(np.float32), "class_names": predictor.class_names,
-            "metrics": {k: result[k] for k in ("top1", "top5", "mean_class_accuracy", "samples") if k in result},
-            "data": str(data) if data is not None else "the run's data", "split": getattr(dataset, "split", split)}
+    return torch.cat(scores), torch.cat(labels)
 
 
 def save_scores_check(path: str | Path) -> None:
@@ -205,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fuse", nargs="+", default=None, metavar="SCORES.npz",
                    help="fuse these scores files (weighted mean of probabilities) instead of evaluating")
     p.add_argument("--weights", nargs="+", type=float, default=None, help="--fuse: one weight per file")
+    p.add_argument("--clips", type=int, default=1, metavar="N",
+                   help="multi-clip testing: the mean probabilities of N deterministic frame samplings per sample "
+                        "(default 1: the run's own test sampling)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
@@ -212,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give --checkpoint (evaluate) or --fuse (combine scores files)")
     if args.weights is not None and args.fuse is None:
         p.error("--weights goes with --fuse")
+    if args.clips < 1:
+        p.error(f"--clips must be at least 1, got {args.clips}")
+    if args.clips != 1 and args.fuse is not None:
+        p.error("--clips goes with --checkpoint")
 
     def run(_: list[str] | None) -> int:
         if args.fuse is not None:
@@ -228,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.scores is not None:
             save_scores_check(args.scores)
         result = evaluate_checkpoint(args.checkpoint, args.data, args.split, args.batch_size, args.device,
-                                     args.json_key)
-        print(f"{args.checkpoint} on {result['data']} (split {result['split']}): {_line(result['metrics'])}")
+                                     args.json_key, args.clips)
+        clips = f", {args.clips} clips" if args.clips > 1 else ""
+        print(f"{args.checkpoint} on {result['data']} (split {result['split']}{clips}): {_line(result['metrics'])}")
         if args.scores:
             save_scores(args.scores, result["names"], result["labels"], result["scores"], result["class_names"])
             print(f"-> {args.scores}")

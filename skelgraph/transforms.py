@@ -157,15 +157,28 @@ class FixedLength(BaseTransform):
     ``UniformSample``: the kept frames stay evenly spread), ``mode="uniform"`` takes evenly spaced frames
     (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept; ``score`` follows
     the frames (zero at padding).
+
+    Multi-clip testing (PYSKL's ``num_clips`` at test time): ``clip=k`` of ``clips=N`` (``mode="uniform"``
+    only) shifts the evenly spaced frames ``t * s`` (``s = (n - 1) / (T - 1)``, the spacing) by
+    ``((k + 0.5) / N - 0.5) * s``, rounded and kept inside the sequence: every clip takes one frame of each of
+    the ``T`` windows of width ``s`` centred on the uniform frames, at offset ``(k + 0.5) / N`` of the window
+    (the first and last windows reach half outside the sequence, where clips share its first and last frame).
+    ``clips=1`` is the uniform sampling itself (no shift). A sequence of at most ``T`` frames keeps all of
+    them, so its clips are all the same.
     """
 
-    def __init__(self, T: int, mode: str = "uniform") -> None:
+    def __init__(self, T: int, mode: str = "uniform", clip: int = 0, clips: int = 1) -> None:
         if T < 1:
             raise ValueError(f"T must be positive, got {T}")
         if mode not in ("random", "segment", "uniform"):
             raise ValueError(f"unknown mode {mode!r}; expected 'random', 'segment' or 'uniform'")
+        if clips < 1 or not 0 <= clip < clips:
+            raise ValueError(f"clip must be in 0..clips-1 with clips >= 1, got clip={clip}, clips={clips}")
+        if clips > 1 and mode != "uniform":
+            raise ValueError(f"clips are deterministic samplings: mode must be 'uniform', got {mode!r}")
         self.T = T
         self.mode = mode
+        self.clip, self.clips = clip, clips
 
     def forward(self, data: Data) -> Data:
         n = int(data.num_frames)
@@ -179,7 +192,11 @@ class FixedLength(BaseTransform):
                 width = bounds[1:] - bounds[:-1]
                 idx = bounds[:-1] + (torch.rand(self.T) * width).long().clamp_max(width - 1)
             else:
-                idx = torch.linspace(0, n - 1, self.T).round().long()
+                points = torch.linspace(0, n - 1, self.T)
+                if self.clips > 1:
+                    spacing = (n - 1) / max(self.T - 1, 1)
+                    points = points + ((self.clip + 0.5) / self.clips - 0.5) * spacing
+                idx = points.round().clamp(0, n - 1).long()
             x = x[:, idx]
             score = score[:, idx] if score is not None else None
         elif n < self.T:
@@ -193,7 +210,8 @@ class FixedLength(BaseTransform):
         return data
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(T={self.T}, mode={self.mode!r})"
+        clips = f", clip={self.clip}, clips={self.clips}" if self.clips > 1 else ""
+        return f"{self.__class__.__name__}(T={self.T}, mode={self.mode!r}{clips})"
 
 
 def _rotation(angles: Tensor) -> Tensor:

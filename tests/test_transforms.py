@@ -143,6 +143,33 @@ def test_fixed_length_segment_draws_one_frame_from_each_equal_segment(n, T):
     assert seen == set(range(n))  # every frame of every segment can be drawn
 
 
+@pytest.mark.parametrize("n,T,N", [(20, 8, 3), (60, 8, 5), (9, 8, 4), (100, 7, 10), (30, 1, 3), (41, 20, 1)])
+def test_fixed_length_clips_take_each_window_at_the_clip_offset(n, T, N):
+    d0 = graph(T=n)
+    d0.x[..., 0] = torch.arange(n, dtype=torch.float32)
+    clips = [FixedLength(T, "uniform", k, N)(d0.clone()).x[0, :, 0].long().tolist() for k in range(N)]
+    s = (n - 1) / max(T - 1, 1)  # plain reference: window t of width s around frame t * s, offset (k + 0.5) / N
+    for k, kept in enumerate(clips):
+        assert kept == [min(max(round(t * s + ((k + 0.5) / N - 0.5) * s), 0), n - 1) for t in range(T)]
+        assert all(a < b for a, b in zip(kept, kept[1:])), "frames must keep temporal order"
+    if T > 1 and s / N >= 1:  # offsets a frame apart: other frames in every clip (T = 1: one window, half outside)
+        assert len(set(map(tuple, clips))) == N
+    # One clip is the evaluation's uniform sampling, bit for bit.
+    assert torch.equal(FixedLength(T, "uniform", 0, 1)(d0.clone()).x, FixedLength(T)(d0.clone()).x)
+
+
+def test_fixed_length_clips_of_a_short_sequence_keep_it_whole_and_bad_clips_are_refused():
+    d0 = graph(T=5)
+    for k in range(3):
+        assert torch.equal(FixedLength(8, "uniform", k, 3)(d0.clone()).x, FixedLength(8)(d0.clone()).x)
+    for kwargs in ({"clip": 3, "clips": 3}, {"clip": -1, "clips": 2}, {"clip": 0, "clips": 0}):
+        with pytest.raises(ValueError, match="clip"):
+            FixedLength(8, **kwargs)
+    with pytest.raises(ValueError, match="deterministic"):
+        FixedLength(8, "segment", 0, 2)
+    assert repr(FixedLength(8, clip=1, clips=4)) == "FixedLength(T=8, mode='uniform', clip=1, clips=4)"
+
+
 def test_fixed_length_random_varies():
     torch.manual_seed(2)
     d0 = graph(T=40)

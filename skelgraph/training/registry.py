@@ -390,11 +390,15 @@ def pipeline_channels(spec: dict[str, Any], coordinates: int | None = None) -> i
 
 
 def build_transform(spec: dict[str, Any], train: bool = False, extra: list | None = None,
-                    resample: bool = True) -> Compose:
+                    resample: bool = True, clip: int = 0, clips: int = 1) -> Compose:
     """The transform of :func:`pipeline_spec`; ``train=True`` samples frames at random (ARRN-LSTM, Section
     4.1), and ``extra`` transforms (augmentation) run after the frame sampling. ``resample=False`` leaves out
-    :class:`~skelgraph.transforms.FixedLength` (every frame kept: what online prediction runs frame by frame)."""
+    :class:`~skelgraph.transforms.FixedLength` (every frame kept: what online prediction runs frame by frame).
+    ``clip`` of ``clips`` (evaluation only) picks one of ``clips`` deterministic samplings of the frames
+    (multi-clip testing, :class:`~skelgraph.transforms.FixedLength`); ``clips=1`` is the evaluation's own."""
     check_pipeline_spec(spec)
+    if train and clips > 1:
+        raise ValueError("multi-clip sampling is for evaluation: train=True draws its frames at random")
     layout = pipeline_layout(spec)
     augment = (spec.get("augment") or {}) if train else {}
     steps: list = []
@@ -414,7 +418,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     if spec.get("scale", 1.0) != 1.0:
         steps.append(ScaleCoordinates(spec["scale"]))
     if resample:
-        steps.append(FixedLength(spec["T"], spec.get("sampling", "random") if train else "uniform"))
+        steps.append(FixedLength(spec["T"], spec.get("sampling", "random") if train else "uniform", clip, clips))
     if augment.get("rotate") and any(augment["rotate"]):
         rotate = tuple(augment["rotate"])
         # A 2-D layout has one rotation, in the image plane (about z): the recipes' vertical-axis bound drives it.
