@@ -11,9 +11,9 @@ The sample names ``aAA_sSS_eEE`` give the subject; the crossed-legs sequences ar
 
 Accuracies are pooled over subsets and seeds (right / samples, a sequence counting once per unit that tests it)
 and given per seed. The gap table says how much of the gap to the paper's figure sits on the crossed-legs
-sequences and on the worst test subject: the top-1 with them left out and the top-1 had they all been right, each
-the mean over units as the campaign averages. It is an analysis of the test data that chooses nothing (the worst
-subject is picked on test data); none of its figures is a result.
+sequences, on the worst test subject's other sequences and on all of its: the top-1 with them left out and the
+top-1 had they all been right, each the mean over units as the campaign averages. It is an analysis of the test
+data that chooses nothing (the worst subject is picked on test data); none of its figures is a result.
 """
 
 from __future__ import annotations
@@ -121,17 +121,16 @@ def always_wrong(items: Iterable[Outcome]) -> list[dict[str, Any]]:
             for (s, n), got in by.items() if len(got) == len(seeds) and not any(o.right for o in got.values())]
 
 
-def summarise(items: list[Outcome], groups: dict[str, Callable[[Outcome], bool]], crossed: set[str],
-              paper: float) -> dict[str, Any]:
-    """Every table of one row (or one seed of it)."""
+def summarise(items: list[Outcome], groups: dict[str, Callable[[Outcome], bool]],
+              kind: Callable[[Outcome], str], paper: float) -> dict[str, Any]:
+    """Every table of one row (or one seed of it); ``kind`` sorts the sequences into the rows of its table."""
     per_class: dict[str, dict[str, Any]] = defaultdict(dict)
     for (subset, action), v in tally(items, lambda o: (o.subset, o.true)).items():
         per_class[subset][action] = v
     return {
         "units": len({(o.seed, o.subset) for o in items}),
         "per_subject": {f"s{k:02d}": v for k, v in sorted(tally(items, lambda o: o.subject).items())},
-        "crossed_legs": {k: v for k, v in sorted(tally(items, lambda o: "crossed legs" if o.name in crossed
-                                                       else "the rest").items())},
+        "sequences": dict(sorted(tally(items, kind).items())),
         "per_class": dict(per_class), "gap": gap(items, groups, paper), "confusions": confusions(items),
     }
 
@@ -160,11 +159,16 @@ def analyse(items: list[Outcome], crossed: set[str], paper: float = PAPER) -> di
     """Pooled and per-seed tables; the worst subject is the pooled one, the same group in every seed's table."""
     subjects = tally(items, lambda o: o.subject)
     worst = min(sorted(subjects), key=lambda s: subjects[s]["top1"])
-    groups = {"crossed legs": lambda o: o.name in crossed, f"subject {worst}": lambda o: o.subject == worst,
-              f"crossed legs or subject {worst}": lambda o: o.name in crossed or o.subject == worst}
+    legs, other = "crossed legs", f"s{worst:02d}, legs not crossed"  # MSR's crossed test sequences are all s02's
+
+    def kind(o: Outcome) -> str:
+        return legs if o.name in crossed else other if o.subject == worst else "other subjects, not crossed"
+
+    groups = {legs: lambda o: kind(o) == legs, other: lambda o: kind(o) == other,
+              f"s{worst:02d}": lambda o: o.subject == worst}
     seeds = sorted({o.seed for o in items})
-    return {"seeds": seeds, "worst_subject": worst, "pooled": summarise(items, groups, crossed, paper),
-            "per_seed": {str(s): summarise([o for o in items if o.seed == s], groups, crossed, paper) for s in seeds},
+    return {"seeds": seeds, "worst_subject": worst, "pooled": summarise(items, groups, kind, paper),
+            "per_seed": {str(s): summarise([o for o in items if o.seed == s], groups, kind, paper) for s in seeds},
             "always_wrong": always_wrong(items)}
 
 
@@ -178,7 +182,7 @@ def print_row(row: str, r: dict[str, Any]) -> None:
     print(f"\n{row}: {pooled['units']} units, seeds {', '.join(seeds)}; mean over units {g['top1']:.1%}, "
           f"paper {g['paper']:.1%} (gap {100 * (g['paper'] - g['top1']):.1f} points)")
     head = ["pooled"] + [f"seed {s}" for s in seeds]
-    for title, key in (("test subject", "per_subject"), ("sequences", "crossed_legs")):
+    for title, key in (("test subject", "per_subject"), ("sequences", "sequences")):
         print(f"| {title} | " + " | ".join(head) + " |\n|" + " --- |" * (len(head) + 1))
         for k, v in pooled[key].items():
             print(f"| {k} | {_cell(v)} | " + " | ".join(_cell(r["per_seed"][s][key].get(k)) for s in seeds) + " |")
@@ -207,8 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("rows", nargs="+", help="MSR campaign rows (bench/accuracy_campaign.py --list)")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "campaign", help="the campaign's run folders")
-    p.add_argument("--save", default="msr_errors", help="JSON name under --results")
-    p.add_argument("--results", type=Path, default=RESULTS, help="where the campaign's unit records are")
+    p.add_argument("--save", default="msr_errors", help="JSON name under --out")
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder the JSON is written to")
+    p.add_argument("--results", type=Path, default=RESULTS,
+                   help="where the campaign's unit records are (only read; e.g. a campaign worktree's)")
     p.add_argument("--quality", type=Path, default=RESULTS / "msr_data_quality.json",
                    help="bench/msr_data_quality.py's JSON (its swapped_legs list)")
     p.add_argument("--paper", type=float, default=PAPER, help="the figure the gap is measured to")
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         items, units = evaluate_row(args.runs, row, args.results)
         out["rows"][row] = analyse(items, crossed, args.paper) | {"units": units}
         print_row(row, out["rows"][row])
-    path = args.results / f"{args.save}.json"
+    path = args.out / f"{args.save}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"-> {path}")
 

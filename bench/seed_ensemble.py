@@ -50,7 +50,11 @@ def unit_checkpoints(runs: Path, row: str, finished_only: bool = False) -> dict[
 
 def recorded_top1(results: Path, row: str, seed: int, unit: str) -> float:
     """The top-1 the campaign recorded for a unit (its only fold or subset)."""
-    per_fold = json.loads((results / "campaign" / row / f"seed{seed}" / f"{unit}.json").read_text())["per_fold"]
+    path = results / "campaign" / row / f"seed{seed}" / f"{unit}.json"
+    if not path.is_file():
+        raise SystemExit(f"no record {path} of the finished unit {row} seed {seed} {unit}: give the results folder "
+                         "the campaign wrote it to")
+    per_fold = json.loads(path.read_text())["per_fold"]
     (entry,) = per_fold.values()
     return float(entry["top1"])
 
@@ -60,8 +64,8 @@ def evaluate_unit(checkpoint: Path, results: Path, row: str, seed: int, unit: st
     (``SystemExit``) unless its top-1 is the one the campaign recorded for the unit."""
     from skelgraph import evaluate
 
-    result = evaluate.evaluate_checkpoint(checkpoint)
     want = recorded_top1(results, row, seed, unit)
+    result = evaluate.evaluate_checkpoint(checkpoint)
     if abs(result["metrics"]["top1"] - want) > 1e-9:
         raise SystemExit(f"{checkpoint}: top-1 {result['metrics']['top1']:.4f} on re-evaluation, but the "
                          f"campaign recorded {want:.4f}: not the model the unit tested")

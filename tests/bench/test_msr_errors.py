@@ -60,8 +60,8 @@ def test_tables_match_hand_computed_values(script):
         {"s02": (3, 6), "s04": (4, 4), "s06": (3, 4)}
     assert {k: (v["right"], v["samples"]) for k, v in r["per_seed"]["0"]["per_subject"].items()} == \
         {"s02": (1, 3), "s04": (2, 2), "s06": (1, 2)}
-    assert {k: (v["right"], v["samples"]) for k, v in pooled["crossed_legs"].items()} == \
-        {"crossed legs": (0, 2), "the rest": (10, 12)}
+    assert {k: (v["right"], v["samples"]) for k, v in pooled["sequences"].items()} == \
+        {"crossed legs": (0, 2), "s02, legs not crossed": (3, 4), "other subjects, not crossed": (7, 8)}
     assert {s: {a: (v["right"], v["samples"]) for a, v in c.items()} for s, c in pooled["per_class"].items()} == \
         {"AS1": {"A": (2, 4), "B": (3, 4)}, "AS2": {"C": (3, 4), "D": (2, 2)}}
     top1 = (1 / 2 + 2 / 3 + 3 / 4 + 1) / 4
@@ -72,11 +72,14 @@ def test_tables_match_hand_computed_values(script):
     assert crossed["top1_if_right"] == pytest.approx((3 / 4 + 2 / 3 + 1 + 1) / 4)
     assert crossed["points"] == pytest.approx(0.125)
     assert crossed["share_of_gap"] == pytest.approx(0.125 / (0.95 - top1))
-    s02 = pooled["gap"]["groups"]["subject 2"]
+    s02 = pooled["gap"]["groups"]["s02"]
     assert (s02["samples"], s02["errors"]) == (6, 3)
     assert s02["top1_without"] == pytest.approx((1 + 1 / 2 + 1 + 1) / 4)
     assert s02["top1_if_right"] == pytest.approx((1 + 2 / 3 + 1 + 1) / 4)
-    assert pooled["gap"]["groups"]["crossed legs or subject 2"]["errors"] == 3
+    rest = pooled["gap"]["groups"]["s02, legs not crossed"]  # a02_s02_e01 and a03_s02_e01, one error
+    assert (rest["samples"], rest["errors"]) == (4, 1)
+    assert rest["top1_without"] == pytest.approx((2 / 3 + 1 / 2 + 2 / 3 + 1) / 4)
+    assert rest["points"] == pytest.approx(1 / 16)
     seed1 = r["per_seed"]["1"]["gap"]["groups"]["crossed legs"]
     assert seed1["points"] == pytest.approx(1 / 8) and seed1["top1_without"] == pytest.approx(1.0)
     assert pooled["confusions"] == [{"subset": "AS1", "true": "A", "predicted": "B", "count": 2},
@@ -111,10 +114,16 @@ def test_the_walk_skips_unfinished_units_and_saves_every_outcome(script, tmp_pat
     quality = tmp_path / "quality.json"
     quality.write_text(json.dumps({"swapped_legs": sorted(CROSSED)}))
     monkeypatch.setattr(skelgraph.evaluate, "evaluate_checkpoint", lambda path: by_path[Path(path)])
-    script.main(["row", "--runs", str(runs), "--results", str(results), "--quality", str(quality), "--save", "e"])
-    saved = json.loads((results / "e.json").read_text())["rows"]["row"]
+    script.main(["row", "--runs", str(runs), "--results", str(results), "--quality", str(quality), "--save", "e",
+                 "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "e.json").read_text())["rows"]["row"]
     assert saved["units"]["seed0/AS1"] == {"top1": 0.5, "samples": 4,
                                            "wrong": {"a01_s02_e01": "B", "a02_s02_e01": "A"}}
     assert saved["pooled"]["units"] == 4 and saved["pooled"]["gap"]["top1"] == pytest.approx(
         script.unit_mean(all_outcomes(script)))
     assert "| s02 | 50.0% (3/6) | 33.3% (1/3) | 66.7% (2/3) |" in capsys.readouterr().out
+    (runs / "row" / "seed1" / "AS3" / "summary.json").write_text("{}")  # finished, but its record is elsewhere
+    (runs / "row" / "seed1" / "AS3" / "AS3" / "model.pt").write_bytes(b"")
+    with pytest.raises(SystemExit, match="no record .*seed 1 AS3"):
+        script.main(["row", "--runs", str(runs), "--results", str(results), "--quality", str(quality), "--out",
+                     str(tmp_path)])
