@@ -32,7 +32,8 @@ def train_config(optim: Optimisation, run: RunOptions, **extra: Any) -> TrainCon
     return TrainConfig(epochs=optim.epochs, batch_size=optim.batch_size, lr=optim.lr, optimizer=optim.optimizer,
                        momentum=optim.momentum, weight_decay=optim.weight_decay, schedule=optim.schedule_name(),
                        lr_decay=optim.lr_decay, plateau_patience=optim.plateau_patience, grad_clip=optim.grad_clip,
-                       grad_clamp=optim.grad_clamp, rmsprop_alpha=optim.rmsprop_alpha, ema_epochs=optim.ema,
+                       grad_clamp=optim.grad_clamp, rmsprop_alpha=optim.rmsprop_alpha,
+                       adam_beta2=optim.adam_beta2, ema_epochs=optim.ema,
                        device=run.device, seed=run.seed, num_workers=run.workers, amp=run.amp, compile=run.compile,
                        tensorboard=run.tensorboard, progress=run.progress, log_every=run.log_every, quiet=run.quiet,
                        checkpoint_every=60.0 * run.checkpoint_every, keep=run.keep, **extra)

@@ -49,6 +49,9 @@ class Optimisation(Section):
                                       "code: 5-8)", low=0, low_open=True)
     rmsprop_alpha: float = option(0.95, "RMSprop smoothing constant (the authors' 'decay rate' 0.95)", low=0,
                                   high=1)
+    adam_beta2: float = option(0.999, "Adam's second-moment decay rate (torch's default 0.999; a smaller value "
+                               "adapts the step size faster after a plateau of tiny gradients)", low=0, low_open=True,
+                               high=0.9999)
     ema: float = option(0.0, "evaluate, select and keep an exponential moving average of the weights with this "
                         "time constant in epochs (0: the raw weights of the last or best epoch)", low=0,
                         metavar="EPOCHS")

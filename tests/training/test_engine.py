@@ -1,3 +1,4 @@
+import copy
 import json
 import math
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from engine_helpers import TinyIterative, TinyModel, msr_graphs
+from torch_geometric.data import Batch
 
 from skelgraph.training import EpochSampler, TrainConfig, Trainer, TrainingDiverged, load_checkpoint
 from skelgraph.training import checkpoint as ckpt_mod
@@ -658,3 +660,21 @@ def test_epoch_lines_when_output_is_not_a_terminal_unless_quiet(graphs, capsys):
     assert "val loss" in lines[0] and "elapsed" in lines[0] and "left" in lines[0]
     make_trainer(graphs, epochs=2, quiet=True).fit()
     assert "epoch 1/2" not in capsys.readouterr().out
+
+
+def test_adam_beta2_reaches_the_optimiser_and_matches_torch(graphs):
+    """``adam_beta2`` is Adam's second-moment decay: the engine's steps equal torch's Adam with those betas."""
+    torch.manual_seed(0)
+    model = TinyModel()
+    reference = copy.deepcopy(model)
+    trainer = Trainer(model, graphs, None, config(epochs=1, optimizer="adam", lr=1e-2, adam_beta2=0.99),
+                      class_names=list("abcd"))
+    assert trainer.optimizer.defaults["betas"] == (0.9, 0.99)
+    opt = torch.optim.Adam(reference.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    batch = Batch.from_data_list(graphs[:8])
+    for _ in range(3):
+        for net, o in ((model, trainer.optimizer), (reference, opt)):
+            o.zero_grad()
+            net.training_loss(batch).backward()
+            o.step()
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters()))
