@@ -3,12 +3,12 @@ streams trained apart, each choosing nothing on test data, kept apart from ``sum
 (issue 35 item 7).
 
     python bench/ensemble_rows.py msr_arrn_joint msr_arrn_line --streams msr_arrn_joint msr_arrn_line \\
-        [--runs runs/campaign] [--records bench/results/accuracy] [--clips 10] [--seeds 0 1 2]
+        [--runs runs/campaign] [--results bench/results/accuracy] [--clips 10] [--seeds 0 1 2]
     python bench/ensemble_rows.py msr_arrn_inert [--runs ...]       # one more row, added to the same file
 
 Every finished unit of a row (``RUNS/ROW/seedS/UNIT/`` with its ``summary.json``; the campaign's units that are
 not there are named as missing) is evaluated as ``bench/seed_ensemble.py`` evaluates it, its ``model.pt`` on its
-run's test split, refused unless the top-1 is the one the campaign recorded under ``--records``, and again with
+run's test split, refused unless the top-1 is the one the campaign recorded under ``--results``, and again with
 ``--clips`` clips (:func:`skelgraph.evaluate.evaluate_checkpoint`; ``python -m skelgraph.evaluate --clips``).
 The entries, each the mean of the class probabilities of its members with equal weights
 (:func:`skelgraph.evaluate.fuse_loaded`, what ``python -m skelgraph.evaluate --fuse`` runs):
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--streams", nargs=2, action="append", default=[], metavar=("A", "B"),
                    help="two rows trained apart on the same units, fused per (seed, unit); repeatable")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "campaign", help="the campaign's run folders")
-    p.add_argument("--records", type=Path, default=RESULTS,
+    p.add_argument("--results", type=Path, default=RESULTS,
                    help="the results folder holding the campaign's unit records (campaign/ROW/seedS/UNIT.json)")
     p.add_argument("--clips", type=int, default=CLIPS, help="clips of multi-clip testing")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the seeds every row was to train")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python bench/ensemble_rows.py " + " ".join(sys.argv[1:] if argv is None else argv)
     models, missing, out = {}, {}, {}
     for row in rows:
-        models[row], missing[row] = evaluate_row(args.runs, row, args.records, args.seeds, args.clips)
+        models[row], missing[row] = evaluate_row(args.runs, row, args.results, args.seeds, args.clips)
         if missing[row]:
             print(f"{row}: missing (no finished unit folder under {args.runs}): {', '.join(missing[row])}")
         if models[row]:

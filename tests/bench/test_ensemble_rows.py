@@ -93,7 +93,7 @@ def test_entries_match_plain_loops_and_name_what_is_missing(script, tmp_path, mo
                         lambda path, clips=1: evaluations[Path(path), clips])
     save = tmp_path / "ensembles.json"
     save.write_text(json.dumps({"rows": {"earlier_row": {"entries": {}}}}))
-    script.main(["no_such_row", *ROWS, "--streams", *ROWS, "--runs", str(runs), "--records", str(records),
+    script.main(["no_such_row", *ROWS, "--streams", *ROWS, "--runs", str(runs), "--results", str(records),
                  "--clips", "3", "--save", str(save)])
     out = capsys.readouterr().out
     assert f"no_such_row: missing (no finished unit folder under {runs}): no_such_row: no finished unit" in out
@@ -136,5 +136,5 @@ def test_a_checkpoint_that_is_not_the_tested_model_is_refused(script, tmp_path, 
     monkeypatch.setattr(skelgraph.evaluate, "evaluate_checkpoint",
                         lambda path, clips=1: evaluations[Path(path), clips])
     with pytest.raises(SystemExit, match="not the model the unit tested"):
-        script.main([ROWS[0], "--runs", str(runs), "--records", str(records), "--clips", "3",
+        script.main([ROWS[0], "--runs", str(runs), "--results", str(records), "--clips", "3",
                      "--save", str(tmp_path / "e.json")])
