@@ -44,7 +44,8 @@ class Optimisation(Section):
     cosine: bool = option(False, "anneal the learning rate from --lr to 0 along a half cosine over --epochs (per "
                           "epoch; not in the papers); --selection inner-cv then keeps --epochs as the budget")
     weight_decay: float = option(0.0, "L2 penalty of the optimiser (torch.optim's weight_decay)", low=0)
-    grad_clip: float | None = option(None, "clip the gradient norm to this value", low=0, low_open=True)
+    grad_clip: float | None = option(None, "clip the gradient norm to this value (0: no clipping, for a recipe that "
+                                     "clips by default)", low=0)
     grad_clamp: float | None = option(None, "clamp every gradient element to +- this value (the GCA-LSTM authors' "
                                       "code: 5-8)", low=0, low_open=True)
     rmsprop_alpha: float = option(0.95, "RMSprop smoothing constant (the authors' 'decay rate' 0.95)", low=0,

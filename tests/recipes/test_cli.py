@@ -19,6 +19,7 @@ from skelgraph.recipes.cli import parse_config
 from skelgraph.recipes.files import MAX_CONFIG_DEPTH, load_config_file
 from skelgraph.recipes.gca_lstm_sbu import main as gca_sbu_main
 from skelgraph.recipes.protocols import MSRData
+from skelgraph.recipes.run import train_config
 from skelgraph.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +167,7 @@ def test_print_config_prints_the_resolved_configuration_and_exits(tmp_path, caps
     (["--lr", "inf"], "--lr must be a finite number, got inf"),
     (["--lr", "0"], "--lr must be > 0"),
     (["--grad-clip", "nan"], "--grad-clip must be a finite number"),
-    (["--grad-clip", "-1"], "--grad-clip must be > 0"),
+    (["--grad-clip", "-1"], "--grad-clip must be >= 0"),
     (["--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["--epochs", "-1"], "--epochs must be >= 1, got -1"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
@@ -325,3 +326,12 @@ def test_arrn_options_reach_the_model_relational_and_forget_bias():
     assert float(lstm.bias_ih_l0[H:2 * H].mean()) > 0.9
     default = build_arrn_model(ARRNOptions(), 8)
     assert default.config.relational and default.config.forget_bias == 0.0
+
+
+def test_grad_clip_zero_turns_a_recipes_clipping_off():
+    """ARRN on MSR clips at 5 by default; ``--grad-clip 0`` is the way to turn that off from the command line (the
+    engine clips only for a positive value)."""
+    assert parse_config(MSR, [*NOWHERE]).optim.grad_clip == 5.0
+    config = parse_config(MSR, [*NOWHERE, "--grad-clip", "0"])
+    assert config.optim.grad_clip == 0
+    assert not train_config(config.optim, config.run).grad_clip
