@@ -57,7 +57,8 @@ def measure(x: np.ndarray) -> dict[str, float]:
     arms = np.stack([_side_order(x, arms_axis, f"{p}Left", f"{p}Right") for p in ("Elbow", "Wrist", "Hand")], -1)
     crossed_legs = (legs < 0).sum(-1) >= 2  # two of knee / ankle / foot on the wrong side
     crossed_arms = (arms < 0).sum(-1) >= 2
-    out = {"frames": int(len(x)), "crossed_legs": float(crossed_legs.mean()), "crossed_arms": float(crossed_arms.mean())}
+    out = {"frames": int(len(x)), "crossed_legs": float(crossed_legs.mean()),
+           "crossed_arms": float(crossed_arms.mean())}
     if len(x) >= 3:
         second = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1)
         out["jitter_mm"] = float(np.median(second) * 1000)

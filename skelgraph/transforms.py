@@ -425,7 +425,8 @@ class UncrossLegs(BaseTransform):
         self.pairs = [(names.index(f"{p}Left"), names.index(f"{p}Right")) for p in self.LEG_JOINTS
                       if f"{p}Left" in names and f"{p}Right" in names]
         if not self.pairs:
-            raise ValueError(f"UncrossLegs needs a left/right knee, ankle or foot; layout {self.layout.name!r} has none")
+            raise ValueError(f"UncrossLegs needs a left/right knee, ankle or foot; layout {self.layout.name!r} has "
+                             "none")
         self.hips = names.index("HipLeft"), names.index("HipRight")
 
     def forward(self, data: Data) -> Data:

@@ -33,7 +33,8 @@ protocols), :mod:`~skelgraph.recipes.defaults` (every recipe's defaults), :mod:`
 :mod:`~skelgraph.recipes.models`, :mod:`~skelgraph.recipes.splits`, :mod:`~skelgraph.recipes.run`; recipes
 :mod:`~skelgraph.recipes.arrn_ntu`, :mod:`~skelgraph.recipes.arrn_msr`, :mod:`~skelgraph.recipes.arrn_florence`,
 :mod:`~skelgraph.recipes.arrn_utkinect`, :mod:`~skelgraph.recipes.gca_lstm_ntu`, :mod:`~skelgraph.recipes.gca_lstm_sbu`,
-:mod:`~skelgraph.recipes.gca_lstm_utkinect`, :mod:`~skelgraph.recipes.gca_lstm_msr`, each with ``run(config)`` and ``main(argv=None)``.
+:mod:`~skelgraph.recipes.gca_lstm_utkinect`, :mod:`~skelgraph.recipes.gca_lstm_msr`, each with ``run(config)`` and
+``main(argv=None)``.
 """
 
 from skelgraph.recipes.config import ConfigError, RecipeConfig

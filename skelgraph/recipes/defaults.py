@@ -102,8 +102,8 @@ def arrn_small_data(**optim: Any) -> Optimisation:
     validation chose 0.25-0.5). ARRN-LSTM on MSR stays unstable late in training (raw last epochs up to 33 points
     below the best, with or without clipping), so the budget matters more than for GCA-LSTM: ``--selection
     inner-cv`` re-chooses it."""
-    return Optimisation(**{**dict(epochs=ARRN_EPOCHS, batch_size=16, lr=1e-3, optimizer="adam", schedule="none", lr_decay=1.0,
-                                  grad_clip=5.0, ema=10.0), **optim})
+    return Optimisation(**{**dict(epochs=ARRN_EPOCHS, batch_size=16, lr=1e-3, optimizer="adam", schedule="none",
+                                  lr_decay=1.0, grad_clip=5.0, ema=10.0), **optim})
 
 
 def small_data_protocol(groups: str, **protocol: Any) -> Protocol:

@@ -342,7 +342,7 @@ def test_forget_bias_offsets_every_lstm_layers_forget_gate_and_survives_reset():
     torch.manual_seed(0)
     model = ARRNLSTM.from_paper("ntu", **tiny_config(forget_bias=1.0))
     bound = max(1 / math.sqrt(h) for h in (10, 7, 9))
-    for check in range(2):
+    for _ in range(2):
         for stream in model.streams.values():
             for lstm in stream.lstms:
                 H, b = lstm.hidden_size, lstm.bias_ih_l0.detach()

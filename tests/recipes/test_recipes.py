@@ -231,8 +231,8 @@ def test_gca_ntu_demo(tmp_path):
 
 def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
     """Without the full NTU set the recipes run a demonstration (no validation split; ARRN: 4 epochs at batch 4
-    unless given; GCA: direct training unless --training stepwise is given). --print-config prints those settings, not the full-set defaults, and a
-    data root holding the full set keeps the recipe's own."""
+    unless given; GCA: direct training unless --training stepwise is given). --print-config prints those settings,
+    not the full-set defaults, and a data root holding the full set keeps the recipe's own."""
     root = data_root(tmp_path, "ntu_rgbd")
 
     def printed(main, *argv):
