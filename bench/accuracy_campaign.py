@@ -86,20 +86,25 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _sbu("sbu_global2", "global2", "direct", None),
     Row("msr_arrn", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream", 0.950,
         ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
-    # msr_arrn's command again on the code whose test monitor is inert (its units ran before evaluation saved and
-    # restored the random state, so they follow other trajectories); its run folders feed the error analysis
-    Row("msr_arrn_inert", "msr_action3d", "AS1-3 cross-subject", "arrn", "two-stream (inert monitor)", 0.950,
-        ("python", "recipes/arrn_msr.py"), "--subset", tuple(MSR_SUBSETS)),
-    # The MSR ladder (issue 35): each stream of ARRN-LSTM alone, at the recipe's defaults otherwise
+    # The two-stream row at the earlier default, Adam's beta2 0.999 (before screen_msr_arrn_as2_e100_beta99 moved it
+    # to 0.99, 2026-12-07); its units ran as `python recipes/arrn_msr.py` then, before the test monitor was inert
+    Row("msr_arrn_b999", "msr_action3d", "AS1-3 cross-subject", "arrn",
+        "two-stream, Adam beta2 0.999 (earlier default)", 0.950,
+        ("python", "recipes/arrn_msr.py", "--adam-beta2", "0.999"), "--subset", tuple(MSR_SUBSETS)),
+    # The MSR ladder (issue 35): each stream of ARRN-LSTM alone, at the recipe's defaults otherwise (Adam's beta2
+    # pinned at 0.999, the default their units ran at)
     Row("msr_arrn_joint", "msr_action3d", "AS1-3 cross-subject", "arrn", "joint stream alone", None,
-        ("python", "recipes/arrn_msr.py", "--stream", "joint"), "--subset", tuple(MSR_SUBSETS)),
+        ("python", "recipes/arrn_msr.py", "--stream", "joint",
+         "--adam-beta2", "0.999"), "--subset", tuple(MSR_SUBSETS)),
     Row("msr_arrn_line", "msr_action3d", "AS1-3 cross-subject", "arrn", "line stream alone", None,
-        ("python", "recipes/arrn_msr.py", "--stream", "line"), "--subset", tuple(MSR_SUBSETS)),
+        ("python", "recipes/arrn_msr.py", "--stream", "line",
+         "--adam-beta2", "0.999"), "--subset", tuple(MSR_SUBSETS)),
     # The ladder's other rungs: a plain 2-layer LSTM on the joints (the NTU paper's baseline family; 512 cells per
     # layer, the outer sizes of ARRN's MSR stack; not screened), and this library's GCA-LSTM and ST-LSTM on MSR
     # (SBU's small-data defaults, unscreened on MSR)
     Row("msr_lstm", "msr_action3d", "AS1-3 cross-subject", "lstm", "2-layer LSTM on joints (512, 512)", None,
-        ("python", "recipes/arrn_msr.py", "--stream", "joint", "--no-relational", "--lstm-sizes", "512", "512"),
+        ("python", "recipes/arrn_msr.py", "--stream", "joint", "--no-relational", "--lstm-sizes", "512", "512",
+         "--adam-beta2", "0.999"),
         "--subset", tuple(MSR_SUBSETS)),
     Row("msr_gca", "msr_action3d", "AS1-3 cross-subject", "gca", "direct", None,
         ("python", "recipes/gca_lstm_msr.py", "--model", "gca"), "--subset", tuple(MSR_SUBSETS)),
