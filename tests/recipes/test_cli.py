@@ -323,7 +323,7 @@ def test_arrn_options_reach_the_model_relational_and_forget_bias():
     assert model.config.relational is False and model.config.forget_bias == 1.0
     lstm = model.streams["joint"].lstms[0]
     H = lstm.hidden_size
-    assert float(lstm.bias_ih_l0[H:2 * H].mean()) > 0.9
+    assert float(lstm.bias_ih_l0[H:2 * H].detach().mean()) > 0.9
     default = build_arrn_model(ARRNOptions(), 8)
     assert default.config.relational and default.config.forget_bias == 0.0
 
