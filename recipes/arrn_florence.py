@@ -1,4 +1,4 @@
-"""ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Li et al., ICME 2019, Table 4).
+"""ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Zheng et al., ICME 2019, Table 4).
 
     python recipes/arrn_florence.py --help        # or: python -m skelgraph.recipes.arrn_florence --help
 """

@@ -1,4 +1,4 @@
-"""ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Li et al., ICME 2019, Table 5).
+"""ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Zheng et al., ICME 2019, Table 5).
 
     python recipes/arrn_msr.py --help        # or: python -m skelgraph.recipes.arrn_msr --help
 """

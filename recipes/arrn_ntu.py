@@ -1,4 +1,4 @@
-"""ARRN-LSTM on NTU RGB+D 60 / 120 (Li et al., ICME 2019, Tables 1-3).
+"""ARRN-LSTM on NTU RGB+D 60 / 120 (Zheng et al., ICME 2019, Tables 1-3).
 
     python recipes/arrn_ntu.py                                   # two-stream, NTU60 cross-subject
     python recipes/arrn_ntu.py --benchmark xview --stream joint  # Joint-ARRN-LSTM, cross-view

@@ -54,7 +54,7 @@ from skelgraph.recipes.sections import GCA_MODELS, ARRNOptions, GCAOptions, RunO
 from skelgraph.training.runs import cli_main
 
 #: ``--model`` choices: ARRN-LSTM and the models of the GCA recipes.
-MODELS: dict[str, str] = {"arrn": "two-stream ARRN-LSTM (Li et al., ICME 2019)", **GCA_MODELS}
+MODELS: dict[str, str] = {"arrn": "two-stream ARRN-LSTM (Zheng et al., ICME 2019)", **GCA_MODELS}
 #: Fewest and most epochs :func:`epoch_budget` gives ARRN-LSTM.
 ARRN_EPOCH_RANGE = (30, 400)
 #: GCA-LSTM's budget (also two-stream GCA-LSTM's and ST-LSTM + Global (1)'s): they converge in epochs, not steps.

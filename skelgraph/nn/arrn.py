@@ -1,4 +1,4 @@
-"""ARRN-LSTM: the two-stream Attentional Recurrent Relational Network-LSTM (Li et al., ICME 2019).
+"""ARRN-LSTM: the two-stream Attentional Recurrent Relational Network-LSTM (Zheng et al., ICME 2019).
 
 One stream (:class:`ARRNStream`) per geometry, joints (Eq. 1) or lines (Eq. 2-3)::
 
@@ -207,7 +207,7 @@ class ARRNStream(nn.Module):
 
 
 class ARRNLSTM(nn.Module):
-    """Two-stream ARRN-LSTM (Li et al., ICME 2019), or one stream / the no-mask ablations.
+    """Two-stream ARRN-LSTM (Zheng et al., ICME 2019), or one stream / the no-mask ablations.
 
     ``model(data)`` returns ``[B, K]`` scores: the log of the fused probabilities
     :math:`\\log(\\alpha\\,\\mathrm{softmax}(y_j) + (1 - \\alpha)\\,\\mathrm{softmax}(y_l))` (Eq. 11-12) for two

@@ -14,7 +14,7 @@ from torch_geometric.nn.conv import MessagePassing
 class RRN(MessagePassing):
     r"""Recurrent Relational Network: ``E`` rounds of message passing with an MLP message and a GRU node update,
     parameters shared across rounds, from `"Recurrent Relational Networks" (Palm et al., NeurIPS 2018)
-    <https://arxiv.org/abs/1711.08028>`_, in the form of ARRN-LSTM (Li et al., ICME 2019, Eq. 5-8).
+    <https://arxiv.org/abs/1711.08028>`_, in the form of ARRN-LSTM (Zheng et al., ICME 2019, Eq. 5-8).
 
     .. math::
         \mathbf{h}_i^{0} &= \mathbf{v}_i \, \Vert \, \mathbf{0}

@@ -1,4 +1,4 @@
-"""ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Li et al., ICME 2019, Table 4).
+"""ARRN-LSTM on Florence 3D Actions, leave-one-actor-out (Zheng et al., ICME 2019, Table 4).
 
     python -m skelgraph.recipes.arrn_florence --help
 
@@ -14,7 +14,7 @@ from skelgraph.recipes.cli import Recipe, parse_config
 from skelgraph.recipes.config import RecipeConfig
 from skelgraph.recipes.run import run_folds, train_arrn
 
-RECIPE = Recipe("ARRN-LSTM on Florence 3D, leave-one-actor-out (Li et al., ICME 2019, Table 4)",
+RECIPE = Recipe("ARRN-LSTM on Florence 3D, leave-one-actor-out (Zheng et al., ICME 2019, Table 4)",
                 defaults.arrn_florence, defaults.resolve_arrn_small_data)
 
 

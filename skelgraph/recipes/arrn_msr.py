@@ -1,4 +1,4 @@
-"""ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Li et al., ICME 2019, Table 5), averaged over subsets.
+"""ARRN-LSTM on MSR Action3D, AS1/AS2/AS3 cross-subject (Zheng et al., ICME 2019, Table 5), averaged over subsets.
 
     python -m skelgraph.recipes.arrn_msr --help
     python -m skelgraph.recipes.arrn_msr --config recipes/configs/msr/arrn.json
@@ -19,7 +19,7 @@ from skelgraph.recipes.config import RecipeConfig
 from skelgraph.recipes.protocols import msr_splits
 from skelgraph.recipes.run import run_folds, train_arrn
 
-RECIPE = Recipe("ARRN-LSTM on MSR Action3D, AS1-AS3 cross-subject (Li et al., ICME 2019, Table 5)",
+RECIPE = Recipe("ARRN-LSTM on MSR Action3D, AS1-AS3 cross-subject (Zheng et al., ICME 2019, Table 5)",
                 defaults.arrn_msr, defaults.resolve_arrn_small_data)
 
 

@@ -1,4 +1,4 @@
-"""ARRN-LSTM on NTU RGB+D 60 / 120, CS/CV (/CSet), joint, line or two streams (Li et al., ICME 2019, Tables 1-3).
+"""ARRN-LSTM on NTU RGB+D 60 / 120, CS/CV (/CSet), joint, line or two streams (Zheng et al., ICME 2019, Tables 1-3).
 
     python -m skelgraph.recipes.arrn_ntu                                   # two-stream, NTU60 cross-subject
     python -m skelgraph.recipes.arrn_ntu --benchmark xview --stream joint  # Joint-ARRN-LSTM, cross-view
@@ -20,7 +20,7 @@ from skelgraph.recipes.protocols import ntu_splits
 from skelgraph.recipes.run import train_arrn
 from skelgraph.training.seeding import seed_everything
 
-RECIPE = Recipe("ARRN-LSTM on NTU RGB+D (Li et al., ICME 2019)", defaults.arrn_ntu, defaults.resolve_arrn_ntu)
+RECIPE = Recipe("ARRN-LSTM on NTU RGB+D (Zheng et al., ICME 2019)", defaults.arrn_ntu, defaults.resolve_arrn_ntu)
 
 
 def run(config: RecipeConfig) -> dict[str, Any]:

@@ -156,7 +156,7 @@ class RunOptions(Section):
 
 @dataclass(frozen=True)
 class ARRNOptions(Section):
-    """ARRN-LSTM (Li et al., ICME 2019): the model and its fusion weight."""
+    """ARRN-LSTM (Zheng et al., ICME 2019): the model and its fusion weight."""
 
     section = "model"
     model: str = option("arrn", "the model family", choices=("arrn",))
