@@ -18,6 +18,11 @@ Choices the paper leaves open, made here and documented:
   :class:`~skelgraph.transforms.FixedLength` never reaches the classifier) when the batch carries
   ``num_frames``; ``readout="last"`` takes frame ``T - 1``. ``readout="mean"`` (not in the paper) averages ``q``
   over the real frames instead: every frame's output gets a gradient, not only the last one's.
+  ``readout="concat"`` reads Eq. (11) literally, ``Fc(q_1, ..., q_T)``: one FC over all ``T`` outputs side by
+  side, padding frames included (samples must then have exactly ``T`` frames, and online inference is refused).
+* The line stream's offsets (Eq. 2) are taken over all of a joint's features by default, so with velocity
+  channels it also gets every velocity difference; ``line_channels`` takes them over the first features only
+  (the positions: the paper's "lines are calculated according to the normalized joints").
 * Multi-body samples (project rule): every skeleton of a sample runs through the streams on its own; each
   stream's logits are averaged over the bodies of the sample before the softmax of Eq. (11).
 * The training objective is the sum of the per-stream cross-entropies. The streams share no parameter, so this
@@ -46,8 +51,12 @@ from skelgraph.nn.rrn import RRN
 STREAMS: tuple[str, ...] = ("joint", "line")
 
 #: How Eq. (11) reads the LSTM outputs: the last real frame (the paper), frame ``T - 1``, or the mean over the real
-#: frames (not in the paper).
-READOUTS: tuple[str, ...] = ("last_valid", "last", "mean")
+#: frames (not in the paper), or one FC over all ``T`` outputs side by side (Eq. 11 read literally).
+READOUTS: tuple[str, ...] = ("last_valid", "last", "mean", "concat")
+
+#: How the attention mask of Eq. (9) starts: every node weighted 1, or "a random vector of size J" (3.2.3),
+#: drawn uniformly from [0, 1).
+MASK_INITS: tuple[str, ...] = ("ones", "random")
 
 _PRESETS: dict[str, dict] = {
     # Section 4.1: T, M and the mid LSTM layer per dataset; K and J from the datasets (Section 4.2).
@@ -80,6 +89,8 @@ class ARRNConfig:
     alpha: float = 0.5
     relational: bool = True
     forget_bias: float = 0.0
+    line_channels: int | None = None
+    mask_init: str = "ones"
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -92,6 +103,10 @@ class ARRNConfig:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
         if not self.lstm_sizes:
             raise ValueError("lstm_sizes must name at least one layer")
+        if self.mask_init not in MASK_INITS:
+            raise ValueError(f"unknown mask_init {self.mask_init!r}; expected one of {MASK_INITS}")
+        if self.line_channels is not None and not 1 <= self.line_channels <= self.in_channels:
+            raise ValueError(f"line_channels must lie in 1..in_channels ({self.in_channels}), got {self.line_channels}")
 
 
 class ARRNStream(nn.Module):
@@ -101,16 +116,21 @@ class ARRNStream(nn.Module):
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
-        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias: As :class:`ARRNLSTM`.
+        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias, mask_init: As
+            :class:`ARRNLSTM`.
+        T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
     def __init__(self, in_channels: int, num_joints: int, num_classes: int, M: int = 50, E: int = 5,
                  att_channels: int = 256, lstm_sizes: tuple[int, ...] = (512, 512, 512), message_layers: int = 3,
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
-                 readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0) -> None:
+                 readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0,
+                 mask_init: str = "ones", T: int = 100) -> None:
         super().__init__()
         J = num_joints
         self.forget_bias = forget_bias
+        self.mask_init = mask_init
+        self.T = T
         self.num_joints = J
         self.readout = readout
         self.relational = relational
@@ -129,8 +149,18 @@ class ARRNStream(nn.Module):
         sizes = (att_channels if relational else J * in_channels, *lstm_sizes)
         self.lstms = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(lstm_sizes[-1], num_classes)
+        self.classifier = nn.Linear(lstm_sizes[-1] * (T if readout == "concat" else 1), num_classes)
         self._offset_forget_gates()
+        self._init_mask()
+
+    def _init_mask(self) -> None:
+        if self.mask is None:
+            return
+        with torch.no_grad():
+            if self.mask_init == "random":
+                self.mask.uniform_(0.0, 1.0)
+            else:
+                self.mask.fill_(1.0)
 
     def _offset_forget_gates(self) -> None:
         """Add ``forget_bias`` to every LSTM layer's initial forget-gate bias (torch's gate order i, f, g, o)."""
@@ -142,14 +172,12 @@ class ARRNStream(nn.Module):
                 lstm.bias_ih_l0[H : 2 * H] += self.forget_bias
 
     def reset_parameters(self) -> None:
-        """Fresh weights; the mask starts at ones again (every node weighted equally)."""
+        """Fresh weights; the mask starts again as ``mask_init`` says (ones: every node weighted equally)."""
         for module in (self.embed, self.rrn, self.att, *self.lstms, self.classifier):
             if module is not None:
                 module.reset_parameters()
         self._offset_forget_gates()
-        if self.mask is not None:
-            with torch.no_grad():
-                self.mask.fill_(1.0)
+        self._init_mask()
 
     def _frames(self, x: Tensor) -> Tensor:
         """Everything before the LSTM, frame by frame (no frame sees another): ``[S * J, T, C]`` -> ``[S, T, 256]``."""
@@ -179,6 +207,9 @@ class ARRNStream(nn.Module):
         the frames before (None at the start). Returns the logits ``[S, K]`` read at the last frame given (what
         :meth:`forward` gives on the whole prefix) and the state after it; the work does not grow with the
         frames already seen."""
+        if self.readout == "concat":
+            raise ValueError("readout='concat' classifies all T frames at once (Eq. 11 read literally): online "
+                             "inference needs a per-frame readout ('last_valid', 'last' or 'mean')")
         if self.readout != "mean":
             q, state = self._lstm(self._frames(x), state)
             return self.classifier(self.dropout(q[:, -1])), state
@@ -198,6 +229,10 @@ class ARRNStream(nn.Module):
             real = torch.arange(q.size(1), device=q.device) < n.unsqueeze(1)  # [S, T]: frames before the padding
             q_mean = (q * real.unsqueeze(-1)).sum(1) / n.unsqueeze(1).to(q.dtype)
             return self.classifier(self.dropout(q_mean))
+        if self.readout == "concat":  # Eq. (11) literally: Fc(q_1, ..., q_T)
+            if q.size(1) != self.T:
+                raise ValueError(f"readout='concat' needs exactly T = {self.T} frames per sample, got {q.size(1)}")
+            return self.classifier(self.dropout(q.flatten(1)))
         if self.readout == "last_valid" and num_frames is not None:
             last = (num_frames.clamp(1, q.size(1)) - 1).to(q.device)
             q_last = q[torch.arange(q.size(0), device=q.device), last]
@@ -223,8 +258,8 @@ class ARRNLSTM(nn.Module):
             :class:`~skelgraph.transforms.AddVelocity`, one more with :class:`~skelgraph.transforms.AppendScore`
             (:func:`~skelgraph.training.registry.pipeline_channels` of a pipeline); the line stream gets
             ``in_channels (J - 1)``.
-        T: Frames per sample; the model accepts any length, this records the paper's
-            :class:`~skelgraph.transforms.FixedLength` setting for pipelines.
+        T: Frames per sample; the model accepts any length (except with ``readout="concat"``), this records the
+            paper's :class:`~skelgraph.transforms.FixedLength` setting for pipelines.
         M: Embedding size, also the RRN state size.
         E: RRN rounds.
         att_channels: Output size of the attention FC (256).
@@ -234,8 +269,9 @@ class ARRNLSTM(nn.Module):
         mask: Use the attention mask of Eq. (9); ``False`` is the RRN-LSTM ablation.
         dropout: Dropout probability after the attention FC, between LSTM layers and before the classifier.
         checkpoint: Activation checkpointing of the RRN rounds (less memory, one more forward per round).
-        readout: ``"last_valid"`` (frame ``num_frames - 1``), ``"last"`` (frame ``T - 1``) or ``"mean"`` (the
-            mean over the real frames; not in the paper) for Eq. (11).
+        readout: ``"last_valid"`` (frame ``num_frames - 1``), ``"last"`` (frame ``T - 1``), ``"mean"`` (the
+            mean over the real frames; not in the paper) or ``"concat"`` (one FC over all ``T`` outputs side by
+            side, Eq. 11 read literally; samples must have exactly ``T`` frames) for Eq. (11).
         alpha: Initial fusion weight of the joint stream (Eq. 12).
         relational: ``False`` drops everything before the LSTM (embedding, RRN, mask, attention FC): each frame's
             node features go side by side into the LSTM stack, the plain multi-layer LSTM baseline of the
@@ -243,13 +279,19 @@ class ARRNLSTM(nn.Module):
             baselines). ``M``, ``E``, ``att_channels``, ``message_layers`` and ``mask`` then do nothing.
         forget_bias: Added to the initial forget-gate bias of every LSTM layer (0: torch's initialisation, the
             paper's; 1 is the common remedy when a stack read at its last frame starts with vanishing gradients).
+        line_channels: The line stream's offsets (Eq. 2) from the first ``line_channels`` features of each joint
+            only (None: all ``in_channels``). With :class:`~skelgraph.transforms.AddVelocity` (positions first),
+            the coordinate count gives lines from positions only, as the paper computes them.
+        mask_init: ``"ones"`` (every node weighted equally at the start) or ``"random"`` (uniform in [0, 1),
+            3.2.3's "a random vector of size J").
     """
 
     def __init__(self, num_joints: int, num_classes: int, in_channels: int = 3, T: int = 100, M: int = 50,
                  E: int = 5, att_channels: int = 256, lstm_sizes: Sequence[int] = (512, 512, 512),
                  message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
                  checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
-                 relational: bool = True, forget_bias: float = 0.0) -> None:
+                 relational: bool = True, forget_bias: float = 0.0, line_channels: int | None = None,
+                 mask_init: str = "ones") -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -257,10 +299,11 @@ class ARRNLSTM(nn.Module):
         self.config = ARRNConfig(**hparams)
         self.num_classes = num_classes
         J = num_joints
-        channels = {"joint": in_channels, "line": in_channels * (J - 1)}
+        channels = {"joint": in_channels, "line": (line_channels or in_channels) * (J - 1)}
         layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
-                     checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias)
+                     checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias,
+                     mask_init=mask_init, T=T)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 
@@ -277,7 +320,7 @@ class ARRNLSTM(nn.Module):
         return cls(**{**_PRESETS[dataset], **overrides})
 
     def reset_parameters(self) -> None:
-        """Fresh weights in every stream (masks back to ones); ``alpha`` back to its initial value."""
+        """Fresh weights in every stream (masks back to their ``mask_init``); ``alpha`` back to its initial value."""
         for stream in self.streams.values():
             stream.reset_parameters()
         self.alpha.fill_(float(self.config.alpha))
@@ -307,7 +350,15 @@ class ARRNLSTM(nn.Module):
             if name == "joint":
                 feats = x
             else:
-                feats = data.x_line if "x_line" in data else node_line_features(x, J)
+                lc = self.config.line_channels
+                if "x_line" in data:
+                    feats = data.x_line
+                    want = (lc or self.config.in_channels) * (J - 1)
+                    if feats.size(-1) != want:
+                        raise ValueError(f"{type(self).__name__}: x_line has {feats.size(-1)} features per node, "
+                                         f"expected {want} ((J - 1) x {lc or self.config.in_channels})")
+                else:
+                    feats = node_line_features(x if lc is None else x[..., :lc], J)
             logits = run(name, stream, feats, sk_batch)
             out[name] = scatter(logits, sk_batch, dim=0, dim_size=num_samples, reduce="mean")
         return out

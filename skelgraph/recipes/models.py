@@ -14,7 +14,8 @@ STACKED_BODIES = 2
 def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -> Any:
     """ARRN-LSTM from ``options`` on top of its paper preset (``options.preset``: ``"ntu"``, ``"ntu120"``,
     ``"msr"``, ``"florence"``; see :meth:`~skelgraph.nn.ARRNLSTM.from_paper`); ``overrides`` set any other field
-    (e.g. ``num_joints`` and ``in_channels`` for a layout of your own)."""
+    (e.g. ``num_joints`` and ``in_channels`` for a layout of your own; ``line_channels``, the coordinates per
+    joint, for ``options.line_velocity=False``, which the caller knows from its pipeline)."""
     from skelgraph.nn.arrn import ARRNLSTM
 
     if options.alpha is not None:  # a fixed fusion weight fuses the validation curves too
@@ -25,6 +26,8 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
         overrides.setdefault("relational", False)
     if options.forget_bias:
         overrides.setdefault("forget_bias", options.forget_bias)
+    if options.mask_init != "ones":  # only then, so that earlier checkpoints keep their stored arguments
+        overrides.setdefault("mask_init", options.mask_init)
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,
                                streams=options.streams(), mask=options.mask, dropout=options.dropout,
                                checkpoint=options.checkpoint_activations, readout=options.readout, **overrides)

@@ -112,8 +112,11 @@ def train_arrn(config: RecipeConfig, train_full: Any, test: Any, out: str | None
     K = len(train_full.class_names)
 
     def build(spec: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        extra = {}
+        if not config.model.line_velocity and spec.get("velocity"):  # positions come first in each joint's features
+            extra["line_channels"] = pipeline_channels({**spec, "velocity": False, "score": False})
         model = build_arrn_model(config.model, K, num_joints=train_full.layout.num_joints,
-                                 in_channels=pipeline_channels(spec))
+                                 in_channels=pipeline_channels(spec), **extra)
         return model, model_spec(model)
 
     return _train_and_test(config, train_full, test, out, dataset_meta, build, save_checkpoints=save_checkpoints,

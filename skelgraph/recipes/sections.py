@@ -22,7 +22,10 @@ GCA_MODELS: dict[str, str] = {
 }
 #: ARRN-LSTM paper settings (LSTM sizes and the like, :meth:`~skelgraph.nn.ARRNLSTM.from_paper`).
 ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
-READOUTS = ("last_valid", "last", "mean")
+#: Copies of :data:`skelgraph.nn.arrn.READOUTS` and :data:`~skelgraph.nn.arrn.MASK_INITS` (the options are read
+#: without importing torch; a test keeps them equal).
+READOUTS = ("last_valid", "last", "mean", "concat")
+MASK_INITS = ("ones", "random")
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,15 @@ class ARRNOptions(Section):
     lstm_sizes: tuple[int, ...] | None = option(None, "hidden size of each LSTM layer, bottom to top (default: the "
                                                 "paper's for the preset)", low=1, metavar="H")
     readout: str = option("last_valid", "what Eq. (11) classifies: the LSTM output at the last real frame (the "
-                          "paper), at frame T - 1, or its mean over the real frames (not in the paper)",
+                          "paper), at frame T - 1, its mean over the real frames (not in the paper), or all T "
+                          "outputs side by side through one FC (Eq. 11 read literally, padding included)",
                           choices=READOUTS)
+    mask_init: str = option("ones", "how the attention mask of Eq. (9) starts: every node 1, or a random vector "
+                            "uniform in [0, 1) (3.2.3: 'it could be a random vector of size J')", choices=MASK_INITS)
+    line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
+                                 "joint positions only, as the paper computes lines 'according to the normalized "
+                                 "joints' (default: from every joint feature, velocities included)",
+                                 flags=("--no-line-velocity",), negate=True)
     dropout: float = option(0.0, "dropout probability", low=0, high=1)
     checkpoint_activations: bool = option(False, "recompute the RRN iterations in backward: much less memory, about "
                                           "30%% more time")

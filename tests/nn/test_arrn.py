@@ -111,6 +111,68 @@ def test_mean_readout_averages_the_real_frames(make_sequence):
         torch.testing.assert_close(model(changed), want)
 
 
+def test_concat_readout_is_one_fc_over_all_frames(make_sequence):
+    """``readout="concat"`` (Eq. 11 read literally): the classifier reads the T outputs side by side, padding frames
+    included, checked against the product written out; other lengths and online steps are refused."""
+    torch.manual_seed(5)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(readout="concat", streams=("joint",))).eval()
+    batch = make_batch(make_sequence, bodies=(1, 1, 1), lengths=(3, 6, 4))
+    stream = model.streams["joint"]
+    assert stream.classifier.in_features == 6 * 9
+    with torch.no_grad():
+        q, _ = stream._lstm(stream._frames(batch.x))  # [3, 6, 9]
+        W, b = stream.classifier.weight, stream.classifier.bias
+        want = torch.stack([sum(W[:, t * 9:(t + 1) * 9] @ q[k, t] for t in range(6)) + b for k in range(3)])
+        torch.testing.assert_close(model(batch), want)
+        changed = batch.clone()
+        changed.x = changed.x.clone()
+        changed.x[torch.arange(6)[None, :] >= changed.num_frames[changed.batch][:, None]] = 5.0
+        assert not torch.allclose(model(changed), want), "the padding reaches the classifier, as Eq. 11 reads"
+    short = make_batch(make_sequence, bodies=(1,), T=5)
+    with pytest.raises(ValueError, match="exactly T = 6 frames"):
+        model(short)
+    with pytest.raises(ValueError, match="online inference"):
+        model.step(short)
+
+
+def test_line_channels_take_the_offsets_of_the_leading_features(make_sequence):
+    """``line_channels=3`` on 6-feature joints (positions, then velocities) equals the same weights on the
+    positions alone: the line stream never sees the velocity differences, the joint stream sees everything."""
+    torch.manual_seed(6)
+    batch = make_batch(make_sequence)
+    six = batch.clone()
+    six.x = torch.cat([batch.x, torch.randn_like(batch.x)], dim=-1)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(in_channels=6, line_channels=3))
+    assert model.streams["line"].embed.in_features == 3 * 24
+    three = ARRNLSTM.from_paper("ntu", **tiny_config(in_channels=3, streams=("line",)))
+    three.streams["line"].load_state_dict(model.streams["line"].state_dict())
+    torch.testing.assert_close(model.stream_logits(six)["line"], three.stream_logits(batch)["line"])
+    with_lines = six.clone()
+    with_lines.x_line = node_line_features(six.x, 25)  # all 6 features: not what this model reads
+    with pytest.raises(ValueError, match="x_line has 144 features per node, expected 72"):
+        model(with_lines)
+    with pytest.raises(ValueError, match="line_channels"):
+        ARRNLSTM(num_joints=25, num_classes=3, in_channels=3, line_channels=4)
+
+
+def test_mask_init_random_draws_a_vector_in_the_unit_interval():
+    """``mask_init="random"`` starts each stream's mask as a uniform draw in [0, 1) and draws again on reset;
+    ``"ones"`` (the default) starts and resets at ones."""
+    torch.manual_seed(7)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(mask_init="random"))
+    masks = {k: v.detach().clone() for k, v in model.mask_weights().items()}
+    for mask in masks.values():
+        assert mask.shape == (25,) and bool(((mask >= 0) & (mask < 1)).all()) and mask.std() > 0.1
+    model.reset_parameters()
+    for name, mask in model.mask_weights().items():
+        assert bool(((mask >= 0) & (mask < 1)).all()) and not torch.equal(mask, masks[name])
+    ones = ARRNLSTM.from_paper("ntu", **tiny_config())
+    ones.reset_parameters()
+    assert all(bool((m == 1).all()) for m in ones.mask_weights().values())
+    with pytest.raises(ValueError, match="mask_init"):
+        ARRNLSTM(num_joints=25, num_classes=3, mask_init="zeros")
+
+
 def test_line_stream_reads_x_line_or_computes_it(make_sequence):
     torch.manual_seed(3)
     model = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("line",)))

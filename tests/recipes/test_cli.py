@@ -328,6 +328,26 @@ def test_arrn_options_reach_the_model_relational_and_forget_bias():
     assert default.config.relational and default.config.forget_bias == 0.0
 
 
+def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
+    """--mask-init, --readout concat and --no-line-velocity build the model they name; the option lists are the
+    model's own (sections keeps copies so that reading options does not import torch)."""
+    from skelgraph.nn import arrn
+    from skelgraph.recipes import build_arrn_model, sections
+
+    assert sections.READOUTS == arrn.READOUTS and sections.MASK_INITS == arrn.MASK_INITS
+    model = build_arrn_model(ARRNOptions(mask_init="random", readout="concat"), 8)
+    assert model.config.mask_init == "random" and model.config.readout == "concat"
+    mask = model.streams["joint"].mask.detach()
+    assert ((mask >= 0) & (mask < 1)).all() and mask.std() > 0
+    assert model.streams["joint"].classifier.in_features == 20 * 512  # T x h
+    default = build_arrn_model(ARRNOptions(), 8)
+    assert default.config.mask_init == "ones" and bool((default.streams["line"].mask == 1).all())
+    config = parse_config(MSR, [*NOWHERE, "--no-line-velocity", "--mask-init", "random", "--readout", "concat"])
+    assert not config.model.line_velocity and config.model.mask_init == "random"
+    assert config.model.readout == "concat"
+    assert parse_config(MSR, [*NOWHERE]).model.line_velocity
+
+
 def test_grad_clip_zero_turns_a_recipes_clipping_off():
     """ARRN on MSR clips at 5 by default; ``--grad-clip 0`` is the way to turn that off from the command line (the
     engine clips only for a positive value)."""

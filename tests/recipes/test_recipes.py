@@ -103,6 +103,20 @@ def test_arrn_msr_tiny(tmp_path):
     assert 0.0 <= metrics["alpha"] <= 1.0 and "val" in metrics, "two-stream fusion weight chosen on validation"
 
 
+def test_arrn_msr_no_line_velocity_gives_the_line_stream_position_offsets(tmp_path):
+    """With velocity channels (the MSR default) and --no-line-velocity, the checkpoint's model takes its line
+    offsets from the 3 coordinates only (line_channels 3: 3 x 19 inputs per line node) while the joint stream reads
+    all 6 features, and it reloads as that model."""
+    from skelgraph.inference import load_for_inference
+
+    out = tmp_path / "msr"
+    arrn_msr_main(["--data-root", data_root(tmp_path, "msr_action3d"), "--out", str(out), "--tiny", "--subset",
+                   "AS1", *TINY_ARRN, "--no-line-velocity"])
+    model = load_for_inference(out / "AS1" / "model.pt").model
+    assert model.config.in_channels == 6 and model.config.line_channels == 3
+    assert model.streams["line"].embed.in_features == 3 * 19 and model.streams["joint"].embed.in_features == 6
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["msr", "florence", "utkinect"])
 def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp_path, utk_data, recipe, capsys):
