@@ -27,7 +27,8 @@ Choices the paper leaves open, made here and documented:
   stream's logits are averaged over the bodies of the sample before the softmax of Eq. (11).
 * The training objective is the sum of the per-stream cross-entropies. The streams share no parameter, so this
   trains each stream exactly as if alone; ``alpha`` is then picked on validation scores with
-  :func:`select_alpha` (Eq. 12), as in Section 4.1.
+  :func:`select_alpha` (Eq. 12), as in Section 4.1. ``objective="fused"`` minimises the negative log-likelihood
+  of the fused prediction instead (the paper names no objective).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ READOUTS: tuple[str, ...] = ("last_valid", "last", "mean", "concat")
 #: How the attention mask of Eq. (9) starts: every node weighted 1, or "a random vector of size J" (3.2.3),
 #: drawn uniformly from [0, 1).
 MASK_INITS: tuple[str, ...] = ("ones", "random")
+
+#: What two-stream training minimises: the sum of the streams' cross-entropies, or the negative log-likelihood of
+#: the fused prediction of Eq. (12).
+OBJECTIVES: tuple[str, ...] = ("streams", "fused")
 
 _PRESETS: dict[str, dict] = {
     # Section 4.1: T, M and the mid LSTM layer per dataset; K and J from the datasets (Section 4.2).
@@ -91,6 +96,7 @@ class ARRNConfig:
     forget_bias: float = 0.0
     line_channels: int | None = None
     mask_init: str = "ones"
+    objective: str = "streams"
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -103,6 +109,8 @@ class ARRNConfig:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
         if not self.lstm_sizes:
             raise ValueError("lstm_sizes must name at least one layer")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; expected one of {OBJECTIVES}")
         if self.mask_init not in MASK_INITS:
             raise ValueError(f"unknown mask_init {self.mask_init!r}; expected one of {MASK_INITS}")
         if self.line_channels is not None and not 1 <= self.line_channels <= self.in_channels:
@@ -284,6 +292,9 @@ class ARRNLSTM(nn.Module):
             the coordinate count gives lines from positions only, as the paper computes them.
         mask_init: ``"ones"`` (every node weighted equally at the start) or ``"random"`` (uniform in [0, 1),
             3.2.3's "a random vector of size J").
+        objective: What :meth:`loss_terms` minimises with two streams: ``"streams"``, the sum of the streams'
+            cross-entropies (each stream trained exactly as if alone), or ``"fused"``, the negative log-likelihood
+            of the fused prediction of Eq. (12) at the current ``alpha`` (the streams then learn together).
     """
 
     def __init__(self, num_joints: int, num_classes: int, in_channels: int = 3, T: int = 100, M: int = 50,
@@ -291,7 +302,7 @@ class ARRNLSTM(nn.Module):
                  message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
                  checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
                  relational: bool = True, forget_bias: float = 0.0, line_channels: int | None = None,
-                 mask_init: str = "ones") -> None:
+                 mask_init: str = "ones", objective: str = "streams") -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -389,23 +400,27 @@ class ARRNLSTM(nn.Module):
     def loss_terms(self, data: Data) -> dict[str, Tensor]:
         """The training objective and its parts, from one forward pass.
 
-        ``"loss"``: the sum over the streams of the cross-entropy of each stream's logits with ``data.y`` (what
-        training minimises); then, detached, each stream's cross-entropy under its name and, with two streams,
-        ``"fused"``: the negative log-likelihood of the fused prediction (Eq. 12), the quantity the validation
-        loss of :meth:`forward`'s scores measures. The training engine logs them as ``train_loss_<name>`` and
-        ``val_loss_<name>``, so curves compare like with like.
+        ``"loss"``: what training minimises: the sum over the streams of the cross-entropy of each stream's
+        logits with ``data.y`` (``objective="streams"``), or with two streams and ``objective="fused"`` the
+        negative log-likelihood of the fused prediction (Eq. 12); then, detached, each stream's cross-entropy
+        under its name and, with two streams, ``"fused"``: the negative log-likelihood of the fused prediction,
+        the quantity the validation loss of :meth:`forward`'s scores measures. The training engine logs them as
+        ``train_loss_<name>`` and ``val_loss_<name>``, so curves compare like with like.
         """
         logits = self.stream_logits(data)
         per_stream = {name: F.cross_entropy(z, data.y) for name, z in logits.items()}
         terms = {"loss": sum(per_stream.values())}
         terms.update({name: loss.detach() for name, loss in per_stream.items()})
         if len(logits) == 2:
-            with torch.no_grad():
-                terms["fused"] = F.nll_loss(fuse_scores(logits["joint"], logits["line"], self.alpha), data.y)
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.config.objective == "fused"):
+                fused = F.nll_loss(fuse_scores(logits["joint"], logits["line"], self.alpha), data.y)
+            if self.config.objective == "fused":
+                terms["loss"] = fused
+            terms["fused"] = fused.detach()
         return terms
 
     def training_loss(self, data: Data) -> Tensor:
-        """Sum over the streams of the cross-entropy of each stream's logits with ``data.y``."""
+        """What training minimises (``objective``; see :meth:`loss_terms`)."""
         return self.loss_terms(data)["loss"]
 
     def mask_weights(self) -> dict[str, Tensor]:

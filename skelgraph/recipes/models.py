@@ -26,6 +26,8 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
         overrides.setdefault("relational", False)
     if options.forget_bias:
         overrides.setdefault("forget_bias", options.forget_bias)
+    if options.objective != "streams":
+        overrides.setdefault("objective", options.objective)
     if options.mask_init != "ones":  # only then, so that earlier checkpoints keep their stored arguments
         overrides.setdefault("mask_init", options.mask_init)
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,

@@ -22,10 +22,12 @@ GCA_MODELS: dict[str, str] = {
 }
 #: ARRN-LSTM paper settings (LSTM sizes and the like, :meth:`~skelgraph.nn.ARRNLSTM.from_paper`).
 ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
-#: Copies of :data:`skelgraph.nn.arrn.READOUTS` and :data:`~skelgraph.nn.arrn.MASK_INITS` (the options are read
+#: Copies of :data:`skelgraph.nn.arrn.READOUTS`, :data:`~skelgraph.nn.arrn.MASK_INITS` and
+#: :data:`~skelgraph.nn.arrn.OBJECTIVES` (the options are read
 #: without importing torch; a test keeps them equal).
 READOUTS = ("last_valid", "last", "mean", "concat")
 MASK_INITS = ("ones", "random")
+OBJECTIVES = ("streams", "fused")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class Protocol(Section):
                          choices=("frame", "sequence"))
     velocity: bool = option(False, "append each joint's frame-to-frame displacement as channels (not in the papers)",
                             boolean_optional=True)
+    scale: bool = option(True, "keep the centred coordinates in their recorded units instead of scaling them to "
+                         "unit variance (1 / std of the training split's centred coordinates; not in the papers); --noise is then "
+                         "in the recorded units too",
+                         flags=("--no-scale",), negate=True)
     uncross_legs: bool = option(False, "clean-up of every sample (training and test alike, before centring): in "
                                 "frames whose knees, ankles and feet cross the hips' left/right order, the legs "
                                 "trade places (UncrossLegs; a depth sensor's left/right confusion)")
@@ -178,6 +184,9 @@ class ARRNOptions(Section):
                           choices=READOUTS)
     mask_init: str = option("ones", "how the attention mask of Eq. (9) starts: every node 1, or a random vector "
                             "uniform in [0, 1) (3.2.3: 'it could be a random vector of size J')", choices=MASK_INITS)
+    objective: str = option("streams", "what two-stream training minimises: the sum of the streams' "
+                            "cross-entropies (each stream trained as if alone), or the negative log-likelihood of "
+                            "the fused prediction of Eq. (12) at the current alpha", choices=OBJECTIVES)
     line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
                                  "joint positions only, as the paper computes lines 'according to the normalized "
                                  "joints' (default: from every joint feature, velocities included)",

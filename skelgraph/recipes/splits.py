@@ -27,13 +27,15 @@ class RecipeSplits:
 def recipe_pipeline(train: Any, *, T: int, protocol: Protocol, stacked: bool = False,
                     score: bool = False) -> dict[str, Any]:
     """The pipeline spec: centre (``protocol.center``), scale to unit variance (``1 / std`` of ``train``'s
-    centred coordinates), ``T`` frames, two bodies side by side per joint (``stacked``), velocity, the confidence
-    score as a channel (``score``) and the training augmentation of ``protocol``."""
+    centred coordinates; ``protocol.scale=False``: the recorded units), ``T`` frames, two bodies side by side per
+    joint (``stacked``), velocity, the confidence score as a channel (``score``) and the training augmentation of
+    ``protocol``."""
     layout = train.layout
     augment = {"swap": protocol.swap, "rotate": (0.0, protocol.rotate, 0.0),
                "scale": list(protocol.random_scale) if protocol.random_scale is not None else None,
                "noise": protocol.noise}
-    return pipeline_spec(layout, T, scale=coordinate_scale(train, layout, per_frame=protocol.center == "frame"),
+    scale = coordinate_scale(train, layout, per_frame=protocol.center == "frame") if protocol.scale else 1.0
+    return pipeline_spec(layout, T, scale=scale,
                          stack_bodies=STACKED_BODIES if stacked else 0, velocity=protocol.velocity, augment=augment,
                          sampling=protocol.frame_sampling, center=protocol.center, score=score,
                          uncross_legs=protocol.uncross_legs, smooth=protocol.smooth_time)

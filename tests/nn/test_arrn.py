@@ -300,6 +300,29 @@ def test_loss_terms_are_the_parts_of_the_objective(make_sequence):
     assert set(single.loss_terms(batch)) == {"loss", "joint"}
 
 
+def test_fused_objective_trains_the_fused_prediction(make_sequence):
+    """``objective="fused"``: the training loss is the NLL of Eq. (12)'s fused prediction (what the model's
+    scores give), its gradient reaches both streams, and the per-stream terms stay detached for the logs; with
+    one stream nothing changes; unknown objectives are refused."""
+    torch.manual_seed(8)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(objective="fused"))
+    batch = make_batch(make_sequence)
+    terms = model.loss_terms(batch)
+    torch.testing.assert_close(terms["loss"], F.nll_loss(model(batch), batch.y))
+    torch.testing.assert_close(terms["fused"], terms["loss"].detach())
+    assert terms["loss"].requires_grad and not terms["fused"].requires_grad
+    terms["loss"].backward()
+    for name, stream in model.streams.items():
+        assert stream.classifier.weight.grad is not None and stream.classifier.weight.grad.abs().sum() > 0, name
+    streams = ARRNLSTM.from_paper("ntu", **tiny_config())
+    streams.load_state_dict(model.state_dict())
+    assert not torch.allclose(streams.loss_terms(batch)["loss"], terms["loss"])
+    single = ARRNLSTM.from_paper("ntu", **tiny_config(objective="fused", streams=("joint",)))
+    torch.testing.assert_close(single.training_loss(batch), F.cross_entropy(single(batch), batch.y))
+    with pytest.raises(ValueError, match="objective"):
+        ARRNLSTM(num_joints=25, num_classes=3, objective="max")
+
+
 def test_stacked_bodies_and_input_checks(make_sequence):
     model = ARRNLSTM.from_paper("ntu", **tiny_config(in_channels=6))
     assert model.streams["line"].embed.in_features == 6 * 24

@@ -335,6 +335,8 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
     from skelgraph.recipes import build_arrn_model, sections
 
     assert sections.READOUTS == arrn.READOUTS and sections.MASK_INITS == arrn.MASK_INITS
+    assert sections.OBJECTIVES == arrn.OBJECTIVES
+    assert build_arrn_model(ARRNOptions(objective="fused"), 8).config.objective == "fused"
     model = build_arrn_model(ARRNOptions(mask_init="random", readout="concat"), 8)
     assert model.config.mask_init == "random" and model.config.readout == "concat"
     mask = model.streams["joint"].mask.detach()
@@ -346,6 +348,20 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
     assert not config.model.line_velocity and config.model.mask_init == "random"
     assert config.model.readout == "concat"
     assert parse_config(MSR, [*NOWHERE]).model.line_velocity
+
+
+def test_no_scale_keeps_the_recorded_units():
+    """--no-scale leaves the centred coordinates in their recorded units (the pipeline's scale is 1); by default
+    they are scaled by 1 / std of the training split's centred coordinates."""
+    from types import SimpleNamespace
+
+    from skelgraph.recipes.splits import recipe_pipeline
+    from skelgraph.skeleton import MSR_ACTION3D
+
+    train = SimpleNamespace(layout=MSR_ACTION3D)
+    config = parse_config(MSR, [*NOWHERE, "--no-scale"])
+    assert config.protocol.scale is False and parse_config(MSR, [*NOWHERE]).protocol.scale is True
+    assert recipe_pipeline(train, T=8, protocol=config.protocol)["scale"] == 1.0
 
 
 def test_grad_clip_zero_turns_a_recipes_clipping_off():

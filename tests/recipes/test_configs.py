@@ -29,7 +29,8 @@ RENAMED = {"patience": "plateau_patience"}
 #: Fields that did not exist as options before (the recipes passed them as call arguments, or fixed them).
 NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience", "quiet", "checkpoint_every", "keep",
               "plot_sample", "uncross_legs", "smooth_time", "relational", "auto_epochs",
-              "forget_bias", "adam_beta2", "mask_init", "line_velocity"}
+              "forget_bias", "adam_beta2", "mask_init", "line_velocity", "objective",
+              "scale"}
 
 
 def expected_fields(old: dict) -> dict:
