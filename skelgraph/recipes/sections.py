@@ -101,8 +101,8 @@ class Protocol(Section):
     velocity: bool = option(False, "append each joint's frame-to-frame displacement as channels (not in the papers)",
                             boolean_optional=True)
     scale: bool = option(True, "keep the centred coordinates in their recorded units instead of scaling them to "
-                         "unit variance (1 / std of the training split's centred coordinates; not in the papers); --noise is then "
-                         "in the recorded units too",
+                         "unit variance (1 / std of the training split's centred coordinates; not in the papers); "
+                         "--noise is then in the recorded units too",
                          flags=("--no-scale",), negate=True)
     uncross_legs: bool = option(False, "clean-up of every sample (training and test alike, before centring): in "
                                 "frames whose knees, ankles and feet cross the hips' left/right order, the legs "
