@@ -181,23 +181,27 @@ def offdiagonal_index(num_joints: int, device: torch.device | None = None) -> Te
     return k[None, :] + (k[None, :] >= i[:, None]).long()
 
 
-def line_features(joints: Tensor) -> Tensor:
+def line_features(joints: Tensor, fixed_slots: bool = False) -> Tensor:
     """Line features of ARRN-LSTM Eq. (2).
 
     For joint ``i`` the offsets ``c_i - c_j`` to every other joint ``j != i`` in joint order, flattened:
-    ``joints`` ``[..., J, C]`` gives ``[..., J, C (J - 1)]``.
+    ``joints`` ``[..., J, C]`` gives ``[..., J, C (J - 1)]``. With ``fixed_slots`` Eq. (2) is read literally,
+    ``(c_i - c_1, ..., c_i - c_J)``: slot ``j`` always holds joint ``j`` and slot ``i`` is zero, ``[..., J, C J]``.
     """
     J = joints.size(-2)
     diff = joints.unsqueeze(-2) - joints.unsqueeze(-3)  # [..., i, j, C] = c_i - c_j
+    if fixed_slots:
+        return diff.reshape(*joints.shape[:-1], J * joints.size(-1))
     idx = offdiagonal_index(J, joints.device)
     lines = diff[..., torch.arange(J, device=joints.device)[:, None], idx, :]  # Eq. (2)
     return lines.reshape(*joints.shape[:-1], (J - 1) * joints.size(-1))
 
 
-def node_line_features(x: Tensor, num_joints: int) -> Tensor:
-    """Line features for body-major node features ``x`` ``[S * J, T, C]``: ``[S * J, T, C (J - 1)]``."""
+def node_line_features(x: Tensor, num_joints: int, fixed_slots: bool = False) -> Tensor:
+    """Line features for body-major node features ``x`` ``[S * J, T, C]``: ``[S * J, T, C (J - 1)]`` (``C J``
+    with ``fixed_slots``, see :func:`line_features`)."""
     sk = to_skeletons(x, num_joints).transpose(1, 2)  # [S, T, J, C]
-    return line_features(sk).transpose(1, 2).reshape(x.size(0), x.size(1), -1)
+    return line_features(sk, fixed_slots).transpose(1, 2).reshape(x.size(0), x.size(1), -1)
 
 
 def skeleton_lengths(data: Data, num_joints: int) -> Tensor | None:

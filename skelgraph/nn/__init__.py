@@ -12,7 +12,7 @@ from keyword arguments, or with ``from_paper(dataset, **overrides)`` for a paper
 ``num_classes``, ``hparams`` (its constructor arguments), ``reset_parameters()`` and a repr with its sizes.
 """
 
-from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, ARRNStream, fuse_scores, select_alpha
+from skelgraph.nn.arrn import ARRNLSTM, ARRNConfig, ARRNStream, NodeLinear, fuse_scores, select_alpha
 from skelgraph.nn.gca_lstm import (
     GCALSTM,
     AttentionStream,
@@ -34,6 +34,7 @@ __all__ = [
     "FrameWise",
     "GCALSTM",
     "InformativenessScore",
+    "NodeLinear",
     "RRN",
     "STLSTM",
     "STLSTMClassifier",

@@ -10,7 +10,12 @@ One stream (:class:`ARRNStream`) per geometry, joints (Eq. 1) or lines (Eq. 2-3)
 
 Choices the paper leaves open, made here and documented:
 
-* The embeddings and the attention FC are plain linear layers (the paper names no non-linearity).
+* The embeddings and the attention FC are plain linear layers (the paper names no non-linearity); one embedding
+  is shared by every node (``embedding="per_joint"``: one per joint, :class:`NodeLinear`).
+* The line of joint ``i`` (Eq. 2) lists the offsets to the other joints in joint order, ``j = i`` left out (the
+  text's reading, ``C (J - 1)`` wide); ``line_slots="fixed"`` reads Eq. (2) literally, slot ``j`` always joint
+  ``j`` and slot ``i`` zero (``C J`` wide).
+* The RRN's message MLP is ``M`` wide (``message_channels`` sets its hidden width alone).
 * The mask starts at ones (every node weighted equally); the paper allows any initial vector.
 * The LSTM stack has hidden sizes ``(h, mid, h)`` by default (Section 4.1 gives the input 256, the mid-layer
   size and the output ``h = 512``, not the first layer's size).
@@ -59,6 +64,13 @@ READOUTS: tuple[str, ...] = ("last_valid", "last", "mean", "concat")
 #: drawn uniformly from [0, 1).
 MASK_INITS: tuple[str, ...] = ("ones", "random")
 
+#: How Eq. (1) / (3) embeds the nodes: one FC shared by every node, or one per joint.
+EMBEDDINGS: tuple[str, ...] = ("shared", "per_joint")
+
+#: How the line of joint ``i`` lays out its offsets (Eq. 2): the other joints in order (``j = i`` left out), or
+#: every joint in its own slot with a zero at ``j = i``.
+LINE_SLOTS: tuple[str, ...] = ("skip", "fixed")
+
 #: What two-stream training minimises: the sum of the streams' cross-entropies, or the negative log-likelihood of
 #: the fused prediction of Eq. (12).
 OBJECTIVES: tuple[str, ...] = ("streams", "fused")
@@ -97,6 +109,9 @@ class ARRNConfig:
     line_channels: int | None = None
     mask_init: str = "ones"
     objective: str = "streams"
+    embedding: str = "shared"
+    line_slots: str = "skip"
+    message_channels: int | None = None
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -109,12 +124,48 @@ class ARRNConfig:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
         if not self.lstm_sizes:
             raise ValueError("lstm_sizes must name at least one layer")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(f"unknown embedding {self.embedding!r}; expected one of {EMBEDDINGS}")
+        if self.line_slots not in LINE_SLOTS:
+            raise ValueError(f"unknown line_slots {self.line_slots!r}; expected one of {LINE_SLOTS}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; expected one of {OBJECTIVES}")
         if self.mask_init not in MASK_INITS:
             raise ValueError(f"unknown mask_init {self.mask_init!r}; expected one of {MASK_INITS}")
         if self.line_channels is not None and not 1 <= self.line_channels <= self.in_channels:
             raise ValueError(f"line_channels must lie in 1..in_channels ({self.in_channels}), got {self.line_channels}")
+
+
+class NodeLinear(nn.Module):
+    """One linear map per joint: node ``s J + j`` of body-major features ``[S * J, T, C]`` goes through its own
+    ``W_j x + b_j``, ``[S * J, T, out_channels]`` (``nn.Linear``'s initialisation for every joint).
+
+    Args:
+        num_joints: ``J``.
+        in_channels, out_channels: As ``nn.Linear``.
+    """
+
+    def __init__(self, num_joints: int, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.num_joints, self.in_features, self.out_features = num_joints, in_channels, out_channels
+        self.weight = nn.Parameter(torch.empty(num_joints, out_channels, in_channels))
+        self.bias = nn.Parameter(torch.empty(num_joints, out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for j in range(self.num_joints):
+            nn.init.kaiming_uniform_(self.weight[j], a=5 ** 0.5)  # nn.Linear's, per joint
+        bound = 1 / self.in_features ** 0.5
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        J = self.num_joints
+        nodes = to_skeletons(x, J)  # [S, J, T, C]
+        out = torch.einsum("sjtc,joc->sjto", nodes, self.weight) + self.bias[None, :, None, :]
+        return out.reshape(x.size(0), x.size(1), self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"num_joints={self.num_joints}, in_features={self.in_features}, out_features={self.out_features}"
 
 
 class ARRNStream(nn.Module):
@@ -124,8 +175,8 @@ class ARRNStream(nn.Module):
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
-        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias, mask_init: As
-            :class:`ARRNLSTM`.
+        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias, mask_init, embedding,
+            message_channels: As :class:`ARRNLSTM`.
         T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
@@ -133,7 +184,8 @@ class ARRNStream(nn.Module):
                  att_channels: int = 256, lstm_sizes: tuple[int, ...] = (512, 512, 512), message_layers: int = 3,
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
                  readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0,
-                 mask_init: str = "ones", T: int = 100) -> None:
+                 mask_init: str = "ones", T: int = 100, embedding: str = "shared",
+                 message_channels: int | None = None) -> None:
         super().__init__()
         J = num_joints
         self.forget_bias = forget_bias
@@ -142,12 +194,14 @@ class ARRNStream(nn.Module):
         self.num_joints = J
         self.readout = readout
         self.relational = relational
-        self.embed: nn.Linear | None = None
+        self.embed: nn.Linear | NodeLinear | None = None
         self.rrn: RRN | None = None
         self.att: nn.Linear | None = None
         if relational:
-            self.embed = nn.Linear(in_channels, M)  # Eq. (1) / (3)
-            self.rrn = RRN(M, M, E=E, message_layers=message_layers, checkpoint=checkpoint)
+            # Eq. (1) / (3)
+            self.embed = NodeLinear(J, in_channels, M) if embedding == "per_joint" else nn.Linear(in_channels, M)
+            self.rrn = RRN(M, M, E=E, hidden_channels=message_channels, message_layers=message_layers,
+                           checkpoint=checkpoint)
             self.att = nn.Linear(J * M, att_channels)
         if mask and relational:
             self.mask = nn.Parameter(torch.ones(J))
@@ -292,6 +346,11 @@ class ARRNLSTM(nn.Module):
             the coordinate count gives lines from positions only, as the paper computes them.
         mask_init: ``"ones"`` (every node weighted equally at the start) or ``"random"`` (uniform in [0, 1),
             3.2.3's "a random vector of size J").
+        embedding: ``"shared"`` (one FC for every node, Eq. 1 / 3) or ``"per_joint"`` (one FC per joint,
+            :class:`NodeLinear`: which joint a node is then enters before the RRN).
+        line_slots: ``"skip"`` (the line of joint ``i`` lists the other joints in order, ``C (J - 1)`` wide) or
+            ``"fixed"`` (Eq. 2 literally: slot ``j`` is always joint ``j``, zero at ``j = i``, ``C J`` wide).
+        message_channels: Hidden width of the RRN's message MLP (None: ``M``).
         objective: What :meth:`loss_terms` minimises with two streams: ``"streams"``, the sum of the streams'
             cross-entropies (each stream trained exactly as if alone), or ``"fused"``, the negative log-likelihood
             of the fused prediction of Eq. (12) at the current ``alpha`` (the streams then learn together).
@@ -302,7 +361,8 @@ class ARRNLSTM(nn.Module):
                  message_layers: int = 3, streams: Sequence[str] = STREAMS, mask: bool = True, dropout: float = 0.0,
                  checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
                  relational: bool = True, forget_bias: float = 0.0, line_channels: int | None = None,
-                 mask_init: str = "ones", objective: str = "streams") -> None:
+                 mask_init: str = "ones", objective: str = "streams", embedding: str = "shared",
+                 line_slots: str = "skip", message_channels: int | None = None) -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -310,11 +370,12 @@ class ARRNLSTM(nn.Module):
         self.config = ARRNConfig(**hparams)
         self.num_classes = num_classes
         J = num_joints
-        channels = {"joint": in_channels, "line": (line_channels or in_channels) * (J - 1)}
+        line_width = J if line_slots == "fixed" else J - 1  # Eq. (2): offsets per line node
+        channels = {"joint": in_channels, "line": (line_channels or in_channels) * line_width}
         layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
                      checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias,
-                     mask_init=mask_init, T=T)
+                     mask_init=mask_init, T=T, embedding=embedding, message_channels=message_channels)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 
@@ -362,14 +423,16 @@ class ARRNLSTM(nn.Module):
                 feats = x
             else:
                 lc = self.config.line_channels
+                fixed = self.config.line_slots == "fixed"
                 if "x_line" in data:
                     feats = data.x_line
-                    want = (lc or self.config.in_channels) * (J - 1)
+                    slots = "J" if fixed else "(J - 1)"
+                    want = (lc or self.config.in_channels) * (J if fixed else J - 1)
                     if feats.size(-1) != want:
                         raise ValueError(f"{type(self).__name__}: x_line has {feats.size(-1)} features per node, "
-                                         f"expected {want} ((J - 1) x {lc or self.config.in_channels})")
+                                         f"expected {want} ({slots} x {lc or self.config.in_channels})")
                 else:
-                    feats = node_line_features(x if lc is None else x[..., :lc], J)
+                    feats = node_line_features(x if lc is None else x[..., :lc], J, fixed_slots=fixed)
             logits = run(name, stream, feats, sk_batch)
             out[name] = scatter(logits, sk_batch, dim=0, dim_size=num_samples, reduce="mean")
         return out

@@ -22,12 +22,13 @@ GCA_MODELS: dict[str, str] = {
 }
 #: ARRN-LSTM paper settings (LSTM sizes and the like, :meth:`~skelgraph.nn.ARRNLSTM.from_paper`).
 ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
-#: Copies of :data:`skelgraph.nn.arrn.READOUTS`, :data:`~skelgraph.nn.arrn.MASK_INITS` and
-#: :data:`~skelgraph.nn.arrn.OBJECTIVES` (the options are read
-#: without importing torch; a test keeps them equal).
+#: Copies of the choices :mod:`skelgraph.nn.arrn` defines (``READOUTS``, ``MASK_INITS``, ``OBJECTIVES``,
+#: ``EMBEDDINGS``, ``LINE_SLOTS``): the options are read without importing torch; a test keeps them equal.
 READOUTS = ("last_valid", "last", "mean", "concat")
 MASK_INITS = ("ones", "random")
 OBJECTIVES = ("streams", "fused")
+EMBEDDINGS = ("shared", "per_joint")
+LINE_SLOTS = ("skip", "fixed")
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,12 @@ class ARRNOptions(Section):
     objective: str = option("streams", "what two-stream training minimises: the sum of the streams' "
                             "cross-entropies (each stream trained as if alone), or the negative log-likelihood of "
                             "the fused prediction of Eq. (12) at the current alpha", choices=OBJECTIVES)
+    embedding: str = option("shared", "the node embedding of Eq. (1) / (3): one FC shared by every node, or one FC "
+                            "per joint", choices=EMBEDDINGS)
+    line_slots: str = option("skip", "the layout of a line (Eq. 2): the offsets to the other joints in order (the "
+                             "text's 'exclude the one between c_t,i and itself'), or Eq. (2) literally, slot j always "
+                             "joint j and a zero at j = i", choices=LINE_SLOTS)
+    message_channels: int | None = option(None, "hidden width of the RRN's message MLP (default: M)", low=1)
     line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
                                  "joint positions only, as the paper computes lines 'according to the normalized "
                                  "joints' (default: from every joint feature, velocities included)",

@@ -135,7 +135,7 @@ MODEL_FIELDS: dict[str, tuple[Any, ...]] = {
     "lstm_sizes": ("sizes", 1, 8192, 16), "message_layers": (int, 1, 64), "dropout": (float, 0.0, 1.0, "<"),
     "alpha": (float, 0.0, 1.0), "num_frames": (int, 1, 100_000), "num_iterations": (int, 1, 64),
     "attention_channels": (int, 1, 8192), "hidden_channels": (int, 1, 8192), "forget_bias": (float, -100.0, 100.0),
-    "line_channels": (int, 1, 4096),
+    "line_channels": (int, 1, 4096), "message_channels": (int, 1, 8192),
 }
 #: Most joints a layout stored in a spec may have (the largest built-in, MediaPipe's pose, has 33).
 MAX_JOINTS = 1024
@@ -156,7 +156,7 @@ def _check_field(name: str, value: Any, where: str = "model spec") -> None:
             raise ValueError(f"{where}: {name} must be 1 to {declared[3]} integers in {low}..{high}, got "
                              f"{_shown(value)}")
         return
-    if value is None and name in ("num_frames", "attention_channels", "line_channels"):
+    if value is None and name in ("num_frames", "attention_channels", "line_channels", "message_channels"):
         return
     if kind is int:
         high = high if high is not None else SPEC_LIMITS.classes

@@ -155,6 +155,58 @@ def test_line_channels_take_the_offsets_of_the_leading_features(make_sequence):
         ARRNLSTM(num_joints=25, num_classes=3, in_channels=3, line_channels=4)
 
 
+def test_node_linear_is_one_fc_per_joint_and_the_per_joint_embedding_uses_it(make_sequence):
+    """``NodeLinear`` equals each joint's own ``W_j x + b_j`` written out node by node; ``embedding="per_joint"``
+    puts it in front of every stream's RRN."""
+    from skelgraph.nn.arrn import NodeLinear
+
+    torch.manual_seed(9)
+    layer = NodeLinear(4, 3, 5)
+    x = torch.randn(2 * 4, 6, 3)  # two bodies of 4 joints, 6 frames
+    want = torch.stack([x[n] @ layer.weight[n % 4].T + layer.bias[n % 4] for n in range(8)])
+    torch.testing.assert_close(layer(x), want)
+    assert not torch.allclose(layer.weight[0], layer.weight[1])
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(embedding="per_joint"))
+    assert isinstance(model.streams["joint"].embed, NodeLinear) and model.streams["line"].embed.in_features == 72
+    out = model(make_batch(make_sequence))
+    assert out.shape == (3, 4) and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="embedding"):
+        ARRNLSTM(num_joints=25, num_classes=3, embedding="per_frame")
+
+
+def test_fixed_line_slots_read_eq2_literally(make_sequence):
+    """``line_slots="fixed"``: the line of joint ``i`` holds ``c_i - c_j`` in slot ``j`` for every ``j``, zero at
+    ``j = i`` (``C J`` wide), against the offsets written out; the default leaves ``j = i`` out (``C (J - 1)``)."""
+    from skelgraph.data import line_features
+
+    joints = torch.randn(2, 5, 4, 3)  # [..., J = 4, C = 3]
+    fixed = line_features(joints, fixed_slots=True).reshape(2, 5, 4, 4, 3)
+    for i in range(4):
+        for j in range(4):
+            torch.testing.assert_close(fixed[..., i, j, :], joints[..., i, :] - joints[..., j, :])
+    skip = line_features(joints).reshape(2, 5, 4, 3, 3)
+    for i in range(4):
+        others = [j for j in range(4) if j != i]
+        torch.testing.assert_close(skip[..., i, :, :], fixed[..., i, others, :])
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(line_slots="fixed"))
+    assert model.streams["line"].embed.in_features == 3 * 25
+    batch = make_batch(make_sequence)
+    with_lines = batch.clone()
+    with_lines.x_line = node_line_features(batch.x, 25, fixed_slots=True)
+    torch.testing.assert_close(model(with_lines), model(batch))
+    with_lines.x_line = node_line_features(batch.x, 25)
+    with pytest.raises(ValueError, match=r"expected 75 \(J x 3\)"):
+        model(with_lines)
+
+
+def test_message_channels_set_the_message_mlp_width_alone():
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(message_channels=11))
+    rrn = model.streams["joint"].rrn
+    assert rrn.hidden_channels == 11 and [m.out_features for m in rrn.mlp] == [11, 11, 11]
+    assert rrn.out_channels == 6  # M
+    assert ARRNLSTM.from_paper("ntu", **tiny_config()).streams["line"].rrn.hidden_channels == 6
+
+
 def test_mask_init_random_draws_a_vector_in_the_unit_interval():
     """``mask_init="random"`` starts each stream's mask as a uniform draw in [0, 1) and draws again on reset;
     ``"ones"`` (the default) starts and resets at ones."""

@@ -336,6 +336,11 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
 
     assert sections.READOUTS == arrn.READOUTS and sections.MASK_INITS == arrn.MASK_INITS
     assert sections.OBJECTIVES == arrn.OBJECTIVES
+    assert sections.EMBEDDINGS == arrn.EMBEDDINGS and sections.LINE_SLOTS == arrn.LINE_SLOTS
+    built = build_arrn_model(ARRNOptions(embedding="per_joint", line_slots="fixed", message_channels=40), 8)
+    assert (built.config.embedding, built.config.line_slots, built.config.message_channels) == \
+        ("per_joint", "fixed", 40)
+    assert built.streams["line"].embed.in_features == 3 * 20
     assert build_arrn_model(ARRNOptions(objective="fused"), 8).config.objective == "fused"
     model = build_arrn_model(ARRNOptions(mask_init="random", readout="concat"), 8)
     assert model.config.mask_init == "random" and model.config.readout == "concat"
