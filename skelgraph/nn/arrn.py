@@ -16,6 +16,10 @@ Choices the paper leaves open, made here and documented:
   text's reading, ``C (J - 1)`` wide); ``line_slots="fixed"`` reads Eq. (2) literally, slot ``j`` always joint
   ``j`` and slot ``i`` zero (``C J`` wide).
 * The RRN's message MLP is ``M`` wide (``message_channels`` sets its hidden width alone).
+* The attention FC of Eq. (9) maps the concatenated masked nodes of a frame to 256 (``attention_fc="frame"``).
+  Because it is linear, it absorbs the mask: ``Fc(m_1 w_1, ..., m_J w_J) = sum_i W_i w_i m_i``.
+  ``attention_fc="per_node"`` reads "p_t = (p_t,1, ..., p_t,J)" as one FC shared by the nodes,
+  ``M -> att_channels // J``, whose outputs are concatenated; the mask then weighs nodes that share weights.
 * The mask starts at ones (every node weighted equally); the paper allows any initial vector.
 * The LSTM stack has hidden sizes ``(h, mid, h)`` by default (Section 4.1 gives the input 256, the mid-layer
   size and the output ``h = 512``, not the first layer's size).
@@ -71,6 +75,10 @@ EMBEDDINGS: tuple[str, ...] = ("shared", "per_joint")
 #: every joint in its own slot with a zero at ``j = i``.
 LINE_SLOTS: tuple[str, ...] = ("skip", "fixed")
 
+#: How the attention FC of Eq. (9) reads the masked nodes: one FC over a frame's concatenated nodes, or one FC
+#: shared by the nodes, outputs concatenated.
+ATTENTION_FCS: tuple[str, ...] = ("frame", "per_node")
+
 #: What two-stream training minimises: the sum of the streams' cross-entropies, or the negative log-likelihood of
 #: the fused prediction of Eq. (12).
 OBJECTIVES: tuple[str, ...] = ("streams", "fused")
@@ -112,6 +120,7 @@ class ARRNConfig:
     embedding: str = "shared"
     line_slots: str = "skip"
     message_channels: int | None = None
+    attention_fc: str = "frame"
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -126,6 +135,11 @@ class ARRNConfig:
             raise ValueError("lstm_sizes must name at least one layer")
         if self.embedding not in EMBEDDINGS:
             raise ValueError(f"unknown embedding {self.embedding!r}; expected one of {EMBEDDINGS}")
+        if self.attention_fc not in ATTENTION_FCS:
+            raise ValueError(f"unknown attention_fc {self.attention_fc!r}; expected one of {ATTENTION_FCS}")
+        if self.attention_fc == "per_node" and self.att_channels < self.num_joints:
+            raise ValueError(f"attention_fc='per_node' needs att_channels >= num_joints ({self.num_joints}), got "
+                             f"{self.att_channels}")
         if self.line_slots not in LINE_SLOTS:
             raise ValueError(f"unknown line_slots {self.line_slots!r}; expected one of {LINE_SLOTS}")
         if self.objective not in OBJECTIVES:
@@ -176,7 +190,7 @@ class ARRNStream(nn.Module):
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
         message_layers, mask, dropout, checkpoint, readout, relational, forget_bias, mask_init, embedding,
-            message_channels: As :class:`ARRNLSTM`.
+            message_channels, attention_fc: As :class:`ARRNLSTM`.
         T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
@@ -185,7 +199,7 @@ class ARRNStream(nn.Module):
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
                  readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0,
                  mask_init: str = "ones", T: int = 100, embedding: str = "shared",
-                 message_channels: int | None = None) -> None:
+                 message_channels: int | None = None, attention_fc: str = "frame") -> None:
         super().__init__()
         J = num_joints
         self.forget_bias = forget_bias
@@ -194,6 +208,7 @@ class ARRNStream(nn.Module):
         self.num_joints = J
         self.readout = readout
         self.relational = relational
+        self.attention_fc = attention_fc
         self.embed: nn.Linear | NodeLinear | None = None
         self.rrn: RRN | None = None
         self.att: nn.Linear | None = None
@@ -202,7 +217,11 @@ class ARRNStream(nn.Module):
             self.embed = NodeLinear(J, in_channels, M) if embedding == "per_joint" else nn.Linear(in_channels, M)
             self.rrn = RRN(M, M, E=E, hidden_channels=message_channels, message_layers=message_layers,
                            checkpoint=checkpoint)
-            self.att = nn.Linear(J * M, att_channels)
+            if attention_fc == "per_node":  # one FC shared by the nodes, outputs side by side
+                self.att = nn.Linear(M, att_channels // J)
+                att_channels = J * (att_channels // J)
+            else:
+                self.att = nn.Linear(J * M, att_channels)
         if mask and relational:
             self.mask = nn.Parameter(torch.ones(J))
         else:
@@ -250,6 +269,8 @@ class ARRNStream(nn.Module):
         w = to_skeletons(self.rrn(v, num_nodes_per_graph=J), J)  # Eq. (4)-(8): [S, J, T, M]
         if self.mask is not None:
             w = w * self.mask.view(1, J, 1, 1)
+        if self.attention_fc == "per_node":
+            return self.dropout(self.att(w).permute(0, 2, 1, 3).flatten(2))  # Eq. (9): [S, T, J (256 // J)]
         return self.dropout(self.att(w.permute(0, 2, 1, 3).flatten(2)))  # Eq. (9): [S, T, 256]
 
     def _lstm(self, q: Tensor, state: list[tuple[Tensor, Tensor]] | None = None
@@ -351,6 +372,9 @@ class ARRNLSTM(nn.Module):
         line_slots: ``"skip"`` (the line of joint ``i`` lists the other joints in order, ``C (J - 1)`` wide) or
             ``"fixed"`` (Eq. 2 literally: slot ``j`` is always joint ``j``, zero at ``j = i``, ``C J`` wide).
         message_channels: Hidden width of the RRN's message MLP (None: ``M``).
+        attention_fc: ``"frame"`` (one FC from a frame's ``J M`` masked node features to ``att_channels``) or
+            ``"per_node"`` (one FC shared by the nodes, ``M -> att_channels // J``, outputs concatenated: the LSTM
+            then reads ``J (att_channels // J)`` features, 240 for MSR's 20 joints).
         objective: What :meth:`loss_terms` minimises with two streams: ``"streams"``, the sum of the streams'
             cross-entropies (each stream trained exactly as if alone), or ``"fused"``, the negative log-likelihood
             of the fused prediction of Eq. (12) at the current ``alpha`` (the streams then learn together).
@@ -362,7 +386,8 @@ class ARRNLSTM(nn.Module):
                  checkpoint: bool = False, readout: str = "last_valid", alpha: float = 0.5,
                  relational: bool = True, forget_bias: float = 0.0, line_channels: int | None = None,
                  mask_init: str = "ones", objective: str = "streams", embedding: str = "shared",
-                 line_slots: str = "skip", message_channels: int | None = None) -> None:
+                 line_slots: str = "skip", message_channels: int | None = None,
+                 attention_fc: str = "frame") -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -375,7 +400,8 @@ class ARRNLSTM(nn.Module):
         layer = dict(num_joints=J, num_classes=num_classes, M=M, E=E, att_channels=att_channels,
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
                      checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias,
-                     mask_init=mask_init, T=T, embedding=embedding, message_channels=message_channels)
+                     mask_init=mask_init, T=T, embedding=embedding, message_channels=message_channels,
+                     attention_fc=attention_fc)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 

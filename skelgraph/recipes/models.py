@@ -26,7 +26,8 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
         overrides.setdefault("relational", False)
     if options.forget_bias:
         overrides.setdefault("forget_bias", options.forget_bias)
-    for name, default in (("embedding", "shared"), ("line_slots", "skip"), ("message_channels", None)):
+    for name, default in (("embedding", "shared"), ("line_slots", "skip"), ("message_channels", None),
+                          ("attention_fc", "frame")):
         if getattr(options, name) != default:  # only then, so that earlier checkpoints keep their stored arguments
             overrides.setdefault(name, getattr(options, name))
     if options.objective != "streams":

@@ -23,12 +23,14 @@ GCA_MODELS: dict[str, str] = {
 #: ARRN-LSTM paper settings (LSTM sizes and the like, :meth:`~skelgraph.nn.ARRNLSTM.from_paper`).
 ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
 #: Copies of the choices :mod:`skelgraph.nn.arrn` defines (``READOUTS``, ``MASK_INITS``, ``OBJECTIVES``,
-#: ``EMBEDDINGS``, ``LINE_SLOTS``): the options are read without importing torch; a test keeps them equal.
+#: ``EMBEDDINGS``, ``LINE_SLOTS``, ``ATTENTION_FCS``): the options are read without importing torch; a test keeps
+#: them equal.
 READOUTS = ("last_valid", "last", "mean", "concat")
 MASK_INITS = ("ones", "random")
 OBJECTIVES = ("streams", "fused")
 EMBEDDINGS = ("shared", "per_joint")
 LINE_SLOTS = ("skip", "fixed")
+ATTENTION_FCS = ("frame", "per_node")
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,9 @@ class ARRNOptions(Section):
                              "text's 'exclude the one between c_t,i and itself'), or Eq. (2) literally, slot j always "
                              "joint j and a zero at j = i", choices=LINE_SLOTS)
     message_channels: int | None = option(None, "hidden width of the RRN's message MLP (default: M)", low=1)
+    attention_fc: str = option("frame", "the attention FC of Eq. (9): one FC over a frame's concatenated masked "
+                               "nodes (which absorbs the mask), or one FC shared by the nodes (M -> 256 // J), "
+                               "outputs concatenated", choices=ATTENTION_FCS)
     line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
                                  "joint positions only, as the paper computes lines 'according to the normalized "
                                  "joints' (default: from every joint feature, velocities included)",

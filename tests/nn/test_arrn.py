@@ -199,6 +199,31 @@ def test_fixed_line_slots_read_eq2_literally(make_sequence):
         model(with_lines)
 
 
+def test_per_node_attention_fc_is_one_shared_fc_whose_outputs_are_concatenated(make_sequence):
+    """``attention_fc="per_node"``: frame t's LSTM input is ``(Fc(m_1 w_1), ..., Fc(m_J w_J))`` with one FC shared
+    by the nodes, ``M -> att_channels // J``, against that product written out; the mask is not absorbed (scaling
+    one node's mask entry changes only that node's slot)."""
+    torch.manual_seed(10)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(attention_fc="per_node", att_channels=50,
+                                                     streams=("joint",))).eval()
+    stream = model.streams["joint"]
+    assert stream.att.in_features == 6 and stream.att.out_features == 2 and stream.lstms[0].input_size == 50
+    batch = make_batch(make_sequence, bodies=(1, 1, 1))
+    with torch.no_grad():
+        w = stream.rrn(stream.embed(batch.x), num_nodes_per_graph=25).reshape(3, 25, 6, 6)  # [S, J, T, M]
+        w = w * stream.mask.view(1, 25, 1, 1)
+        want = torch.cat([stream.att(w[:, j]) for j in range(25)], dim=-1)  # [S, T, 25 x 2]
+        torch.testing.assert_close(stream._frames(batch.x), want)
+        before = stream._frames(batch.x)
+        stream.mask[3] = 2.0
+        after = stream._frames(batch.x)
+    changed = (after != before).any(0).any(0).nonzero().flatten().tolist()
+    assert changed == [6, 7], "only node 3's slot moves"
+    assert model(batch).shape == (3, 4)
+    with pytest.raises(ValueError, match="att_channels >= num_joints"):
+        ARRNLSTM(num_joints=25, num_classes=3, att_channels=8, attention_fc="per_node")
+
+
 def test_message_channels_set_the_message_mlp_width_alone():
     model = ARRNLSTM.from_paper("ntu", **tiny_config(message_channels=11))
     rrn = model.streams["joint"].rrn

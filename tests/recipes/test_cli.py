@@ -337,6 +337,8 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
     assert sections.READOUTS == arrn.READOUTS and sections.MASK_INITS == arrn.MASK_INITS
     assert sections.OBJECTIVES == arrn.OBJECTIVES
     assert sections.EMBEDDINGS == arrn.EMBEDDINGS and sections.LINE_SLOTS == arrn.LINE_SLOTS
+    assert sections.ATTENTION_FCS == arrn.ATTENTION_FCS
+    assert build_arrn_model(ARRNOptions(attention_fc="per_node"), 8).streams["joint"].att.out_features == 12
     built = build_arrn_model(ARRNOptions(embedding="per_joint", line_slots="fixed", message_channels=40), 8)
     assert (built.config.embedding, built.config.line_slots, built.config.message_channels) == \
         ("per_joint", "fixed", 40)

@@ -30,7 +30,8 @@ RENAMED = {"patience": "plateau_patience"}
 NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience", "quiet", "checkpoint_every", "keep",
               "plot_sample", "uncross_legs", "smooth_time", "relational", "auto_epochs",
               "forget_bias", "adam_beta2", "mask_init", "line_velocity", "objective",
-              "scale", "embedding", "line_slots", "message_channels"}
+              "scale", "embedding", "line_slots", "message_channels",
+              "attention_fc"}
 
 
 def expected_fields(old: dict) -> dict:
