@@ -207,15 +207,19 @@ def _model_kwargs(spec: Any) -> tuple[type, dict[str, Any]]:
 
 def activation_bytes(model: nn.Module, kw: dict[str, Any], frames: int | None = None) -> int:
     """A generous estimate of the float32 activations of one sample's forward pass: per frame and node (joint or
-    line node), the widest layer times the number of layers, plus ARRN-LSTM's pairwise RRN messages
-    (``nodes^2 * M`` per frame and iteration; computed in chunks, so this bounds them from above)."""
+    line node), the widest layer times the number of layers, plus ARRN-LSTM's line features (``in_channels`` per
+    other joint and node) and its pairwise RRN messages (``nodes^2`` times the wider of ``M`` and the message
+    width, per frame and iteration; computed in chunks, so this bounds them from above)."""
     T = frames or kw.get("T") or kw.get("num_frames") or 1
     layout = kw.get("layout")
     nodes = kw.get("num_joints") or (layout.num_joints if layout is not None else 1)
-    widths = [kw.get(k) or 0 for k in ("M", "att_channels", "hidden_channels", "attention_channels", "in_channels")]
+    widths = [kw.get(k) or 0 for k in ("M", "att_channels", "hidden_channels", "attention_channels", "in_channels",
+                                       "message_channels")]
     widths += list(kw.get("lstm_sizes") or [])
     layers = len(list(model.modules()))
-    per_frame = nodes * max(widths) * layers + nodes * nodes * (kw.get("M") or 0) * (kw.get("E") or 0)
+    message = max(kw.get("M") or 0, kw.get("message_channels") or 0)
+    lines = nodes * nodes * (kw.get("in_channels") or 0) if kw.get("M") else 0  # ARRN-LSTM's line stream
+    per_frame = nodes * max(widths) * layers + lines + nodes * nodes * message * (kw.get("E") or 0)
     return 4 * T * per_frame
 
 

@@ -166,6 +166,18 @@ def test_an_absurd_model_is_refused_before_anything_is_allocated(monkeypatch):
         build_model(arrn_spec())
 
 
+def test_line_features_and_wide_messages_count_towards_the_activation_limit():
+    """ARRN-LSTM's line features (``J`` offsets of ``in_channels`` per node) and a message MLP wider than ``M`` are
+    activations too: a spec whose only large part is one of them is refused before anything is allocated."""
+    with pytest.raises(ValueError, match="GiB of activations"):  # 1024 x 1024 x 4096 floats per frame: 16 GiB
+        build_model(arrn_spec(num_joints=1024, in_channels=4096, M=1, E=1, att_channels=1, lstm_sizes=[1],
+                              streams=["line"], T=1))
+    with pytest.raises(ValueError, match="GiB of activations"):  # 1000^2 messages x 2048 x 4 rounds: 30 GiB
+        build_model(arrn_spec(num_joints=1000, M=1, message_channels=2048, E=4, att_channels=1, lstm_sizes=[1],
+                              T=1))
+    build_model(arrn_spec(num_joints=1000, M=1, message_channels=1, E=4, att_channels=1, lstm_sizes=[1], T=1))
+
+
 def test_unknown_fields_and_classes_are_refused():
     with pytest.raises(ValueError, match="takes no field 'bogus'"):
         build_model(arrn_spec(bogus=1))
