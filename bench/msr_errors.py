@@ -3,6 +3,12 @@ sequences with crossed legs against the rest, the most frequent confusions, and 
 wrong (issue 35, "the data").
 
     python bench/msr_errors.py msr_arrn_joint msr_arrn_line [--runs runs/campaign] [--save msr_errors]
+    python bench/msr_errors.py --table [--save msr_errors]     # the rows' group table from the saved JSON
+
+``--table`` evaluates nothing: from the saved JSON it prints, per row, the pooled top-1 of the other test subjects'
+sequences, of the worst subject's sequences without crossed legs and of its crossed-legs session, each with the 95 %
+Wilson interval on one seed's count of test sequences (the seeds share the test set, as ``accuracy_summary.py``
+gives a row's interval), and the points each of the worst subject's groups costs against the other subjects' rate.
 
 Every finished unit (``RUNS/ROW/seedS/ASk/`` with its ``summary.json``) is evaluated as bench/seed_ensemble.py
 evaluates it: its ``model.pt`` on its run's test split, refused unless the top-1 is the one the campaign recorded.
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from accuracy_summary import wilson_interval
 from seed_ensemble import RESULTS, ROOT, evaluate_unit, unit_checkpoints
 
 from skelgraph.io.msr import MSR_NAME
@@ -207,9 +214,38 @@ def print_row(row: str, r: dict[str, Any]) -> None:
         f"{w['subset']} {w['name']} {w['true']} -> {'/'.join(w['predicted'])}" for w in r["always_wrong"]))
 
 
+def _interval_cell(g: dict[str, Any], seeds: int) -> str:
+    low, high = wilson_interval(g["right"] / g["samples"], g["samples"] // seeds)
+    return f"{g['top1']:.1%} ({low:.1%}-{high:.1%})"
+
+
+def group_table(saved: dict[str, Any]) -> str:
+    """The markdown table of ``--table`` for every row of ``saved`` (what :func:`main` wrote): pooled top-1 per
+    group with the Wilson interval on one seed's count, and the points the worst subject's two groups cost, each
+    ``(rate of the other subjects - group's rate) x group's share of the predictions``."""
+    lines = []
+    for row, r in saved["rows"].items():
+        seq, seeds = r["pooled"]["sequences"], len(r["seeds"])
+        worst = f"s{r['worst_subject']:02d}"
+        other, alone, legs = seq["other subjects, not crossed"], seq[f"{worst}, legs not crossed"], seq["crossed legs"]
+        total = sum(g["samples"] for g in seq.values())
+        if not lines:
+            lines += [f"| row | honest top-1, pooled ({total} predictions) | other test subjects "
+                      f"({other['samples']}) | {worst}, legs not crossed ({alone['samples']}) | crossed legs "
+                      f"({legs['samples']}) | points lost to {worst} (not crossed + crossed) |", "|" + " --- |" * 6]
+        cell = [_interval_cell(g, seeds) for g in (other, alone, legs)]
+        lost = [(other["top1"] - g["top1"]) * g["samples"] / total for g in (alone, legs)]
+        top1 = sum(g["right"] for g in seq.values()) / total
+        lines.append(f"| `{row}` | {top1:.1%} | {cell[0]} | {cell[1]} | {cell[2]} | "
+                     f"{100 * lost[0]:.1f} + {100 * lost[1]:.1f} = {100 * sum(lost):.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("rows", nargs="+", help="MSR campaign rows (bench/accuracy_campaign.py --list)")
+    p.add_argument("rows", nargs="*", help="MSR campaign rows (bench/accuracy_campaign.py --list)")
+    p.add_argument("--table", action="store_true", help="print the group table of the saved JSON (--out/--save.json) "
+                   "and evaluate nothing")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "campaign", help="the campaign's run folders")
     p.add_argument("--save", default="msr_errors", help="JSON name under --out")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder the JSON is written to")
@@ -219,6 +255,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="bench/msr_data_quality.py's JSON (its swapped_legs list)")
     p.add_argument("--paper", type=float, default=PAPER, help="the figure the gap is measured to")
     args = p.parse_args(argv)
+    if args.table:
+        print(group_table(json.loads((args.out / f"{args.save}.json").read_text())))
+        return
+    if not args.rows:
+        p.error("name the rows to evaluate, or give --table")
     crossed = set(json.loads(args.quality.read_text())["swapped_legs"])
     out = {"command": "python bench/msr_errors.py " + " ".join(sys.argv[1:] if argv is None else argv),
            "note": "analysis of test data that chooses nothing: the top-1 without a group or had it been right, and "

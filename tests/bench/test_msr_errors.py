@@ -127,3 +127,24 @@ def test_the_walk_skips_unfinished_units_and_saves_every_outcome(script, tmp_pat
     with pytest.raises(SystemExit, match="no record .*seed 1 AS3"):
         script.main(["row", "--runs", str(runs), "--results", str(results), "--quality", str(quality), "--out",
                      str(tmp_path)])
+
+
+def test_group_table_from_the_saved_json(script, tmp_path, capsys):
+    """--table reads the saved JSON only: pooled rates, Wilson intervals on one seed's count (the seeds share the
+    test set), and the points each of the worst subject's groups costs at the other subjects' rate, worked out by
+    hand: others 18 / 20 (two seeds of 10), s02 not crossed 2 / 4, crossed 0 / 4, total 20 / 28."""
+    seq = {"other subjects, not crossed": {"right": 18, "samples": 20, "top1": 0.9},
+           "s02, legs not crossed": {"right": 2, "samples": 4, "top1": 0.5},
+           "crossed legs": {"right": 0, "samples": 4, "top1": 0.0}}
+    saved = {"rows": {"toy": {"seeds": [0, 1], "worst_subject": 2, "pooled": {"sequences": seq}}}}
+    (tmp_path / "errs.json").write_text(json.dumps(saved))
+    script.main(["--table", "--out", str(tmp_path), "--save", "errs"])
+    header, rule, line = capsys.readouterr().out.strip().splitlines()
+    assert "(28 predictions)" in header and "other test subjects (20)" in header and "crossed legs (4)" in header
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    low, high = script.wilson_interval(0.9, 10)
+    assert cells[:3] == ["`toy`", "71.4%", f"90.0% ({low:.1%}-{high:.1%})"]
+    # (0.9 - 0.5) x 4 / 28 = 5.7 points; (0.9 - 0) x 4 / 28 = 12.9 points
+    assert cells[5] == "5.7 + 12.9 = 18.6"
+    with pytest.raises(SystemExit):
+        script.main(["--out", str(tmp_path)])  # neither rows nor --table
