@@ -189,8 +189,8 @@ class ARRNStream(nn.Module):
         in_channels: ``C``: the joint features (3 for 3-D coordinates, 2 for 2-D keypoints, more with velocity or
             scores) for joints, ``C_joint (J - 1)`` for lines.
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
-        message_layers, mask, dropout, checkpoint, readout, relational, forget_bias, mask_init, embedding,
-            message_channels, attention_fc: As :class:`ARRNLSTM`.
+        message_layers, mask, dropout, checkpoint, readout, relational: As :class:`ARRNLSTM`.
+        forget_bias, mask_init, embedding, message_channels, attention_fc: As :class:`ARRNLSTM`.
         T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
