@@ -153,11 +153,15 @@ def ntu_full(dataset: str, data_root: str | None) -> bool:
 
 def resolve_ntu_demo(plain: dict[str, Any], given: frozenset[str], **demo: Any) -> bool:
     """The NTU recipes' rule: without the full set (:func:`ntu_full`) the run is a demonstration on the bundled
-    samples, with no validation split (too few samples) and the ``demo`` optimisation values (e.g. ``epochs=4``)
-    for the options not given, so that ``--print-config`` shows them. Returns whether the full set is there."""
+    samples, with no validation split (too few samples), the ``demo`` optimisation values (e.g. ``epochs=4``) and
+    ``--keep model`` (model.pt, no last.pt to resume: GCA-LSTM's NTU configuration weighs 323 MB, its optimiser
+    state as much again) for the options not given, so that ``--print-config`` shows them. Returns whether the full
+    set is there."""
     if ntu_full(plain["data"]["dataset"], plain["data"]["data_root"]):
         return True
     plain["protocol"]["val_fraction"] = 0.0
+    if "run.keep" not in given:
+        plain["run"]["keep"] = "model"
     for key, value in demo.items():
         if f"optim.{key}" not in given:
             plain["optim"][key] = value

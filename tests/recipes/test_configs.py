@@ -91,6 +91,10 @@ def test_print_config_is_the_configuration_resolved_before(name, full_ntu):
     if case["module"] == "skelgraph.train":
         assert expected.pop("data_root") is None
         expected.update(train_defaults_since_issue_35(case))
+    if name.startswith("gca_lstm_ntu[demo]"):
+        # Deliberate fix: the demonstration trained the paper's 60 epochs at batch 32 on the five samples (over an
+        # hour and a half on one core); it now runs 3 epochs at batch 4, as the ARRN demonstration runs 4.
+        expected["epochs"], expected["batch_size"] = 3, 4
     if name.startswith("gca_lstm_ntu[demo]") and "stepwise" in case["argv"]:
         # Deliberate fix: the demonstration used to drop an explicit --training stepwise; it now keeps it and
         # gives each step a fixed share of the epochs (no validation split on the bundled samples); the ST-LSTM
@@ -122,7 +126,12 @@ def roots(tmp_path_factory):
 def test_run_experiment_gets_what_it_got_before(name, roots):
     module, argv = capture_runs.cases(roots)[name]
     got = capture_runs.normalise(capture_runs.run_spec(module, argv, ["skelgraph.recipes.run"]), roots)
-    assert known(got, OLD_RUNS[name]) == OLD_RUNS[name]
+    old = json.loads(json.dumps(OLD_RUNS[name]))
+    if name.startswith("gca_lstm_ntu"):  # the demonstration's 3 epochs at batch 4 (expected_fields says why)
+        old["config"].update(epochs=3, batch_size=4)
+        if old["config"].get("stepwise_max_epochs"):
+            old["config"]["stepwise_max_epochs"] = 1  # 3 epochs / (N + 1) steps
+    assert known(got, old) == old
 
 
 @pytest.mark.slow

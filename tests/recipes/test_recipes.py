@@ -61,7 +61,9 @@ def test_recipe_help(recipe):
 @pytest.mark.slow
 def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     out = tmp_path / "run"
-    result = arrn_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(out), *TINY_ARRN])
+    # --keep resume: the demonstration keeps model.pt only by default; this run is resumed below
+    result = arrn_ntu_main(["--data-root", data_root(tmp_path, "ntu_rgbd"), "--out", str(out), *TINY_ARRN,
+                            "--keep", "resume"])
     printed = capsys.readouterr().out
     assert "not in" in printed and "demonstration" in printed, "explains the missing full data set"
     assert result["test"]["samples"] == 2 and result["meta"]["dataset"]["full"] is False
@@ -78,7 +80,8 @@ def test_arrn_ntu_demo_and_predict(tmp_path, capsys):
     with Image.open(tmp_path / "p.gif") as gif:
         assert gif.n_frames == 8  # the sample's T = 8 frames, every one drawn
     # Resuming a finished run trains no further epoch and gives the same metrics.
-    again = arrn_ntu_main(["--data-root", str(tmp_path / "ntu_rgbd"), "--out", str(out), "--resume", *TINY_ARRN])
+    again = arrn_ntu_main(["--data-root", str(tmp_path / "ntu_rgbd"), "--out", str(out), "--resume", *TINY_ARRN,
+                           "--keep", "resume"])
     assert again["epochs"] == 1 and again["test"] == result["test"]
 
 
@@ -241,21 +244,26 @@ def test_gca_ntu_demo(tmp_path):
                            "--epochs", "1", "--T", "6", "--hidden", "8", "--model", "gca2", "--no-progress"])
     assert result["meta"]["training"] == "direct", "no validation split on the five samples: direct training"
     assert result["test"]["samples"] == 2
+    kept = {p.name for p in (tmp_path / "run").glob("*.pt")}
+    assert kept == {"model.pt"}, "the demonstration keeps model.pt only, no last.pt (--keep model)"
 
 
 def test_ntu_demo_settings_show_in_print_config(tmp_path, capsys):
-    """Without the full NTU set the recipes run a demonstration (no validation split; ARRN: 4 epochs at batch 4
-    unless given; GCA: direct training unless --training stepwise is given). --print-config prints those settings,
-    not the full-set defaults, and a data root holding the full set keeps the recipe's own."""
+    """Without the full NTU set the recipes run a demonstration (no validation split, model.pt kept only; ARRN:
+    4 epochs at batch 4 unless given; GCA: 3 epochs at batch 4, direct training unless --training stepwise is
+    given). --print-config prints those settings, not the full-set defaults, and a data root holding the full set
+    keeps the recipe's own."""
     root = data_root(tmp_path, "ntu_rgbd")
 
     def printed(main, *argv):
         return printed_config(main, ["--data-root", root, *argv], capsys)
 
     demo = printed(arrn_ntu_main)
-    assert (demo["epochs"], demo["batch_size"], demo["val_fraction"]) == (4, 4, 0.0)
+    assert (demo["epochs"], demo["batch_size"], demo["val_fraction"], demo["keep"]) == (4, 4, 0.0, "model")
+    assert printed(arrn_ntu_main, "--keep", "resume")["keep"] == "resume"
     assert printed(arrn_ntu_main, "--epochs", "7")["epochs"] == 7, "an option given wins"
     assert printed(gca_ntu_main)["training"] == "direct", "the demonstration trains directly unless told"
+    assert (printed(gca_ntu_main)["epochs"], printed(gca_ntu_main)["batch_size"]) == (3, 4)
     stepwise = printed(gca_ntu_main, "--training", "stepwise")
     assert (stepwise["training"], stepwise["selection"]) == ("stepwise", "none"), "a fixed share of epochs per step"
     full = tmp_path / "full_ntu"
