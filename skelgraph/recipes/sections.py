@@ -101,6 +101,10 @@ class Protocol(Section):
     center: str = option("frame", "centre every frame on its own body centre (frame: ARRN-LSTM Section 4.1's "
                          "reading), or on the first frame's, keeping the body's path through space (sequence)",
                          choices=("frame", "sequence"))
+    center_joints: tuple[str, ...] | None = option(None, "the joints whose mean is the body centre (default: the "
+                                                   "layout's; MSR Action3D: HipCenter Spine HipLeft HipRight "
+                                                   "ShoulderCenter, ARRN-LSTM's 'average value of the 5 joints "
+                                                   "close to the hip joint')", metavar="JOINT")
     velocity: bool = option(False, "append each joint's frame-to-frame displacement as channels (not in the papers)",
                             boolean_optional=True)
     scale: bool = option(True, "keep the centred coordinates in their recorded units instead of scaling them to "

@@ -3,10 +3,12 @@ stratified validation split (:func:`prepare_splits`) and inner cross-validation 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from skelgraph.recipes.config import ConfigError
 from skelgraph.recipes.models import STACKED_BODIES
 from skelgraph.recipes.sections import Protocol
 from skelgraph.training.experiment import coordinate_scale, dataset_labels, stratified_split, stream_scores, subset
@@ -26,11 +28,16 @@ class RecipeSplits:
 
 def recipe_pipeline(train: Any, *, T: int, protocol: Protocol, stacked: bool = False,
                     score: bool = False) -> dict[str, Any]:
-    """The pipeline spec: centre (``protocol.center``), scale to unit variance (``1 / std`` of ``train``'s
-    centred coordinates; ``protocol.scale=False``: the recorded units), ``T`` frames, two bodies side by side per
-    joint (``stacked``), velocity, the confidence score as a channel (``score``) and the training augmentation of
-    ``protocol``."""
+    """The pipeline spec: centre (``protocol.center``, on ``protocol.center_joints`` when given), scale to unit
+    variance (``1 / std`` of ``train``'s centred coordinates; ``protocol.scale=False``: the recorded units), ``T``
+    frames, two bodies side by side per joint (``stacked``), velocity, the confidence score as a channel
+    (``score``) and the training augmentation of ``protocol``."""
     layout = train.layout
+    if protocol.center_joints:  # the layout, stored whole in the spec, carries the centre for inference too
+        try:
+            layout = dataclasses.replace(layout, center=tuple(protocol.center_joints))
+        except ValueError as err:
+            raise ConfigError(f"--center-joints: {err}; the layout's joints are {' '.join(layout.joints)}") from None
     augment = {"swap": protocol.swap, "rotate": (0.0, protocol.rotate, 0.0),
                "scale": list(protocol.random_scale) if protocol.random_scale is not None else None,
                "noise": protocol.noise}

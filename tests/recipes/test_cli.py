@@ -371,6 +371,25 @@ def test_no_scale_keeps_the_recorded_units():
     assert recipe_pipeline(train, T=8, protocol=config.protocol)["scale"] == 1.0
 
 
+def test_center_joints_change_the_centre_the_pipeline_stores():
+    """--center-joints replaces the layout's centre joints in the pipeline spec (stored whole, so inference centres
+    the same way); an unknown joint is a ConfigError naming the option and listing the layout's joints."""
+    from types import SimpleNamespace
+
+    from skelgraph.recipes.splits import recipe_pipeline
+    from skelgraph.skeleton import MSR_ACTION3D
+
+    train = SimpleNamespace(layout=MSR_ACTION3D)
+    knees = ["HipCenter", "Spine", "HipLeft", "HipRight", "KneeLeft"]
+    config = parse_config(MSR, [*NOWHERE, "--no-scale", "--center-joints", *knees])
+    assert recipe_pipeline(train, T=8, protocol=config.protocol)["layout"]["center"] == knees
+    default = parse_config(MSR, [*NOWHERE, "--no-scale"])
+    assert recipe_pipeline(train, T=8, protocol=default.protocol)["layout"]["center"] == list(MSR_ACTION3D.center)
+    wrong = parse_config(MSR, [*NOWHERE, "--no-scale", "--center-joints", "Pelvis"])
+    with pytest.raises(ConfigError, match=r"--center-joints: .*Pelvis.*HipCenter"):
+        recipe_pipeline(train, T=8, protocol=wrong.protocol)
+
+
 def test_grad_clip_zero_turns_a_recipes_clipping_off():
     """ARRN on MSR clips at 5 by default; ``--grad-clip 0`` is the way to turn that off from the command line (the
     engine clips only for a positive value)."""
