@@ -27,13 +27,9 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
     if options.forget_bias:
         overrides.setdefault("forget_bias", options.forget_bias)
     for name, default in (("embedding", "shared"), ("line_slots", "skip"), ("message_channels", None),
-                          ("attention_fc", "frame")):
+                          ("attention_fc", "frame"), ("objective", "streams"), ("mask_init", "ones")):
         if getattr(options, name) != default:  # only then, so that earlier checkpoints keep their stored arguments
             overrides.setdefault(name, getattr(options, name))
-    if options.objective != "streams":
-        overrides.setdefault("objective", options.objective)
-    if options.mask_init != "ones":  # only then, so that earlier checkpoints keep their stored arguments
-        overrides.setdefault("mask_init", options.mask_init)
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,
                                streams=options.streams(), mask=options.mask, dropout=options.dropout,
                                checkpoint=options.checkpoint_activations, readout=options.readout, **overrides)
