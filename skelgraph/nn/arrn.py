@@ -10,17 +10,22 @@ One stream (:class:`ARRNStream`) per geometry, joints (Eq. 1) or lines (Eq. 2-3)
 
 Choices the paper leaves open, made here and documented:
 
-* The embeddings and the attention FC are plain linear layers (the paper names no non-linearity); one embedding
-  is shared by every node (``embedding="per_joint"``: one per joint, :class:`NodeLinear`).
+* The embeddings and the attention FC are plain linear layers (the paper names no non-linearity;
+  ``embedding_relu=True`` puts a ReLU after the embedding); one embedding is shared by every node
+  (``embedding="per_joint"``: one per joint, :class:`NodeLinear`).
 * The line of joint ``i`` (Eq. 2) lists the offsets to the other joints in joint order, ``j = i`` left out (the
   text's reading, ``C (J - 1)`` wide); ``line_slots="fixed"`` reads Eq. (2) literally, slot ``j`` always joint
   ``j`` and slot ``i`` zero (``C J`` wide).
-* The RRN's message MLP is ``M`` wide (``message_channels`` sets its hidden width alone).
+* The RRN's message MLP is ``M`` wide (``message_channels`` sets its hidden width alone), with no ReLU after its
+  last layer (``message_relu=True`` adds one); the node state starts as the embedding (``rrn_init="zeros"``: at
+  zero; Eq. 7 leaves :math:`h^0` open).
 * The attention FC of Eq. (9) maps the concatenated masked nodes of a frame to 256 (``attention_fc="frame"``).
   Because it is linear, it absorbs the mask: ``Fc(m_1 w_1, ..., m_J w_J) = sum_i W_i w_i m_i``.
   ``attention_fc="per_node"`` reads "p_t = (p_t,1, ..., p_t,J)" as one FC shared by the nodes,
   ``M -> att_channels // J``, whose outputs are concatenated; the mask then weighs nodes that share weights.
-* The mask starts at ones (every node weighted equally); the paper allows any initial vector.
+* The mask starts at ones (every node weighted equally); the paper allows any initial vector. It is
+  unconstrained; ``mask_norm="softmax"`` weighs node ``i`` by ``J softmax(m)_i`` instead (weights that compete
+  and average 1, so a mask of ones weighs as the unconstrained one does).
 * The LSTM stack has hidden sizes ``(h, mid, h)`` by default (Section 4.1 gives the input 256, the mid-layer
   size and the output ``h = 512``, not the first layer's size).
 * Eq. (11) reads ``q`` at the last real frame of each sequence (``num_frames - 1``, so zero padding added by
@@ -79,6 +84,12 @@ LINE_SLOTS: tuple[str, ...] = ("skip", "fixed")
 #: shared by the nodes, outputs concatenated.
 ATTENTION_FCS: tuple[str, ...] = ("frame", "per_node")
 
+#: How the mask of Eq. (9) weighs the nodes: its entries as they are, or ``J softmax(m)`` (positive, mean 1).
+MASK_NORMS: tuple[str, ...] = ("none", "softmax")
+
+#: How the RRN's node state starts (Eq. 7's :math:`h^0`): the embedding, or zeros.
+RRN_INITS: tuple[str, ...] = ("input", "zeros")
+
 #: What two-stream training minimises: the sum of the streams' cross-entropies, or the negative log-likelihood of
 #: the fused prediction of Eq. (12).
 OBJECTIVES: tuple[str, ...] = ("streams", "fused")
@@ -121,6 +132,10 @@ class ARRNConfig:
     line_slots: str = "skip"
     message_channels: int | None = None
     attention_fc: str = "frame"
+    mask_norm: str = "none"
+    rrn_init: str = "input"
+    message_relu: bool = False
+    embedding_relu: bool = False
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -146,6 +161,10 @@ class ARRNConfig:
             raise ValueError(f"unknown objective {self.objective!r}; expected one of {OBJECTIVES}")
         if self.mask_init not in MASK_INITS:
             raise ValueError(f"unknown mask_init {self.mask_init!r}; expected one of {MASK_INITS}")
+        if self.mask_norm not in MASK_NORMS:
+            raise ValueError(f"unknown mask_norm {self.mask_norm!r}; expected one of {MASK_NORMS}")
+        if self.rrn_init not in RRN_INITS:
+            raise ValueError(f"unknown rrn_init {self.rrn_init!r}; expected one of {RRN_INITS}")
         if self.line_channels is not None and not 1 <= self.line_channels <= self.in_channels:
             raise ValueError(f"line_channels must lie in 1..in_channels ({self.in_channels}), got {self.line_channels}")
 
@@ -191,6 +210,7 @@ class ARRNStream(nn.Module):
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
         message_layers, mask, dropout, checkpoint, readout, relational: As :class:`ARRNLSTM`.
         forget_bias, mask_init, embedding, message_channels, attention_fc: As :class:`ARRNLSTM`.
+        mask_norm, rrn_init, message_relu, embedding_relu: As :class:`ARRNLSTM`.
         T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
@@ -199,9 +219,12 @@ class ARRNStream(nn.Module):
                  mask: bool = True, dropout: float = 0.0, checkpoint: bool = False,
                  readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0,
                  mask_init: str = "ones", T: int = 100, embedding: str = "shared",
-                 message_channels: int | None = None, attention_fc: str = "frame") -> None:
+                 message_channels: int | None = None, attention_fc: str = "frame", mask_norm: str = "none",
+                 rrn_init: str = "input", message_relu: bool = False, embedding_relu: bool = False) -> None:
         super().__init__()
         J = num_joints
+        self.mask_norm = mask_norm
+        self.embedding_relu = embedding_relu
         self.forget_bias = forget_bias
         self.mask_init = mask_init
         self.T = T
@@ -216,7 +239,7 @@ class ARRNStream(nn.Module):
             # Eq. (1) / (3)
             self.embed = NodeLinear(J, in_channels, M) if embedding == "per_joint" else nn.Linear(in_channels, M)
             self.rrn = RRN(M, M, E=E, hidden_channels=message_channels, message_layers=message_layers,
-                           checkpoint=checkpoint)
+                           checkpoint=checkpoint, last_relu=message_relu, initial=rrn_init)
             if attention_fc == "per_node":  # one FC shared by the nodes, outputs side by side
                 self.att = nn.Linear(M, att_channels // J)
                 att_channels = J * (att_channels // J)
@@ -266,12 +289,20 @@ class ARRNStream(nn.Module):
         if not self.relational:  # the plain LSTM baseline: each frame's node features side by side
             return self.dropout(to_skeletons(x, J).permute(0, 2, 1, 3).flatten(2))
         v = self.embed(x)  # Eq. (1) / (3)
+        if self.embedding_relu:
+            v = v.relu()
         w = to_skeletons(self.rrn(v, num_nodes_per_graph=J), J)  # Eq. (4)-(8): [S, J, T, M]
         if self.mask is not None:
-            w = w * self.mask.view(1, J, 1, 1)
+            w = w * self.node_weights().view(1, J, 1, 1)
         if self.attention_fc == "per_node":
             return self.dropout(self.att(w).permute(0, 2, 1, 3).flatten(2))  # Eq. (9): [S, T, J (256 // J)]
         return self.dropout(self.att(w.permute(0, 2, 1, 3).flatten(2)))  # Eq. (9): [S, T, 256]
+
+    def node_weights(self) -> Tensor:
+        """What multiplies each node's RRN output in Eq. (9), ``[J]``: the mask itself, or ``J softmax(m)``."""
+        if self.mask is None:
+            raise ValueError("this stream has no mask (mask=False or relational=False)")
+        return self.mask.softmax(0) * self.num_joints if self.mask_norm == "softmax" else self.mask
 
     def _lstm(self, q: Tensor, state: list[tuple[Tensor, Tensor]] | None = None
               ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
@@ -375,6 +406,11 @@ class ARRNLSTM(nn.Module):
         attention_fc: ``"frame"`` (one FC from a frame's ``J M`` masked node features to ``att_channels``) or
             ``"per_node"`` (one FC shared by the nodes, ``M -> att_channels // J``, outputs concatenated: the LSTM
             then reads ``J (att_channels // J)`` features, 240 for MSR's 20 joints).
+        mask_norm: ``"none"`` (the mask's entries weigh the nodes as they are) or ``"softmax"`` (node ``i`` weighed
+            by ``J softmax(m)_i``: positive weights that compete and average 1).
+        rrn_init: Eq. (7)'s starting state :math:`h^0`: ``"input"`` (the embedding) or ``"zeros"``.
+        message_relu: A ReLU after the last layer of the RRN's message MLP too (messages then non-negative).
+        embedding_relu: A ReLU after the embedding FC of Eq. (1) / (3).
         objective: What :meth:`loss_terms` minimises with two streams: ``"streams"``, the sum of the streams'
             cross-entropies (each stream trained exactly as if alone), or ``"fused"``, the negative log-likelihood
             of the fused prediction of Eq. (12) at the current ``alpha`` (the streams then learn together).
@@ -387,7 +423,8 @@ class ARRNLSTM(nn.Module):
                  relational: bool = True, forget_bias: float = 0.0, line_channels: int | None = None,
                  mask_init: str = "ones", objective: str = "streams", embedding: str = "shared",
                  line_slots: str = "skip", message_channels: int | None = None,
-                 attention_fc: str = "frame") -> None:
+                 attention_fc: str = "frame", mask_norm: str = "none", rrn_init: str = "input",
+                 message_relu: bool = False, embedding_relu: bool = False) -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
         hparams = init_arguments(locals())
         super().__init__()
@@ -401,7 +438,8 @@ class ARRNLSTM(nn.Module):
                      lstm_sizes=lstm_sizes, message_layers=message_layers, mask=mask, dropout=dropout,
                      checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias,
                      mask_init=mask_init, T=T, embedding=embedding, message_channels=message_channels,
-                     attention_fc=attention_fc)
+                     attention_fc=attention_fc, mask_norm=mask_norm, rrn_init=rrn_init, message_relu=message_relu,
+                     embedding_relu=embedding_relu)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 
@@ -513,8 +551,9 @@ class ARRNLSTM(nn.Module):
         return self.loss_terms(data)["loss"]
 
     def mask_weights(self) -> dict[str, Tensor]:
-        """The learned node masks ``m`` of Eq. (9), ``{stream: [J]}`` (empty without masks), detached copies."""
-        return {name: s.mask.detach().clone() for name, s in self.streams.items() if s.mask is not None}
+        """The learned node weights of Eq. (9), ``{stream: [J]}`` (empty without masks), detached copies: the
+        masks ``m`` themselves, or ``J softmax(m)`` with ``mask_norm="softmax"``."""
+        return {name: s.node_weights().detach().clone() for name, s in self.streams.items() if s.mask is not None}
 
     def __repr__(self) -> str:
         keys = ("num_joints", "in_channels", "num_classes", "streams", "T", "M", "E", "lstm_sizes", "mask")

@@ -10,6 +10,9 @@ from torch.nn import GRUCell, Linear, ModuleList
 from torch.utils.checkpoint import checkpoint as activation_checkpoint
 from torch_geometric.nn.conv import MessagePassing
 
+#: How the node state starts (:math:`\mathbf{h}^0`): the input zero-padded to the state size, or zeros.
+RRN_INITS: tuple[str, ...] = ("input", "zeros")
+
 
 class RRN(MessagePassing):
     r"""Recurrent Relational Network: ``E`` rounds of message passing with an MLP message and a GRU node update,
@@ -30,9 +33,11 @@ class RRN(MessagePassing):
         \mathbf{w}_i &= \mathbf{h}_i^{E} \qquad \text{(Eq. 8)}
 
     with :math:`f = L_n \circ \mathrm{ReLU} \circ \dots \circ \mathrm{ReLU} \circ L_1` an MLP of ``message_layers``
-    linear layers, :math:`\mathbf{v}_i` the layer input (the node embedding), fed to the GRU at every round as in
-    Palm et al., and :math:`\mathcal{N}(i)` the sources of the edges into ``i``. ``E = 0`` returns
-    :math:`\mathbf{h}^0` (the input, zero-padded to ``out_channels``); ``E = 1`` is a single round.
+    linear layers (``last_relu=True``: a ReLU after :math:`L_n` too), :math:`\mathbf{v}_i` the layer input (the
+    node embedding), fed to the GRU at every round as in Palm et al., and :math:`\mathcal{N}(i)` the sources of
+    the edges into ``i``. ``initial="zeros"`` starts from :math:`\mathbf{h}_i^0 = \mathbf{0}` instead (the
+    paper leaves :math:`\mathbf{h}^0` open). ``E = 0`` returns :math:`\mathbf{h}^0` (the input, zero-padded to
+    ``out_channels``); ``E = 1`` is a single round.
 
     Two ways to call it, with equal results:
 
@@ -45,11 +50,11 @@ class RRN(MessagePassing):
       broadcast over the ``J x J`` pairs; the pairwise activations of the hidden layers are one batched matmul
       over all pairs; and the last layer, being linear, commutes with the sum:
       :math:`\sum_{j \ne i} L_n(\mathbf{z}_{ij}) = W_n \sum_{j \ne i} \mathbf{z}_{ij} + (J - 1)\mathbf{b}_n`,
-      so it runs per node. The ``j = i`` term is removed by recomputing it per node, not by masking. The
-      ``J x J`` hidden activations are computed a chunk of graphs at a time and recomputed chunk by chunk in
-      the backward pass (a fused autograd function), so nothing pairwise is stored for backward and each
-      chunk stays in cache; the cost is one more hidden-layer matmul per round in the backward pass. Double
-      backward is not supported on this path.
+      so it runs per node (with ``last_relu`` it joins the pairwise layers instead). The ``j = i`` term is
+      removed by recomputing it per node, not by masking. The ``J x J`` hidden activations are computed a chunk
+      of graphs at a time and recomputed chunk by chunk in the backward pass (a fused autograd function), so
+      nothing pairwise is stored for backward and each chunk stays in cache; the cost is one more hidden-layer
+      matmul per round in the backward pass. Double backward is not supported on this path.
 
     Node features may carry extra leading dimensions after the node axis (``node_dim=0``), e.g. ``[N, T, C]``
     for all ``T`` frames of a sequence at once; every frame is an independent graph.
@@ -60,6 +65,8 @@ class RRN(MessagePassing):
         E: Number of message passing rounds (ARRN-LSTM Section 4.1: 5).
         hidden_channels: Width of every message layer, including the message itself (default: ``out_channels``).
         message_layers: Number of linear layers in :math:`f` (ARRN-LSTM Section 4.1: 3).
+        last_relu: A ReLU after the last layer of :math:`f` as well (messages then are non-negative).
+        initial: :math:`\mathbf{h}^0`: ``"input"`` (the input, zero-padded) or ``"zeros"``.
         checkpoint: Recompute each round during the backward pass instead of storing its activations
             (activation checkpointing): node-level activations of one round instead of ``E`` (and, on the
             edge-list path, the per-edge activations of one round instead of ``E``).
@@ -80,6 +87,8 @@ class RRN(MessagePassing):
         hidden_channels: int | None = None,
         message_layers: int = 3,
         checkpoint: bool = False,
+        last_relu: bool = False,
+        initial: str = "input",
         **kwargs,
     ) -> None:
         super().__init__(aggr="add", node_dim=0, **kwargs)
@@ -89,12 +98,16 @@ class RRN(MessagePassing):
             raise ValueError(f"E must be non-negative, got {E}")
         if message_layers < 1:
             raise ValueError(f"message_layers must be at least 1, got {message_layers}")
+        if initial not in RRN_INITS:
+            raise ValueError(f"unknown initial {initial!r}; expected one of {RRN_INITS}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.E = E
         self.hidden_channels = hidden_channels if hidden_channels is not None else out_channels
         self.message_layers = message_layers
         self.checkpoint = checkpoint
+        self.last_relu = last_relu
+        self.initial = initial
 
         widths = [2 * out_channels] + [self.hidden_channels] * message_layers
         self.mlp = ModuleList(Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
@@ -117,7 +130,9 @@ class RRN(MessagePassing):
         if num_nodes_per_graph is not None and x.size(0) % num_nodes_per_graph:
             raise ValueError(f"{x.size(0)} nodes is not a whole number of {num_nodes_per_graph}-node graphs")
         h = x
-        if self.in_channels < self.out_channels:
+        if self.initial == "zeros":
+            h = x.new_zeros(*x.shape[:-1], self.out_channels)
+        elif self.in_channels < self.out_channels:
             h = torch.cat([x, x.new_zeros(*x.shape[:-1], self.out_channels - self.in_channels)], dim=-1)
         for _ in range(self.E):
             if self.checkpoint and torch.is_grad_enabled():
@@ -139,7 +154,7 @@ class RRN(MessagePassing):
         z = torch.cat([x_i, x_j], dim=-1)
         for k, lin in enumerate(self.mlp):
             z = lin(z)
-            if k < len(self.mlp) - 1:
+            if k < len(self.mlp) - 1 or self.last_relu:
                 z = z.relu()
         return z  # Eq. (5)
 
@@ -151,21 +166,28 @@ class RRN(MessagePassing):
         first, last = self.mlp[0], self.mlp[-1]
         a = F.linear(h, first.weight[:, :C], first.bias)  # L1 on [h_i, .]
         b = F.linear(h, first.weight[:, C:])  # L1 on [., h_j]
-        if len(self.mlp) == 1:  # f is linear: the sum over j != i is per-node algebra
+        if len(self.mlp) == 1 and not self.last_relu:  # f is linear: the sum over j != i is per-node algebra
             m = (J - 1) * a + b.sum(dim=1, keepdim=True) - b
         else:
-            mid = [p for lin in self.mlp[1:-1] for p in (lin.weight, lin.bias)]
+            # Layers applied per pair: the hidden ones, and the last one too when a ReLU follows it.
+            pairwise = self.mlp[1:] if self.last_relu else self.mlp[1:-1]
+            mid = [p for lin in pairwise for p in (lin.weight, lin.bias)]
             self_term = (a + b).relu()  # the j = i pairs, per node
-            for lin in self.mlp[1:-1]:
+            for lin in pairwise:
                 self_term = lin(self_term).relu()
             pair_sum = _PairSum.apply(a, b, *mid) - self_term
-            m = F.linear(pair_sum, last.weight) + (J - 1) * last.bias  # L_n after the sum (Eq. 6)
+            if self.last_relu:
+                m = pair_sum  # Eq. (6): the ReLU'd last layer is already summed over the pairs
+            else:
+                m = F.linear(pair_sum, last.weight) + (J - 1) * last.bias  # L_n after the sum (Eq. 6)
         return m.view(S, -1, J, m.size(-1)).transpose(1, 2).reshape(S * J, *rest, m.size(-1))
 
     def __repr__(self) -> str:
+        options = ", last_relu=True" if self.last_relu else ""
+        options += f", initial={self.initial!r}" if self.initial != "input" else ""
         return (
             f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, E={self.E}, "
-            f"hidden_channels={self.hidden_channels}, message_layers={self.message_layers})"
+            f"hidden_channels={self.hidden_channels}, message_layers={self.message_layers}{options})"
         )
 
 

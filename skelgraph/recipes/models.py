@@ -27,7 +27,9 @@ def build_arrn_model(options: ARRNOptions, num_classes: int, **overrides: Any) -
     if options.forget_bias:
         overrides.setdefault("forget_bias", options.forget_bias)
     for name, default in (("embedding", "shared"), ("line_slots", "skip"), ("message_channels", None),
-                          ("attention_fc", "frame"), ("objective", "streams"), ("mask_init", "ones")):
+                          ("attention_fc", "frame"), ("objective", "streams"), ("mask_init", "ones"),
+                          ("mask_norm", "none"), ("rrn_init", "input"), ("message_relu", False),
+                          ("embedding_relu", False)):
         if getattr(options, name) != default:  # only then, so that earlier checkpoints keep their stored arguments
             overrides.setdefault(name, getattr(options, name))
     return ARRNLSTM.from_paper(options.preset, num_classes=num_classes, T=options.T, M=options.M, E=options.E,

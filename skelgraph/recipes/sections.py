@@ -23,14 +23,16 @@ GCA_MODELS: dict[str, str] = {
 #: ARRN-LSTM paper settings (LSTM sizes and the like, :meth:`~skelgraph.nn.ARRNLSTM.from_paper`).
 ARRN_PRESETS = ("msr", "florence", "ntu", "ntu120")
 #: Copies of the choices :mod:`skelgraph.nn.arrn` defines (``READOUTS``, ``MASK_INITS``, ``OBJECTIVES``,
-#: ``EMBEDDINGS``, ``LINE_SLOTS``, ``ATTENTION_FCS``): the options are read without importing torch; a test keeps
-#: them equal.
+#: ``EMBEDDINGS``, ``LINE_SLOTS``, ``ATTENTION_FCS``, ``MASK_NORMS``, ``RRN_INITS``): the options are read without
+#: importing torch; a test keeps them equal.
 READOUTS = ("last_valid", "last", "mean", "concat")
 MASK_INITS = ("ones", "random")
 OBJECTIVES = ("streams", "fused")
 EMBEDDINGS = ("shared", "per_joint")
 LINE_SLOTS = ("skip", "fixed")
 ATTENTION_FCS = ("frame", "per_node")
+MASK_NORMS = ("none", "softmax")
+RRN_INITS = ("input", "zeros")
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,15 @@ class ARRNOptions(Section):
     attention_fc: str = option("frame", "the attention FC of Eq. (9): one FC over a frame's concatenated masked "
                                "nodes (which absorbs the mask), or one FC shared by the nodes (M -> 256 // J), "
                                "outputs concatenated", choices=ATTENTION_FCS)
+    mask_norm: str = option("none", "how the mask of Eq. (9) weighs the nodes: its entries as they are "
+                            "(unconstrained), or J softmax(m) (positive weights that compete and average 1)",
+                            choices=MASK_NORMS)
+    rrn_init: str = option("input", "the RRN's starting node state h^0 (Eq. 7 leaves it open): the embedding, or "
+                           "zeros", choices=RRN_INITS)
+    message_relu: bool = option(False, "a ReLU after the last layer of the RRN's message MLP too (Eq. 5; default: "
+                                "none, the last layer is linear)")
+    embedding_relu: bool = option(False, "a ReLU after the embedding FC of Eq. (1) / (3) (default: none, the paper "
+                                  "names no non-linearity)")
     line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
                                  "joint positions only, as the paper computes lines 'according to the normalized "
                                  "joints' (default: from every joint feature, velocities included)",

@@ -224,6 +224,52 @@ def test_per_node_attention_fc_is_one_shared_fc_whose_outputs_are_concatenated(m
         ARRNLSTM(num_joints=25, num_classes=3, att_channels=8, attention_fc="per_node")
 
 
+def test_softmax_mask_weighs_nodes_by_j_softmax_and_starts_as_the_unconstrained_mask(make_sequence):
+    """``mask_norm="softmax"``: Eq. (9) with ``J softmax(m)`` written out; with ``m`` at ones it weighs every node 1,
+    so the model then equals the unconstrained one with the same weights; the weights reported are the ones used."""
+    torch.manual_seed(11)
+    soft = ARRNLSTM.from_paper("ntu", **tiny_config(mask_norm="softmax", streams=("joint",))).eval()
+    plain = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("joint",))).eval()
+    plain.load_state_dict(soft.state_dict())
+    batch = make_batch(make_sequence, bodies=(1, 1))
+    stream = soft.streams["joint"]
+    with torch.no_grad():
+        torch.testing.assert_close(soft(batch), plain(batch))
+        stream.mask.copy_(torch.linspace(-1, 2, 25))
+        want_weights = 25 * torch.exp(stream.mask) / torch.exp(stream.mask).sum()
+        torch.testing.assert_close(soft.mask_weights()["joint"], want_weights)
+        assert abs(float(want_weights.mean()) - 1) < 1e-6
+        w = stream.rrn(stream.embed(batch.x), num_nodes_per_graph=25).reshape(2, 25, 6, 6)
+        w = w * want_weights.view(1, 25, 1, 1)
+        want = stream.att(w.permute(0, 2, 1, 3).flatten(2))
+        torch.testing.assert_close(stream._frames(batch.x), want)
+    with pytest.raises(ValueError, match="unknown mask_norm"):
+        ARRNLSTM(num_joints=25, num_classes=3, mask_norm="sigmoid")
+    with pytest.raises(ValueError, match="no mask"):
+        ARRNLSTM(num_joints=25, num_classes=3, mask=False).streams["joint"].node_weights()
+
+
+def test_rrn_init_message_relu_and_embedding_relu_reach_the_layers(make_sequence):
+    """``rrn_init``, ``message_relu`` and ``embedding_relu`` against the stream's frames written out with the RRN's
+    own options (the RRN itself is checked against a plain reference in test_rrn.py)."""
+    torch.manual_seed(12)
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(rrn_init="zeros", message_relu=True, embedding_relu=True,
+                                                     streams=("line",))).eval()
+    stream = model.streams["line"]
+    assert (stream.rrn.initial, stream.rrn.last_relu) == ("zeros", True)
+    batch = make_batch(make_sequence, bodies=(1, 1))
+    feats = node_line_features(batch.x, 25)
+    with torch.no_grad():
+        v = stream.embed(feats).relu()
+        w = stream.rrn(v, num_nodes_per_graph=25).reshape(2, 25, 6, 6) * stream.mask.view(1, 25, 1, 1)
+        torch.testing.assert_close(stream._frames(feats), stream.att(w.permute(0, 2, 1, 3).flatten(2)))
+        default = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("line",))).eval()
+        default.load_state_dict(model.state_dict())
+        assert not torch.allclose(default(batch), model(batch)), "the options must change the model"
+    with pytest.raises(ValueError, match="unknown rrn_init"):
+        ARRNLSTM(num_joints=25, num_classes=3, rrn_init="random")
+
+
 def test_message_channels_set_the_message_mlp_width_alone():
     model = ARRNLSTM.from_paper("ntu", **tiny_config(message_channels=11))
     rrn = model.streams["joint"].rrn

@@ -16,6 +16,8 @@ def reference_rrn(layer, v, edge_index):
     N, T, _ = v.shape
     C, n_layers = layer.out_channels, len(layer.mlp)
     h = torch.cat([v, v.new_zeros(N, T, C - v.size(-1))], dim=-1)
+    if layer.initial == "zeros":
+        h = v.new_zeros(N, T, C)
     W_ih, W_hh, b_ih, b_hh = layer.gru.weight_ih, layer.gru.weight_hh, layer.gru.bias_ih, layer.gru.bias_hh
     for _ in range(layer.E):
         new_h = torch.empty_like(h)
@@ -28,7 +30,7 @@ def reference_rrn(layer, v, edge_index):
                     z = torch.cat([h[i, t], h[j, t]])
                     for k, lin in enumerate(layer.mlp):
                         z = lin.weight @ z + lin.bias
-                        if k < n_layers - 1:
+                        if k < n_layers - 1 or layer.last_relu:
                             z = torch.clamp(z, min=0)
                     m = m + z
                 gi = W_ih @ torch.cat([v[i, t], m]) + b_ih
@@ -41,10 +43,14 @@ def reference_rrn(layer, v, edge_index):
     return h
 
 
-@pytest.mark.parametrize("E,message_layers,in_channels", [(0, 3, 3), (1, 3, 4), (3, 3, 3), (2, 1, 4), (2, 2, 4)])
-def test_equals_plain_reference(E, message_layers, in_channels):
+@pytest.mark.parametrize("E,message_layers,in_channels,last_relu,initial",
+                         [(0, 3, 3, False, "input"), (1, 3, 4, False, "input"), (3, 3, 3, False, "input"),
+                          (2, 1, 4, False, "input"), (2, 2, 4, False, "input"), (2, 3, 3, True, "input"),
+                          (2, 1, 4, True, "input"), (2, 3, 3, False, "zeros"), (0, 2, 3, False, "zeros")])
+def test_equals_plain_reference(E, message_layers, in_channels, last_relu, initial):
     torch.manual_seed(0)
-    layer = RRN(in_channels, 4, E=E, hidden_channels=5, message_layers=message_layers).double()
+    layer = RRN(in_channels, 4, E=E, hidden_channels=5, message_layers=message_layers, last_relu=last_relu,
+                initial=initial).double()
     v = torch.randn(5, 2, in_channels, dtype=torch.double)
     # A small directed graph with a node of in-degree 0 (node 4) and a node of in-degree 3 (node 0).
     edge_index = torch.tensor([[1, 2, 3, 0, 2, 4, 0], [0, 0, 0, 1, 1, 2, 3]])
@@ -97,6 +103,26 @@ def test_fast_path_equals_edge_list_path(message_layers, checkpoint, chunk_pairs
     torch.testing.assert_close(fast_out, edge_out)
     for g_edge, g_fast in zip(edge_grads, fast_grads):
         torch.testing.assert_close(g_fast, g_edge)
+
+
+@pytest.mark.parametrize("message_layers", [1, 2, 3])
+@pytest.mark.parametrize("initial", ["input", "zeros"])
+def test_fast_path_equals_edge_list_path_with_a_relu_after_the_last_layer(message_layers, initial, monkeypatch):
+    """``last_relu``: the last layer joins the pairwise layers on the fast path (it no longer commutes with the
+    sum); values and every gradient as the edge list's, over several chunks."""
+    monkeypatch.setattr(rrn_module, "_CHUNK_PAIRS", {"cpu": 50})
+    torch.manual_seed(7)
+    S, J, T = 3, 5, 5
+    layer = RRN(3, 6, E=3, hidden_channels=7, message_layers=message_layers, last_relu=True,
+                initial=initial).double()
+    x = torch.randn(S * J, T, 3, dtype=torch.double)
+    (edge_out, fast_out), (edge_grads, fast_grads) = _fast_vs_edge(layer, x, J)
+    torch.testing.assert_close(fast_out, edge_out)
+    for g_edge, g_fast in zip(edge_grads, fast_grads):
+        torch.testing.assert_close(g_fast, g_edge)
+    plain = RRN(3, 6, E=3, hidden_channels=7, message_layers=message_layers, initial=initial).double()
+    plain.load_state_dict(layer.state_dict())
+    assert not torch.allclose(plain(x, num_nodes_per_graph=J), fast_out), "the ReLU must change the messages"
 
 
 def test_fast_path_float32_and_no_extra_dims():
@@ -207,6 +233,10 @@ def test_repr_reset_and_errors():
         RRN(9, 8)
     with pytest.raises(ValueError):
         RRN(3, 8, message_layers=0)
+    with pytest.raises(ValueError, match="unknown initial"):
+        RRN(3, 8, initial="random")
+    assert repr(RRN(3, 8, E=2, last_relu=True, initial="zeros")) == \
+        "RRN(3, 8, E=2, hidden_channels=8, message_layers=3, last_relu=True, initial='zeros')"
 
 
 def test_pair_sum_chunks_are_cache_sized_on_the_cpu_and_large_elsewhere():

@@ -341,6 +341,16 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
     assert sections.OBJECTIVES == arrn.OBJECTIVES
     assert sections.EMBEDDINGS == arrn.EMBEDDINGS and sections.LINE_SLOTS == arrn.LINE_SLOTS
     assert sections.ATTENTION_FCS == arrn.ATTENTION_FCS
+    assert sections.MASK_NORMS == arrn.MASK_NORMS and sections.RRN_INITS == arrn.RRN_INITS
+    built = build_arrn_model(ARRNOptions(mask_norm="softmax", rrn_init="zeros", message_relu=True,
+                                         embedding_relu=True), 8)
+    stream = built.streams["line"]
+    assert (stream.mask_norm, stream.rrn.initial, stream.rrn.last_relu, stream.embedding_relu) == \
+        ("softmax", "zeros", True, True)
+    config = parse_config(MSR, [*NOWHERE, "--mask-norm", "softmax", "--rrn-init", "zeros", "--message-relu",
+                                "--embedding-relu"])
+    assert (config.model.mask_norm, config.model.rrn_init, config.model.message_relu,
+            config.model.embedding_relu) == ("softmax", "zeros", True, True)
     assert build_arrn_model(ARRNOptions(attention_fc="per_node"), 8).streams["joint"].att.out_features == 12
     built = build_arrn_model(ARRNOptions(embedding="per_joint", line_slots="fixed", message_channels=40), 8)
     assert (built.config.embedding, built.config.line_slots, built.config.message_channels) == \
