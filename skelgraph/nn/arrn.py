@@ -18,7 +18,8 @@ Choices the paper leaves open, made here and documented:
   ``j`` and slot ``i`` zero (``C J`` wide).
 * The RRN's message MLP is ``M`` wide (``message_channels`` sets its hidden width alone), with no ReLU after its
   last layer (``message_relu=True`` adds one); the node state starts as the embedding (``rrn_init="zeros"``: at
-  zero; Eq. 7 leaves :math:`h^0` open).
+  zero; Eq. 7 leaves :math:`h^0` open). Every node hears every other node of its frame ("long-range dependencies
+  among all joints"); ``edges`` restricts Eq. (6)'s neighbourhood to a given graph, e.g. the bones.
 * The attention FC of Eq. (9) maps the concatenated masked nodes of a frame to 256 (``attention_fc="frame"``).
   Because it is linear, it absorbs the mask: ``Fc(m_1 w_1, ..., m_J w_J) = sum_i W_i w_i m_i``.
   ``attention_fc="per_node"`` reads "p_t = (p_t,1, ..., p_t,J)" as one FC shared by the nodes,
@@ -136,6 +137,7 @@ class ARRNConfig:
     rrn_init: str = "input"
     message_relu: bool = False
     embedding_relu: bool = False
+    edges: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.streams or any(s not in STREAMS for s in self.streams) or len(set(self.streams)) != len(
@@ -165,6 +167,11 @@ class ARRNConfig:
             raise ValueError(f"unknown mask_norm {self.mask_norm!r}; expected one of {MASK_NORMS}")
         if self.rrn_init not in RRN_INITS:
             raise ValueError(f"unknown rrn_init {self.rrn_init!r}; expected one of {RRN_INITS}")
+        if self.edges is not None:
+            if not self.edges or not all(len(e) == 2 and all(type(j) is int and 0 <= j < self.num_joints for j in e)
+                                         and e[0] != e[1] for e in self.edges):
+                raise ValueError(f"edges must be pairs of two different joint indices in 0..{self.num_joints - 1}, "
+                                 f"got {self.edges!r:.80}")
         if self.line_channels is not None and not 1 <= self.line_channels <= self.in_channels:
             raise ValueError(f"line_channels must lie in 1..in_channels ({self.in_channels}), got {self.line_channels}")
 
@@ -210,7 +217,7 @@ class ARRNStream(nn.Module):
         num_joints, num_classes, M, E, att_channels, lstm_sizes: As :class:`ARRNLSTM`.
         message_layers, mask, dropout, checkpoint, readout, relational: As :class:`ARRNLSTM`.
         forget_bias, mask_init, embedding, message_channels, attention_fc: As :class:`ARRNLSTM`.
-        mask_norm, rrn_init, message_relu, embedding_relu: As :class:`ARRNLSTM`.
+        mask_norm, rrn_init, message_relu, embedding_relu, edges: As :class:`ARRNLSTM`.
         T: Frames per sample; only ``readout="concat"`` depends on it (its FC reads ``T`` outputs).
     """
 
@@ -220,9 +227,17 @@ class ARRNStream(nn.Module):
                  readout: str = "last_valid", relational: bool = True, forget_bias: float = 0.0,
                  mask_init: str = "ones", T: int = 100, embedding: str = "shared",
                  message_channels: int | None = None, attention_fc: str = "frame", mask_norm: str = "none",
-                 rrn_init: str = "input", message_relu: bool = False, embedding_relu: bool = False) -> None:
+                 rrn_init: str = "input", message_relu: bool = False, embedding_relu: bool = False,
+                 edges: Sequence[Sequence[int]] | None = None) -> None:
         super().__init__()
         J = num_joints
+        # Eq. (6)'s neighbourhood when not the complete graph: one skeleton's edges, both directions.
+        self.edge_index: Tensor | None
+        if edges is None:
+            self.register_buffer("edge_index", None)
+        else:
+            pairs = torch.tensor([list(e) for e in edges], dtype=torch.long).t()
+            self.register_buffer("edge_index", torch.cat([pairs, pairs.flip(0)], dim=1), persistent=False)
         self.mask_norm = mask_norm
         self.embedding_relu = embedding_relu
         self.forget_bias = forget_bias
@@ -291,7 +306,13 @@ class ARRNStream(nn.Module):
         v = self.embed(x)  # Eq. (1) / (3)
         if self.embedding_relu:
             v = v.relu()
-        w = to_skeletons(self.rrn(v, num_nodes_per_graph=J), J)  # Eq. (4)-(8): [S, J, T, M]
+        if self.edge_index is None:
+            h = self.rrn(v, num_nodes_per_graph=J)  # Eq. (4)-(8), complete graphs
+        else:
+            S = v.size(0) // J
+            offsets = torch.arange(S, device=v.device).repeat_interleave(self.edge_index.size(1)) * J
+            h = self.rrn(v, self.edge_index.repeat(1, S) + offsets)  # Eq. (4)-(8) over the given edges
+        w = to_skeletons(h, J)  # [S, J, T, M]
         if self.mask is not None:
             w = w * self.node_weights().view(1, J, 1, 1)
         if self.attention_fc == "per_node":
@@ -411,6 +432,9 @@ class ARRNLSTM(nn.Module):
         rrn_init: Eq. (7)'s starting state :math:`h^0`: ``"input"`` (the embedding) or ``"zeros"``.
         message_relu: A ReLU after the last layer of the RRN's message MLP too (messages then non-negative).
         embedding_relu: A ReLU after the embedding FC of Eq. (1) / (3).
+        edges: Eq. (6)'s neighbourhood as one skeleton's undirected edges (pairs of joint indices, messages both
+            ways), e.g. the bones (:attr:`~skelgraph.skeleton.Layout.bone_index`); None (the default): the
+            complete graph without self loops, every node hearing every other node of its frame.
         objective: What :meth:`loss_terms` minimises with two streams: ``"streams"``, the sum of the streams'
             cross-entropies (each stream trained exactly as if alone), or ``"fused"``, the negative log-likelihood
             of the fused prediction of Eq. (12) at the current ``alpha`` (the streams then learn together).
@@ -424,8 +448,11 @@ class ARRNLSTM(nn.Module):
                  mask_init: str = "ones", objective: str = "streams", embedding: str = "shared",
                  line_slots: str = "skip", message_channels: int | None = None,
                  attention_fc: str = "frame", mask_norm: str = "none", rrn_init: str = "input",
-                 message_relu: bool = False, embedding_relu: bool = False) -> None:
+                 message_relu: bool = False, embedding_relu: bool = False,
+                 edges: Sequence[Sequence[int]] | None = None) -> None:
         lstm_sizes, streams = tuple(lstm_sizes), tuple(streams)  # lists from JSON or the command line
+        if edges is not None:
+            edges = tuple(tuple(e) for e in edges)
         hparams = init_arguments(locals())
         super().__init__()
         self.hparams = hparams
@@ -439,7 +466,7 @@ class ARRNLSTM(nn.Module):
                      checkpoint=checkpoint, readout=readout, relational=relational, forget_bias=forget_bias,
                      mask_init=mask_init, T=T, embedding=embedding, message_channels=message_channels,
                      attention_fc=attention_fc, mask_norm=mask_norm, rrn_init=rrn_init, message_relu=message_relu,
-                     embedding_relu=embedding_relu)
+                     embedding_relu=embedding_relu, edges=edges)
         self.streams = nn.ModuleDict({s: ARRNStream(channels[s], **layer) for s in self.config.streams})
         self.register_buffer("alpha", torch.tensor(float(alpha)))
 

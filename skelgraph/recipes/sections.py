@@ -33,6 +33,8 @@ LINE_SLOTS = ("skip", "fixed")
 ATTENTION_FCS = ("frame", "per_node")
 MASK_NORMS = ("none", "softmax")
 RRN_INITS = ("input", "zeros")
+#: Eq. (6)'s neighbourhood in the recipes: the complete graph (ARRNLSTM(edges=None)) or the layout's bones.
+RRN_GRAPHS = ("complete", "bones")
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,9 @@ class ARRNOptions(Section):
                                 "none, the last layer is linear)")
     embedding_relu: bool = option(False, "a ReLU after the embedding FC of Eq. (1) / (3) (default: none, the paper "
                                   "names no non-linearity)")
+    rrn_graph: str = option("complete", "Eq. (6)'s neighbourhood: every other node of the frame (complete: "
+                            "'long-range dependencies among all joints'), or the skeleton's bones only (bones)",
+                            choices=RRN_GRAPHS)
     line_velocity: bool = option(True, "with velocity channels, compute the line stream's offsets (Eq. 2) from the "
                                  "joint positions only, as the paper computes lines 'according to the normalized "
                                  "joints' (default: from every joint feature, velocities included)",

@@ -128,14 +128,15 @@ class SpecLimits:
 SPEC_LIMITS = SpecLimits()
 
 #: Declared range of every numeric field a model spec may hold: ``(kind, low, high)`` with ``kind`` ``int`` or
-#: ``float`` (finite), ``high`` exclusive for floats marked ``"<"``; ``"sizes"`` is a non-empty list of ints.
+#: ``float`` (finite), ``high`` exclusive for floats marked ``"<"``; ``"sizes"`` is a non-empty list of ints;
+#: ``"pairs"`` a non-empty list of at most ``declared[3]`` pairs of ints (or None).
 MODEL_FIELDS: dict[str, tuple[Any, ...]] = {
     "num_joints": (int, 1, 1024), "num_classes": (int, 1, None), "in_channels": (int, 1, 4096),
     "T": (int, 1, 100_000), "M": (int, 1, 8192), "E": (int, 1, 64), "att_channels": (int, 1, 8192),
     "lstm_sizes": ("sizes", 1, 8192, 16), "message_layers": (int, 1, 64), "dropout": (float, 0.0, 1.0, "<"),
     "alpha": (float, 0.0, 1.0), "num_frames": (int, 1, 100_000), "num_iterations": (int, 1, 64),
     "attention_channels": (int, 1, 8192), "hidden_channels": (int, 1, 8192), "forget_bias": (float, -100.0, 100.0),
-    "line_channels": (int, 1, 4096), "message_channels": (int, 1, 8192),
+    "line_channels": (int, 1, 4096), "message_channels": (int, 1, 8192), "edges": ("pairs", 0, 1023, 65_536),
 }
 #: Most joints a layout stored in a spec may have (the largest built-in, MediaPipe's pose, has 33).
 MAX_JOINTS = 1024
@@ -150,6 +151,13 @@ def _check_field(name: str, value: Any, where: str = "model spec") -> None:
             raise ValueError(f"{where}: {name} must be a flag, a short name or a list of names, got {_shown(value)}")
         return
     kind, low, high = declared[:3]
+    if kind == "pairs":
+        if value is not None and (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= declared[3]
+                                  or not all(isinstance(e, (list, tuple)) and len(e) == 2
+                                             and all(type(j) is int and low <= j <= high for j in e) for e in value)):
+            raise ValueError(f"{where}: {name} must be None or 1 to {declared[3]} pairs of integers in {low}..{high}, "
+                             f"got {_shown(value)}")
+        return
     if kind == "sizes":
         if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= declared[3] \
                 or not all(type(v) is int and low <= v <= high for v in value):

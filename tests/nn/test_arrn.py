@@ -270,6 +270,30 @@ def test_rrn_init_message_relu_and_embedding_relu_reach_the_layers(make_sequence
         ARRNLSTM(num_joints=25, num_classes=3, rrn_init="random")
 
 
+def test_edges_restrict_the_rrn_to_a_graph_and_all_pairs_give_the_complete_graph(make_sequence):
+    """``edges``: the RRN runs over each skeleton's given edges in both directions, against the edge index written
+    out per skeleton; every pair given as edges is the complete graph of the default (its fast path)."""
+    torch.manual_seed(13)
+    bones = [(NTU.index(a), NTU.index(b)) for a, b in NTU.bones]
+    model = ARRNLSTM.from_paper("ntu", **tiny_config(edges=bones, streams=("joint",))).eval()
+    stream = model.streams["joint"]
+    batch = make_batch(make_sequence, bodies=(1, 2))  # three skeletons
+    with torch.no_grad():
+        v = stream.embed(batch.x)
+        per_skeleton = [torch.tensor([[a + 25 * s, b + 25 * s] for a, b in bones] +
+                                     [[b + 25 * s, a + 25 * s] for a, b in bones]).t() for s in range(3)]
+        w = stream.rrn(v, torch.cat(per_skeleton, dim=1)).reshape(3, 25, 6, 6) * stream.mask.view(1, 25, 1, 1)
+        torch.testing.assert_close(stream._frames(batch.x), stream.att(w.permute(0, 2, 1, 3).flatten(2)))
+        everyone = [(i, j) for i in range(25) for j in range(i + 1, 25)]
+        complete = ARRNLSTM.from_paper("ntu", **tiny_config(edges=everyone, streams=("joint",))).eval()
+        default = ARRNLSTM.from_paper("ntu", **tiny_config(streams=("joint",))).eval()
+        complete.load_state_dict(default.state_dict())
+        torch.testing.assert_close(complete(batch), default(batch))
+        assert not torch.allclose(model(batch), default(batch.clone()))
+    with pytest.raises(ValueError, match="pairs of two different joint indices"):
+        ARRNLSTM(num_joints=25, num_classes=3, edges=[(0, 25)])
+
+
 def test_message_channels_set_the_message_mlp_width_alone():
     model = ARRNLSTM.from_paper("ntu", **tiny_config(message_channels=11))
     rrn = model.streams["joint"].rrn

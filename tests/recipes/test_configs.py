@@ -31,7 +31,8 @@ NEW_FIELDS = {"model", "preset", "momentum", "schedule", "plateau_patience", "qu
               "plot_sample", "uncross_legs", "smooth_time", "relational", "auto_epochs",
               "forget_bias", "adam_beta2", "mask_init", "line_velocity", "objective",
               "scale", "embedding", "line_slots", "message_channels",
-              "attention_fc", "center_joints", "mask_norm", "rrn_init", "message_relu", "embedding_relu"}
+              "attention_fc", "center_joints", "mask_norm", "rrn_init", "message_relu", "embedding_relu",
+              "rrn_graph"}
 
 
 def expected_fields(old: dict) -> dict:

@@ -120,6 +120,21 @@ def test_arrn_msr_no_line_velocity_gives_the_line_stream_position_offsets(tmp_pa
     assert model.streams["line"].embed.in_features == 3 * 19 and model.streams["joint"].embed.in_features == 6
 
 
+def test_arrn_msr_rrn_over_the_bones_stores_the_layouts_bones_and_reloads(tmp_path):
+    """--rrn-graph bones: the checkpoint's model runs its RRN over MSR's 19 bones (joint indices of the layout,
+    messages both ways) and reloads as that model."""
+    from skelgraph.inference import load_for_inference
+    from skelgraph.skeleton import MSR_ACTION3D
+
+    out = tmp_path / "msr"
+    arrn_msr_main(["--data-root", data_root(tmp_path, "msr_action3d"), "--out", str(out), "--tiny", "--subset",
+                   "AS1", *TINY_ARRN, "--rrn-graph", "bones"])
+    model = load_for_inference(out / "AS1" / "model.pt").model
+    bones = {(MSR_ACTION3D.index(a), MSR_ACTION3D.index(b)) for a, b in MSR_ACTION3D.bones}
+    assert set(model.config.edges) == bones and len(bones) == 19
+    assert model.streams["joint"].edge_index.size(1) == 38
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["msr", "florence", "utkinect"])
 def test_small_data_arrn_defaults_train_velocity_and_keep_the_weight_average(tmp_path, utk_data, recipe, capsys):

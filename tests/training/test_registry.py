@@ -37,6 +37,26 @@ def test_spec_round_trip(name):
     rebuilt.load_state_dict(model.state_dict())  # same parameters, same shapes
 
 
+def test_arrn_edges_round_trip_through_plain_data_and_are_checked_against_the_joints():
+    """An ARRN-LSTM over given edges (the bones) is rebuilt from its spec as a checkpoint keeps it (JSON-like
+    plain data); the model refuses pairs outside its own joints even where the spec's declared range allows them."""
+    import json
+
+    from skelgraph.skeleton import MSR_ACTION3D
+
+    bones = [(MSR_ACTION3D.index(a), MSR_ACTION3D.index(b)) for a, b in MSR_ACTION3D.bones]
+    model = ARRNLSTM.from_paper("msr", num_classes=8, M=4, E=1, att_channels=4, lstm_sizes=(4,), edges=bones)
+    spec = json.loads(json.dumps(model_spec(model)))
+    assert spec["kwargs"]["edges"] == [list(e) for e in bones]
+    rebuilt = build_model(spec)
+    assert rebuilt.config.edges == tuple(bones)
+    rebuilt.load_state_dict(model.state_dict())  # the edges are no parameters or saved buffers
+    with pytest.raises(ValueError, match="pairs of two different joint indices in 0..19"):
+        build_model(arrn_spec(edges=[[0, 20]]))
+    with pytest.raises(ValueError, match="pairs of two different joint indices"):
+        build_model(arrn_spec(edges=[[3, 3]]))
+
+
 def test_old_arrn_config_spec_still_builds():
     old = {"class": "skelgraph.nn.arrn.ARRNLSTM", "config_class": "skelgraph.nn.arrn.ARRNConfig",
            "config": {"num_joints": 20, "num_classes": 8, "T": 20, "M": 4, "E": 1, "att_channels": 4,
@@ -145,6 +165,8 @@ def arrn_spec(**changes):
     ("lstm_sizes", []), ("lstm_sizes", "512"), ("dropout", float("nan")), ("dropout", 1.0), ("dropout", -0.1),
     ("T", 0.5), ("T", True), ("num_classes", "8"), ("num_joints", 10**6), ("M", -1), ("alpha", float("inf")),
     ("streams", [{"a": 1}]), ("readout", "x" * 1000),
+    ("edges", [[0, 1024]]), ("edges", [[0, 1, 2]]), ("edges", []), ("edges", "bones"), ("edges", [[0.5, 1]]),
+    ("edges", [[0, 1]] * 70_000),
 ])
 def test_model_spec_fields_outside_their_range_are_refused_naming_the_field(field, value):
     with pytest.raises(ValueError, match=rf"model spec: {field} must") as err:
