@@ -79,10 +79,15 @@ class OnlinePredictor:
 
     def __init__(self, model: nn.Module, pipeline: dict[str, Any], class_names: list[str], bodies: int = 1,
                  mode: str | None = None, window: int | None = None, stride: int = 1, device: str = "cpu") -> None:
+        # Centring on the mean of all frames needs frames that have not arrived: only windows can do it.
+        whole_sequence = pipeline.get("center", "frame") == "mean"
         if mode is None:
-            mode = "incremental" if hasattr(model, "step") else "window"
+            mode = "incremental" if hasattr(model, "step") and not whole_sequence else "window"
         if mode not in ("incremental", "window"):
             raise ValueError(f"unknown mode {mode!r}; expected 'incremental' or 'window'")
+        if mode == "incremental" and whole_sequence:
+            raise ValueError("this model's pre-processing centres every frame on the mean over the whole sequence "
+                             "(center='mean'), which a stream knows only at its end; use mode='window'")
         if mode == "incremental" and not hasattr(model, "step"):
             raise ValueError(f"{type(model).__name__} cannot continue from a state (no step method); use "
                              "mode='window'")

@@ -59,17 +59,22 @@ class CenterJoints(BaseTransform):
     """Subtract the body centre: the mean of the layout's centre joints (ARRN-LSTM Section 4.1).
 
     The centre is taken from the first body that is present in each frame and subtracted from every body,
-    so two-person samples keep the people's relative position. ``per_frame=False`` uses the first frame's
-    centre for the whole sequence (keeps global translation, as in the GCA-LSTM inputs of some works).
+    so two-person samples keep the people's relative position. ``per_frame=False`` subtracts one centre from the
+    whole sequence, which keeps the body's path through space (as in the GCA-LSTM inputs of some works): the first
+    frame's (``over="first"``) or the mean of every frame's centre over the frames where a body is present
+    (``over="mean"``).
 
     With confidences (``data.score``) the centre is the score-weighted mean of the centre joints, so a joint the
     pose estimator missed (score 0, often at the image origin) does not drag it away; a frame whose centre joints
     all score 0 falls back to their plain mean.
     """
 
-    def __init__(self, layout: Layout | str, per_frame: bool = True) -> None:
+    def __init__(self, layout: Layout | str, per_frame: bool = True, over: str = "first") -> None:
+        if over not in ("first", "mean"):
+            raise ValueError(f"unknown over {over!r}; expected 'first' or 'mean'")
         self.layout = get_layout(layout)
         self.per_frame = per_frame
+        self.over = over
 
     def forward(self, data: Data) -> Data:
         bodies = _bodies(data)
@@ -88,13 +93,17 @@ class CenterJoints(BaseTransform):
         centre = centres.gather(0, first.expand(1, 1, -1, centres.size(-1)))  # [1, 1, T, C]
         if not self.per_frame:
             any_frame = present.any(dim=0).view(-1)
-            t0 = int(any_frame.float().argmax()) if bool(any_frame.any()) else 0
-            centre = centre[:, :, t0 : t0 + 1]
+            if self.over == "mean" and bool(any_frame.any()):
+                centre = centre[:, :, any_frame].mean(dim=2, keepdim=True)
+            else:
+                t0 = int(any_frame.float().argmax()) if bool(any_frame.any()) else 0
+                centre = centre[:, :, t0 : t0 + 1]
         data.x = torch.where(present, bodies - centre, bodies).view_as(data.x)
         return data
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.layout.name!r}, per_frame={self.per_frame})"
+        over = f", over={self.over!r}" if not self.per_frame and self.over != "first" else ""
+        return f"{self.__class__.__name__}({self.layout.name!r}, per_frame={self.per_frame}{over})"
 
 
 def _rotation_to_frame(up: Tensor, across: Tensor) -> Tensor:
@@ -154,7 +163,8 @@ class FixedLength(BaseTransform):
     Shorter sequences are zero-padded at the end. Longer ones keep ``T`` of their frames in temporal order:
     ``mode="random"`` draws them without replacement (training), ``mode="segment"`` cuts the sequence into ``T``
     equal segments and draws one frame from each (training; the GCA-LSTM authors' ST-LSTM code and PYSKL's
-    ``UniformSample``: the kept frames stay evenly spread), ``mode="uniform"`` takes evenly spaced frames
+    ``UniformSample``: the kept frames stay evenly spread), ``mode="window"`` keeps ``T`` consecutive frames from
+    a random start (training; a random crop in time), ``mode="uniform"`` takes evenly spaced frames
     (evaluation, deterministic). ``num_frames`` becomes the number of real frames kept; ``score`` follows
     the frames (zero at padding).
 
@@ -170,8 +180,8 @@ class FixedLength(BaseTransform):
     def __init__(self, T: int, mode: str = "uniform", clip: int = 0, clips: int = 1) -> None:
         if T < 1:
             raise ValueError(f"T must be positive, got {T}")
-        if mode not in ("random", "segment", "uniform"):
-            raise ValueError(f"unknown mode {mode!r}; expected 'random', 'segment' or 'uniform'")
+        if mode not in ("random", "segment", "window", "uniform"):
+            raise ValueError(f"unknown mode {mode!r}; expected 'random', 'segment', 'window' or 'uniform'")
         if clips < 1 or not 0 <= clip < clips:
             raise ValueError(f"clip must be in 0..clips-1 with clips >= 1, got clip={clip}, clips={clips}")
         if clips > 1 and mode != "uniform":
@@ -191,6 +201,8 @@ class FixedLength(BaseTransform):
                 bounds = torch.arange(self.T + 1) * n // self.T  # n > T: every segment holds a frame
                 width = bounds[1:] - bounds[:-1]
                 idx = bounds[:-1] + (torch.rand(self.T) * width).long().clamp_max(width - 1)
+            elif self.mode == "window":
+                idx = torch.randint(n - self.T + 1, ()) + torch.arange(self.T)
             else:
                 points = torch.linspace(0, n - 1, self.T)
                 if self.clips > 1:

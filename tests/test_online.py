@@ -115,3 +115,20 @@ def test_frames_that_do_not_fit_are_refused():
         online.push(np.full((17, 2), np.nan))
     probs = online.push(np.ones((17, 3)))  # x, y, score
     assert probs.shape == (4,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
+def test_mean_centring_streams_only_through_windows():
+    """``center="mean"`` needs the whole sequence: an ARRN-LSTM predictor then picks the window mode, which gives
+    the offline model on the window (centred on the window's mean); asking for incremental mode is refused."""
+    spec = pipeline_spec(NTU, 8, scale=0.7, velocity=True, center="mean")
+    model = arrn(NTU, spec)
+    coords, _ = stream(NTU, M=1)
+    with pytest.raises(ValueError, match="center='mean'"):
+        OnlinePredictor(model, spec, list("abcd"), mode="incremental")
+    online = OnlinePredictor(model, spec, list("abcd"), window=4)
+    assert online.mode == "window"
+    for t in range(len(coords)):
+        got = online.push(coords[t, 0])
+    frames = list(range(len(coords) - 4, len(coords)))
+    torch.testing.assert_close(got, offline(model, spec, NTU, coords[:, :1], None, frames), atol=2e-6, rtol=1e-5)
+

@@ -59,6 +59,23 @@ def test_center_first_frame_only():
     assert torch.allclose(shift, shift[:1, :1].expand_as(shift), atol=1e-6)
 
 
+def test_center_on_the_mean_centre_of_the_present_frames():
+    """``per_frame=False, over="mean"``: one shift for the whole sequence, the mean of the per-frame centres (the
+    centre joints' mean) over the frames where a body is present; absent frames stay zero."""
+    raw = graph(T=6, absent=[(0, 2)])
+    before = raw.x.clone()
+    d = CenterJoints(NTU, per_frame=False, over="mean")(raw)
+    bodies = before.view(25, 6, 3)
+    centres = bodies[NTU.center_index].mean(0)  # [T, 3]
+    present = [0, 1, 3, 4, 5]
+    want = centres[present].mean(0)
+    torch.testing.assert_close(d.x.view(25, 6, 3)[:, present], bodies[:, present] - want)
+    assert (d.x.view(25, 6, 3)[:, 2] == 0).all()
+    assert "over='mean'" in repr(CenterJoints(NTU, per_frame=False, over="mean"))
+    with pytest.raises(ValueError, match="unknown over"):
+        CenterJoints(NTU, over="median")
+
+
 def test_coordinate_scale_matches_the_centring_it_is_for():
     """``coordinate_scale`` is 1 / std of the coordinates centred the way the pipeline centres them: per frame,
     or on the first frame's centre (which keeps the body's path, so it spreads wider here)."""
@@ -75,6 +92,9 @@ def test_coordinate_scale_matches_the_centring_it_is_for():
         want = 1 / values.std(unbiased=False)
         assert coordinate_scale(samples, NTU, per_frame=per_frame) == pytest.approx(float(want), rel=1e-9)
     assert coordinate_scale(samples, NTU, per_frame=False) < coordinate_scale(samples, NTU)
+    x = torch.cat([CenterJoints(NTU, per_frame=False, over="mean")(s.clone()).x.reshape(-1, 3) for s in samples])
+    want = 1 / x[(x != 0).any(-1)].double().std(unbiased=False)
+    assert coordinate_scale(samples, NTU, per_frame=False, over="mean") == pytest.approx(float(want), rel=1e-9)
 
 
 def test_view_normalize_axes():
@@ -107,7 +127,7 @@ def test_scale():
 
 
 @pytest.mark.parametrize("n,T", [(5, 8), (8, 8), (20, 8)])
-@pytest.mark.parametrize("mode", ["uniform", "random", "segment"])
+@pytest.mark.parametrize("mode", ["uniform", "random", "segment", "window"])
 def test_fixed_length(n, T, mode):
     torch.manual_seed(1)
     d0 = graph(T=n)
@@ -127,6 +147,19 @@ def test_fixed_length(n, T, mode):
         again = FixedLength(T, mode)(d0.clone())
         assert torch.equal(again.x, d.x)
         assert kept[0] == 1 and kept[-1] == n
+
+
+@pytest.mark.parametrize("n,T", [(9, 8), (20, 8), (41, 20)])
+def test_fixed_length_window_keeps_consecutive_frames_from_every_possible_start(n, T):
+    torch.manual_seed(5)
+    d0 = graph(T=n)
+    d0.x[..., 0] = torch.arange(n, dtype=torch.float32)
+    starts = set()
+    for _ in range(300):
+        kept = FixedLength(T, "window")(d0.clone()).x[0, :, 0].long().tolist()
+        assert kept == list(range(kept[0], kept[0] + T)), "T consecutive frames"
+        starts.add(kept[0])
+    assert starts == set(range(n - T + 1)), "every start that fits is drawn"
 
 
 @pytest.mark.parametrize("n,T", [(9, 8), (20, 8), (41, 20), (100, 7)])

@@ -99,12 +99,14 @@ class Protocol(Section):
                                                       low_open=True, metavar=("LOW", "HIGH"))
     noise: float = option(0.0, "Gaussian coordinate noise, in units of the coordinates' standard deviation "
                           "(training)", low=0)
-    frame_sampling: str = option("random", "how training draws its T frames: any T in order (random), or one from "
-                                 "each of T equal segments (segment); evaluation takes evenly spaced frames",
-                                 choices=("random", "segment"))
+    frame_sampling: str = option("random", "how training draws its T frames: any T in order (random), one from "
+                                 "each of T equal segments (segment), or T consecutive frames from a random start "
+                                 "(window); evaluation takes evenly spaced frames",
+                                 choices=("random", "segment", "window"))
     center: str = option("frame", "centre every frame on its own body centre (frame: ARRN-LSTM Section 4.1's "
-                         "reading), or on the first frame's, keeping the body's path through space (sequence)",
-                         choices=("frame", "sequence"))
+                         "reading), or on one centre for the whole sequence, keeping the body's path through "
+                         "space: the first frame's (sequence) or the mean over the frames (mean)",
+                         choices=("frame", "sequence", "mean"))
     center_joints: tuple[str, ...] | None = option(None, "the joints whose mean is the body centre (default: the "
                                                    "layout's; MSR Action3D: HipCenter Spine HipLeft HipRight "
                                                    "ShoulderCenter, ARRN-LSTM's 'average value of the 5 joints "

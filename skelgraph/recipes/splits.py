@@ -41,7 +41,8 @@ def recipe_pipeline(train: Any, *, T: int, protocol: Protocol, stacked: bool = F
     augment = {"swap": protocol.swap, "rotate": (0.0, protocol.rotate, 0.0),
                "scale": list(protocol.random_scale) if protocol.random_scale is not None else None,
                "noise": protocol.noise}
-    scale = coordinate_scale(train, layout, per_frame=protocol.center == "frame") if protocol.scale else 1.0
+    over = "mean" if protocol.center == "mean" else "first"
+    scale = coordinate_scale(train, layout, per_frame=protocol.center == "frame", over=over) if protocol.scale else 1.0
     return pipeline_spec(layout, T, scale=scale,
                          stack_bodies=STACKED_BODIES if stacked else 0, velocity=protocol.velocity, augment=augment,
                          sampling=protocol.frame_sampling, center=protocol.center, score=score,

@@ -61,14 +61,16 @@ def dataset_labels(dataset: Dataset) -> list[int]:
     return dataset_attribute(dataset, "y")
 
 
-def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000, per_frame: bool = True) -> float:
+def coordinate_scale(dataset: Dataset, layout: Layout, max_samples: int = 2000, per_frame: bool = True,
+                     over: str = "first") -> float:
     """``1 / std`` of the centred joint coordinates of a (training) dataset, over the frames where a body is
     present; at most ``max_samples`` evenly spaced samples are read. Multiplying by it gives unit-scale inputs.
-    ``per_frame``: centred as :class:`~skelgraph.transforms.CenterJoints` with the same argument (``False``: on
-    the first frame's centre, as the pipeline's ``center="sequence"``)."""
+    ``per_frame``, ``over``: centred as :class:`~skelgraph.transforms.CenterJoints` with the same arguments
+    (``per_frame=False``: on the first frame's centre, as the pipeline's ``center="sequence"``, or with
+    ``over="mean"`` on the mean centre, as ``center="mean"``)."""
     from skelgraph.transforms import CenterJoints
 
-    center = CenterJoints(layout, per_frame=per_frame)
+    center = CenterJoints(layout, per_frame=per_frame, over=over)
     indices = list(dataset.indices()) if hasattr(dataset, "indices") else list(range(len(dataset)))
     step = max(1, len(indices) // max_samples)
     total, total_sq, count = 0.0, 0.0, 0

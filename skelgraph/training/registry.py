@@ -265,7 +265,7 @@ def build_model(spec: dict[str, Any], frames: int | None = None) -> nn.Module:
 
 
 #: How :func:`pipeline_spec` centres the joints: on each frame's centre, or on the first frame's for the sequence.
-CENTERS = ("frame", "sequence")
+CENTERS = ("frame", "sequence", "mean")
 
 
 def pipeline_spec(
@@ -275,19 +275,19 @@ def pipeline_spec(
 ) -> dict[str, Any]:
     """The pre-processing of a recipe: centre on the layout's centre joints (score-weighted where the data has
     confidences; ``center="frame"``: every frame on its own centre, ``"sequence"``: every frame on the first
-    frame's, which keeps the body's movement through space), optional view normalisation, coordinates multiplied
-    by ``scale``, ``T`` frames, with ``velocity`` each joint's displacement since the previous frame appended
-    (:class:`~skelgraph.transforms.AddVelocity`), with ``score`` each joint's confidence appended
-    (:class:`~skelgraph.transforms.AppendScore`), and with ``stack_bodies > 0`` that many bodies side by side in
-    the channels (:class:`~skelgraph.transforms.StackBodies`). ``layout`` (a registered name or a layout) is
-    stored whole (:meth:`~skelgraph.skeleton.Layout.to_dict`).
+    frame's, which keeps the body's movement through space, ``"mean"``: on the mean of the frames' centres),
+    optional view normalisation, coordinates multiplied by ``scale``, ``T`` frames, with ``velocity`` each joint's
+    displacement since the previous frame appended (:class:`~skelgraph.transforms.AddVelocity`), with ``score``
+    each joint's confidence appended (:class:`~skelgraph.transforms.AppendScore`), and with ``stack_bodies > 0``
+    that many bodies side by side in the channels (:class:`~skelgraph.transforms.StackBodies`). ``layout`` (a
+    registered name or a layout) is stored whole (:meth:`~skelgraph.skeleton.Layout.to_dict`).
 
     ``augment`` (training only): ``swap`` (probability of :class:`~skelgraph.transforms.RandomSwapBodies`),
     ``rotate`` (``(x, y, z)`` degrees of :class:`~skelgraph.transforms.RandomRotation`; 2-D layouts turn in the
     image plane by the largest of them), ``scale`` (``(low, high)`` of :class:`~skelgraph.transforms.RandomScale`),
     ``noise`` (sigma of :class:`~skelgraph.transforms.GaussianNoise` in the scaled units); absent or zero entries
     are off. ``sampling``: how training draws its ``T`` frames (:class:`~skelgraph.transforms.FixedLength`
-    ``"random"`` or ``"segment"``); evaluation always takes evenly spaced frames.
+    ``"random"``, ``"segment"`` or ``"window"``); evaluation always takes evenly spaced frames.
 
     Clean-up before everything else, on every sample alike: ``uncross_legs``
     (:class:`~skelgraph.transforms.UncrossLegs`) and ``smooth`` (``(window, order)`` of
@@ -314,7 +314,7 @@ PIPELINE_FIELDS = ("layout", "T", "view_normalize", "scale", "stack_bodies", "ve
                    "sampling", "center", "uncross_legs", "smooth")
 AUGMENT_FIELDS = ("swap", "rotate", "scale", "noise")
 #: Frame sampling modes of :class:`~skelgraph.transforms.FixedLength`.
-SAMPLINGS = ("random", "segment", "uniform")
+SAMPLINGS = ("random", "segment", "window", "uniform")
 
 
 def _finite(value: Any) -> bool:
@@ -425,7 +425,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     center = spec.get("center", "frame")
     if center not in CENTERS:  # a checkpoint's spec is data from a file: refuse what no pipeline_spec writes
         raise ValueError(f"pipeline spec: center must be one of {CENTERS}, got {center!r}")
-    steps.append(CenterJoints(layout, per_frame=center == "frame"))
+    steps.append(CenterJoints(layout, per_frame=center == "frame", over="mean" if center == "mean" else "first"))
     if spec.get("view_normalize"):
         steps.append(ViewNormalize(layout))
     if spec.get("scale", 1.0) != 1.0:

@@ -348,6 +348,8 @@ def test_arrn_options_reach_the_model_mask_init_readout_and_line_velocity():
     assert (stream.mask_norm, stream.rrn.initial, stream.rrn.last_relu, stream.embedding_relu) == \
         ("softmax", "zeros", True, True)
     assert parse_config(MSR, [*NOWHERE, "--rrn-graph", "bones"]).model.rrn_graph == "bones"
+    protocol = parse_config(MSR, [*NOWHERE, "--center", "mean", "--frame-sampling", "window"]).protocol
+    assert (protocol.center, protocol.frame_sampling) == ("mean", "window")
     config = parse_config(MSR, [*NOWHERE, "--mask-norm", "softmax", "--rrn-init", "zeros", "--message-relu",
                                 "--embedding-relu"])
     assert (config.model.mask_norm, config.model.rrn_init, config.model.message_relu,

@@ -115,6 +115,10 @@ def test_training_frame_sampling_is_part_of_the_pipeline_spec():
     assert sampler(plain, True).mode == "random" and sampler(plain, False).mode == "uniform"
     segment = json.loads(json.dumps(pipeline_spec("sbu", 20, sampling="segment")))
     assert sampler(segment, True).mode == "segment" and sampler(segment, False).mode == "uniform"
+    window = json.loads(json.dumps(pipeline_spec("sbu", 20, sampling="window")))
+    assert sampler(window, True).mode == "window" and sampler(window, False).mode == "uniform"
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        check_pipeline_spec(dict(plain, sampling="crop"))
 
 
 def test_sequence_centring_is_part_of_the_pipeline_spec():
@@ -131,6 +135,9 @@ def test_sequence_centring_is_part_of_the_pipeline_spec():
     assert centring(plain, True).per_frame and centring(plain, False).per_frame
     sequence = json.loads(json.dumps(pipeline_spec("sbu", 20, center="sequence")))
     assert not centring(sequence, True).per_frame and not centring(sequence, False).per_frame
+    assert centring(sequence, True).over == "first"
+    mean = json.loads(json.dumps(pipeline_spec("sbu", 20, center="mean")))
+    assert all(not centring(mean, t).per_frame and centring(mean, t).over == "mean" for t in (True, False))
     with pytest.raises(ValueError, match="center must be one of"):
         pipeline_spec("sbu", 20, center="hip")
     with pytest.raises(ValueError, match="pipeline spec: center must be one of"):  # e.g. an edited checkpoint
