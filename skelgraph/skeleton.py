@@ -193,9 +193,14 @@ class Layout:
         return g
 
     @cached_property
+    def bone_pairs(self) -> tuple[tuple[int, int], ...]:
+        """The bones as pairs of joint indices, in the order of :attr:`bones`."""
+        return tuple((self.index(a), self.index(b)) for a, b in self.bones)
+
+    @cached_property
     def bone_index(self) -> torch.Tensor:
         """``[2, 2 * num_bones]`` edge index of the bones in both directions."""
-        pairs = [(self.index(a), self.index(b)) for a, b in self.bones]
+        pairs = self.bone_pairs
         src = [a for a, b in pairs] + [b for a, b in pairs]
         dst = [b for a, b in pairs] + [a for a, b in pairs]
         return torch.tensor([src, dst], dtype=torch.long)

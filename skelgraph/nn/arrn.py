@@ -61,7 +61,7 @@ from torch_geometric.utils import scatter
 
 from skelgraph.data import check_node_features, node_line_features, skeleton_batch, skeleton_lengths, to_skeletons
 from skelgraph.nn._common import init_arguments, model_repr
-from skelgraph.nn.rrn import RRN
+from skelgraph.nn.rrn import RRN, RRN_INITS
 
 #: The streams of the two-stream model, in fusion order (``alpha`` weighs the first).
 STREAMS: tuple[str, ...] = ("joint", "line")
@@ -87,9 +87,6 @@ ATTENTION_FCS: tuple[str, ...] = ("frame", "per_node")
 
 #: How the mask of Eq. (9) weighs the nodes: its entries as they are, or ``J softmax(m)`` (positive, mean 1).
 MASK_NORMS: tuple[str, ...] = ("none", "softmax")
-
-#: How the RRN's node state starts (Eq. 7's :math:`h^0`): the embedding, or zeros.
-RRN_INITS: tuple[str, ...] = ("input", "zeros")
 
 #: What two-stream training minimises: the sum of the streams' cross-entropies, or the negative log-likelihood of
 #: the fused prediction of Eq. (12).

@@ -116,8 +116,7 @@ def train_arrn(config: RecipeConfig, train_full: Any, test: Any, out: str | None
         if not config.model.line_velocity and spec.get("velocity"):  # positions come first in each joint's features
             extra["line_channels"] = pipeline_channels({**spec, "velocity": False, "score": False})
         if config.model.rrn_graph == "bones":
-            layout = train_full.layout
-            extra["edges"] = [(layout.index(a), layout.index(b)) for a, b in layout.bones]
+            extra["edges"] = list(train_full.layout.bone_pairs)
         model = build_arrn_model(config.model, K, num_joints=train_full.layout.num_joints,
                                  in_channels=pipeline_channels(spec), **extra)
         return model, model_spec(model)

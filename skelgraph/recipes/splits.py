@@ -12,7 +12,7 @@ from skelgraph.recipes.config import ConfigError
 from skelgraph.recipes.models import STACKED_BODIES
 from skelgraph.recipes.sections import Protocol
 from skelgraph.training.experiment import coordinate_scale, dataset_labels, stratified_split, stream_scores, subset
-from skelgraph.training.registry import build_transform, pipeline_spec
+from skelgraph.training.registry import build_transform, centring, pipeline_spec
 from skelgraph.training.seeding import seed_everything
 
 
@@ -41,8 +41,7 @@ def recipe_pipeline(train: Any, *, T: int, protocol: Protocol, stacked: bool = F
     augment = {"swap": protocol.swap, "rotate": (0.0, protocol.rotate, 0.0),
                "scale": list(protocol.random_scale) if protocol.random_scale is not None else None,
                "noise": protocol.noise}
-    over = "mean" if protocol.center == "mean" else "first"
-    scale = coordinate_scale(train, layout, per_frame=protocol.center == "frame", over=over) if protocol.scale else 1.0
+    scale = coordinate_scale(train, layout, **centring(protocol.center)) if protocol.scale else 1.0
     return pipeline_spec(layout, T, scale=scale,
                          stack_bodies=STACKED_BODIES if stacked else 0, velocity=protocol.velocity, augment=augment,
                          sampling=protocol.frame_sampling, center=protocol.center, score=score,

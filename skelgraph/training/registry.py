@@ -268,6 +268,12 @@ def build_model(spec: dict[str, Any], frames: int | None = None) -> nn.Module:
 CENTERS = ("frame", "sequence", "mean")
 
 
+def centring(center: str) -> dict[str, Any]:
+    """The :class:`~skelgraph.transforms.CenterJoints` arguments (``per_frame``, ``over``) of a pipeline's
+    ``center`` (one of :data:`CENTERS`); :func:`~skelgraph.training.experiment.coordinate_scale` takes the same."""
+    return {"per_frame": center == "frame", "over": "mean" if center == "mean" else "first"}
+
+
 def pipeline_spec(
     layout: str | Layout, T: int, view_normalize: bool = False, scale: float = 1.0, stack_bodies: int = 0,
     velocity: bool = False, augment: dict[str, Any] | None = None, score: bool = False, sampling: str = "random",
@@ -425,7 +431,7 @@ def build_transform(spec: dict[str, Any], train: bool = False, extra: list | Non
     center = spec.get("center", "frame")
     if center not in CENTERS:  # a checkpoint's spec is data from a file: refuse what no pipeline_spec writes
         raise ValueError(f"pipeline spec: center must be one of {CENTERS}, got {center!r}")
-    steps.append(CenterJoints(layout, per_frame=center == "frame", over="mean" if center == "mean" else "first"))
+    steps.append(CenterJoints(layout, **centring(center)))
     if spec.get("view_normalize"):
         steps.append(ViewNormalize(layout))
     if spec.get("scale", 1.0) != 1.0:
